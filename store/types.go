@@ -1,0 +1,117 @@
+package store
+
+import "time"
+
+// Key is an API key. The secret itself is shown to its owner once and never
+// stored: SecretHash is the SHA-256 digest of the secret part.
+type Key struct {
+	ID         string
+	Name       string
+	SecretHash []byte
+
+	// PrevSecretHash is the hash of the secret replaced by the last rotation,
+	// accepted until PrevValidUntil.
+	PrevSecretHash []byte
+	PrevValidUntil time.Time
+
+	Scopes []string
+	// Models is the allow-list of public model names; "*" allows every model.
+	Models []string
+
+	// Limits; zero means the gateway's configured default.
+	RPM           int64
+	TPM           int64
+	Burst         int64
+	MaxConcurrent int64
+
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never expires
+	RevokedAt time.Time // zero: not revoked
+	RotatedAt time.Time // zero: never rotated
+}
+
+// Revoked reports whether the key has been revoked.
+func (k *Key) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// Expired reports whether the key has expired at now.
+func (k *Key) Expired(now time.Time) bool {
+	return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)
+}
+
+// Route sources.
+const (
+	SourceConfig = "config" // declared in the configuration file
+	SourceAPI    = "api"    // created through the admin API
+)
+
+// Upstream protocols.
+const (
+	ProtocolOpenAI   = "openai"
+	ProtocolKServeV2 = "kserve_v2"
+)
+
+// Route maps a public model name to an upstream model server.
+type Route struct {
+	Model    string   `json:"model"`
+	Protocol string   `json:"protocol"`
+	Upstream Upstream `json:"upstream"`
+	Source   string   `json:"source"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Upstream says where and how a route's model is served.
+type Upstream struct {
+	// URL is the upstream's API base: for openai, the URL that
+	// "/chat/completions" is appended to (usually ending in /v1); for
+	// kserve_v2, the server root that "/v2/..." is appended to.
+	URL string `json:"url"`
+	// Model is the model name the upstream knows; empty means the public name.
+	Model string `json:"model,omitempty"`
+	// ModelVersion labels the model version served (a tag or a digest); it
+	// is recorded with every request.
+	ModelVersion string `json:"model_version,omitempty"`
+
+	Credential *Credential  `json:"credential,omitempty"`
+	TLS        *UpstreamTLS `json:"tls,omitempty"`
+
+	ConnectTimeout        Duration `json:"connect_timeout,omitempty"`
+	ResponseHeaderTimeout Duration `json:"response_header_timeout,omitempty"`
+	Timeout               Duration `json:"timeout,omitempty"`
+	MaxResponseBytes      int64    `json:"max_response_bytes,omitempty"`
+}
+
+// Credential says where the gateway reads the secret it sends upstream. The
+// secret itself is never stored.
+type Credential struct {
+	Env    string `json:"env,omitempty"`
+	File   string `json:"file,omitempty"`
+	Header string `json:"header,omitempty"` // default Authorization
+	Prefix string `json:"prefix,omitempty"` // default "Bearer " for Authorization
+}
+
+// UpstreamTLS configures TLS to an upstream, including a client certificate
+// for mutual TLS.
+type UpstreamTLS struct {
+	CAFile     string `json:"ca_file,omitempty"`
+	CertFile   string `json:"cert_file,omitempty"`
+	KeyFile    string `json:"key_file,omitempty"`
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// IP rule actions.
+const (
+	IPAllow = "allow"
+	IPDeny  = "deny"
+)
+
+// IPRule allows or denies a CIDR range, for every caller or for one key.
+type IPRule struct {
+	ID        string    `json:"id"`
+	CIDR      string    `json:"cidr"`
+	Action    string    `json:"action"`
+	KeyID     string    `json:"key_id,omitempty"` // empty: applies to every caller
+	Comment   string    `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
