@@ -25,12 +25,12 @@ func TestIPPolicy(t *testing.T) {
 	}{
 		{"10.0.0.1", true, false},
 		{"10.9.1.1", true, true},
-		{"10.6.6.6", false, false},         // deny beats allow
-		{"::ffff:10.6.6.6", false, false},  // IPv4-mapped must not slip past an IPv4 deny
-		{"::ffff:10.0.0.1", true, false},   // and still meets IPv4 allows
-		{"10.1.2.3", false, false},         // single address rule
-		{"10.7.1.1", false, false},         // IPv4-mapped rule applies to IPv4 clients
-		{"192.168.1.1", false, false},      // outside the allow list
+		{"10.6.6.6", false, false},        // deny beats allow
+		{"::ffff:10.6.6.6", false, false}, // IPv4-mapped must not slip past an IPv4 deny
+		{"::ffff:10.0.0.1", true, false},  // and still meets IPv4 allows
+		{"10.1.2.3", false, false},        // single address rule
+		{"10.7.1.1", false, false},        // IPv4-mapped rule applies to IPv4 clients
+		{"192.168.1.1", false, false},     // outside the allow list
 		{"2001:db8::1", true, false},
 		{"2001:db9::1", false, false},
 	}

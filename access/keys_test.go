@@ -43,17 +43,17 @@ func TestParseKeyRejects(t *testing.T) {
 	bad := []string{
 		"",
 		"mg_",
-		strings.TrimPrefix(good, "mg_"),                   // no prefix
-		"MG_" + good[3:],                                  // wrong-case prefix
-		good + "a",                                        // too long
-		good[:len(good)-1],                                // too short
-		good[:3+12] + "-" + good[3+13:],                   // wrong separator
-		good[:5] + "A" + good[6:],                         // uppercase in id
-		good[:len(good)-1] + "1",                          // '1' is not base32
-		good[:len(good)-1] + "=",                          // padding
-		good[:len(good)-2] + "\u00e9",                     // non-ASCII, same byte length
-		" " + good,                                        // leading space
-		good[:20] + "\x00" + good[21:],                    // NUL
+		strings.TrimPrefix(good, "mg_"), // no prefix
+		"MG_" + good[3:],                // wrong-case prefix
+		good + "a",                      // too long
+		good[:len(good)-1],              // too short
+		good[:3+12] + "-" + good[3+13:], // wrong separator
+		good[:5] + "A" + good[6:],       // uppercase in id
+		good[:len(good)-1] + "1",        // '1' is not base32
+		good[:len(good)-1] + "=",        // padding
+		good[:len(good)-2] + "\u00e9",   // non-ASCII, same byte length
+		" " + good,                      // leading space
+		good[:20] + "\x00" + good[21:],  // NUL
 	}
 	for _, k := range bad {
 		if _, _, err := ParseKey(k); err == nil {

@@ -109,9 +109,9 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanKey(row scanner) (*store.Key, error) {
 	var (
-		k                                      store.Key
-		scopes, models                         string
-		created                                int64
+		k                                    store.Key
+		scopes, models                       string
+		created                              int64
 		prevUntil, expires, revoked, rotated sql.NullInt64
 	)
 	if err := row.Scan(&k.ID, &k.Name, &k.SecretHash, &k.PrevSecretHash, &prevUntil, &scopes, &models,
