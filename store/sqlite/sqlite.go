@@ -20,8 +20,9 @@ const FileName = "modelgate.db"
 
 // DB is a store.Store backed by one SQLite file.
 type DB struct {
-	db  *sql.DB
-	gen *sql.Stmt
+	db   *sql.DB
+	gen  *sql.Stmt
+	path string
 }
 
 var _ store.Store = (*DB)(nil)
@@ -64,8 +65,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return &DB{db: db, gen: gen}, nil
+	return &DB{db: db, gen: gen, path: path}, nil
 }
+
+// Path returns the database file's path.
+func (s *DB) Path() string { return s.path }
 
 // Close closes the database.
 func (s *DB) Close() error {

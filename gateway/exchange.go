@@ -1,0 +1,139 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/access/ratelimit"
+	"github.com/modelgate/modelgate/store"
+)
+
+// Endpoint identifies which data-plane API a request addresses.
+type Endpoint uint8
+
+// Endpoints.
+const (
+	EndpointUnknown       Endpoint = iota
+	EndpointChat                   // POST /v1/chat/completions
+	EndpointCompletions            // POST /v1/completions
+	EndpointEmbeddings             // POST /v1/embeddings
+	EndpointModels                 // GET /v1/models, GET /v1/models/{model}
+	EndpointInfer                  // POST /v2/models/{name}[/versions/{v}]/infer
+	EndpointModelMetadata          // GET /v2/models/{name}[/versions/{v}][/ready]
+	EndpointHealth                 // GET /v2/health/live|ready
+)
+
+var endpointNames = [...]string{"unknown", "chat", "completions", "embeddings", "models", "infer", "model_metadata", "health"}
+
+func (e Endpoint) String() string { return endpointNames[e] }
+
+// Inference reports whether the endpoint runs a model (and so consumes
+// tokens and passes through guards).
+func (e Endpoint) Inference() bool {
+	return e == EndpointChat || e == EndpointCompletions || e == EndpointEmbeddings || e == EndpointInfer
+}
+
+// Exchange is the record of one data-plane request that every stage reads
+// and adds to: the middleware chain passes it along, and observers (metrics,
+// the access log, the audit log) read it when the request is over.
+type Exchange struct {
+	W http.ResponseWriter
+	R *http.Request
+
+	ID       string
+	Received time.Time
+	ClientIP netip.Addr
+
+	Endpoint  Endpoint
+	Principal *access.Principal // nil until authenticated
+	Route     *store.Route      // nil until the model is resolved
+	// Model is the public model name requested; ModelVersion the version
+	// asked for (KServe path) or configured on the route.
+	Model        string
+	ModelVersion string
+	Stream       bool
+
+	// Body is the request body the upstream will receive; input stages may
+	// replace it. Segments is the text it carries, for guards.
+	Body     []byte
+	Segments []Segment
+
+	Usage Usage
+	// Status is the HTTP status sent to the client; Denial says why when
+	// the gateway itself refused the request.
+	Status int
+	Denial *Denial
+
+	// UpstreamLatency is the time from sending the upstream request to
+	// reading its full response (zero if it was never sent).
+	UpstreamLatency time.Duration
+	// Annotations lets stages record named facts for observers (guard
+	// verdicts, for example) without widening this struct for each one.
+	Annotations map[string]any
+
+	filters       []ResponseFilter
+	cleanups      []func()
+	upstream      *upstream
+	kserveVersion string // version segment of a KServe path
+	kserveSuffix  string // "/infer", "/ready" or "" after the model path
+	request       *request
+	rateApplied   []ratelimit.Applied
+	upstreamOK    bool // the upstream answered with a 2xx
+}
+
+// Segment is a piece of text in a request or response that guards inspect.
+// Path is a JSON Pointer (RFC 6901) to the string that holds it.
+type Segment struct {
+	Path string
+	Role string // chat role when known
+	Text string
+}
+
+// Usage is the token count of one request.
+type Usage struct {
+	PromptTokens     int64
+	CompletionTokens int64
+	// Estimated is true when any part is the gateway's estimate rather
+	// than the upstream's own count.
+	Estimated bool
+}
+
+// Total returns prompt plus completion tokens.
+func (u Usage) Total() int64 { return u.PromptTokens + u.CompletionTokens }
+
+// Denial records why the gateway refused a request.
+type Denial struct {
+	Status  int
+	Type    string
+	Code    string
+	Message string
+}
+
+// Context returns the request's context.
+func (x *Exchange) Context() context.Context { return x.R.Context() }
+
+// AddFilter adds an output filter for this request only, after the
+// configured ones.
+func (x *Exchange) AddFilter(f ResponseFilter) { x.filters = append(x.filters, f) }
+
+// OnDone registers a function to run when the request is over, after the
+// response is complete (release a concurrency slot, charge tokens).
+func (x *Exchange) OnDone(f func()) { x.cleanups = append(x.cleanups, f) }
+
+// Annotate records a named fact about the request.
+func (x *Exchange) Annotate(key string, v any) {
+	if x.Annotations == nil {
+		x.Annotations = make(map[string]any)
+	}
+	x.Annotations[key] = v
+}
+
+func (x *Exchange) finish() {
+	for i := len(x.cleanups) - 1; i >= 0; i-- {
+		x.cleanups[i]()
+	}
+	x.cleanups = nil
+}

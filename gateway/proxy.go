@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// userAgent identifies the gateway to upstreams.
+const userAgent = "modelgate"
+
+// forward sends the request upstream and relays the answer.
+func (g *Gateway) forward(x *Exchange) {
+	u := x.upstream
+	if u.err != nil {
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "upstream_misconfigured",
+			"the route for model %q is misconfigured; the gateway log says why", x.Model))
+		return
+	}
+	ctx, cancel := context.WithTimeout(x.Context(), u.timeout)
+	defer cancel()
+
+	method, body := http.MethodGet, x.Body
+	if x.Endpoint.Inference() {
+		method = http.MethodPost
+		if x.Endpoint != EndpointInfer && u.upstreamModel() != x.Model {
+			var err error
+			if body, err = setModel(body, u.upstreamModel()); err != nil {
+				x.Refuse(refusal(http.StatusBadRequest, TypeInvalidRequest, "invalid_json", "cannot rewrite the model field: %v", err))
+				return
+			}
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.target(x, x.kserveSuffix), rd)
+	if err != nil {
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "upstream_misconfigured", "cannot build the upstream request: %v", err))
+		return
+	}
+	// Only these headers go upstream: never the caller's credentials,
+	// cookies or hop-by-hop headers.
+	h := req.Header
+	if body != nil {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	h["Accept"] = []string{"application/json"}
+	if x.Stream {
+		h["Accept"] = []string{"text/event-stream"}
+	}
+	h["Accept-Encoding"] = []string{"identity"}
+	h["User-Agent"] = []string{userAgent}
+	h["X-Request-Id"] = []string{x.ID}
+	if u.credHeader != "" {
+		h.Set(u.credHeader, u.credValue)
+	}
+
+	start := time.Now()
+	resp, err := u.client.Do(req)
+	if err != nil {
+		g.upstreamFailed(x, ctx, err)
+		return
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusProxyAuthRequired:
+		// The upstream refused the gateway, not the caller: passing a 401
+		// on would tell the caller its own key is bad.
+		g.log.Error("upstream refused the gateway's credentials", "request_id", x.ID, "model", x.Model, "status", resp.StatusCode)
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "upstream_auth_failed",
+			"the model server refused the gateway's credentials (status %d)", resp.StatusCode))
+		return
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Passing a redirect on would send the caller (and its prompt)
+		// wherever the upstream points, internal hosts included.
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "bad_upstream_response",
+			"the model server answered with a redirect (status %d), which the gateway does not pass on", resp.StatusCode))
+		return
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "bad_upstream_response",
+			"the model server sent a %s-encoded body, which the gateway cannot inspect", ce))
+		return
+	}
+	x.upstreamOK = resp.StatusCode >= 200 && resp.StatusCode < 300
+	if isEventStream(resp.Header) {
+		g.relayStream(x, resp, start)
+		return
+	}
+	g.relayBody(x, ctx, resp, start)
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "text/event-stream")
+}
+
+// upstreamFailed maps a failed upstream call to 502 or 504, or to nothing
+// at all when the client itself went away.
+func (g *Gateway) upstreamFailed(x *Exchange, ctx context.Context, err error) {
+	if x.R.Context().Err() == context.Canceled {
+		return // the client is gone; there is nobody to answer
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || errors.As(err, &ne) && ne.Timeout() {
+		x.Refuse(refusal(http.StatusGatewayTimeout, TypeUpstream, "upstream_timeout",
+			"the model server for %q did not answer in time", x.Model))
+		return
+	}
+	g.log.Warn("upstream unreachable", "request_id", x.ID, "model", x.Model, "err", err)
+	x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "upstream_unreachable",
+		"the model server for %q cannot be reached", x.Model))
+}
+
+// relayBody reads a whole response, notes its token usage, runs output
+// filters and sends it.
+func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Response, start time.Time) {
+	u := x.upstream
+	data, err := io.ReadAll(io.LimitReader(resp.Body, u.maxResponse+1))
+	x.UpstreamLatency = time.Since(start)
+	if err != nil {
+		x.upstreamOK = false
+		g.upstreamFailed(x, ctx, err)
+		return
+	}
+	if int64(len(data)) > u.maxResponse {
+		x.upstreamOK = false
+		x.Refuse(refusal(http.StatusBadGateway, TypeUpstream, "upstream_response_too_large",
+			"the model server's response exceeds %d bytes", u.maxResponse))
+		return
+	}
+	if x.upstreamOK && x.Endpoint.Inference() && x.Endpoint != EndpointInfer {
+		x.Usage = responseUsage(data, x.Usage)
+	}
+	for _, f := range g.outputFilters(x) {
+		if data, err = f.FilterBody(x, resp.StatusCode, data); err != nil {
+			g.filterFailed(x, err)
+			return
+		}
+	}
+	h := x.W.Header()
+	copyResponseHeaders(h, resp.Header)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	x.W.WriteHeader(resp.StatusCode)
+	x.W.Write(data)
+}
+
+func (g *Gateway) outputFilters(x *Exchange) []ResponseFilter {
+	if len(x.filters) == 0 {
+		return g.opts.Hooks.Output
+	}
+	return append(append([]ResponseFilter(nil), g.opts.Hooks.Output...), x.filters...)
+}
+
+// filterFailed refuses a response an output filter stopped. A filter that
+// fails rather than decides also stops it: output checks fail closed.
+func (g *Gateway) filterFailed(x *Exchange, err error) {
+	var r *Refusal
+	if errors.As(err, &r) {
+		x.Refuse(r)
+		return
+	}
+	g.log.Error("output filter failed", "request_id", x.ID, "err", err)
+	x.Refuse(refusal(http.StatusBadGateway, TypeServer, "output_check_failed",
+		"the response could not be checked, so it was withheld"))
+}
+
+// hopHeaders are not forwarded from upstream responses: hop-by-hop fields,
+// and fields the gateway sets itself.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Connection": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Content-Length": true, "Set-Cookie": true, "X-Request-Id": true,
+	"Ratelimit": true, "Ratelimit-Policy": true,
+}
+
+func copyResponseHeaders(dst, src http.Header) {
+	for k, vs := range src {
+		if !hopHeaders[k] {
+			dst[k] = vs
+		}
+	}
+}
+
+// openAIUsage is the part of an OpenAI response or stream chunk that
+// accounting reads.
+type openAIUsage struct {
+	Usage *struct {
+		PromptTokens     int64 `json:"prompt_tokens"`
+		CompletionTokens int64 `json:"completion_tokens"`
+	} `json:"usage"`
+	Choices []struct {
+		Text    string `json:"text"`
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+		Delta struct {
+			Content *string `json:"content"`
+		} `json:"delta"`
+	} `json:"choices"`
+}
+
+// responseUsage takes the upstream's token counts, or estimates the
+// completion from the text when it sent none.
+func responseUsage(data []byte, u Usage) Usage {
+	var r openAIUsage
+	if json.Unmarshal(data, &r) != nil {
+		u.CompletionTokens = int64(len(data)+3) / 4
+		u.Estimated = true
+		return u
+	}
+	if r.Usage != nil {
+		return Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
+	}
+	var c tokenCounter
+	for _, ch := range r.Choices {
+		c.add(ch.Text)
+		if ch.Message.Content != nil {
+			c.add(*ch.Message.Content)
+		}
+	}
+	u.CompletionTokens, u.Estimated = c.tokens(), true
+	return u
+}
+
+// tokenCounter estimates tokens over text that arrives in pieces.
+type tokenCounter struct{ ascii, other int64 }
+
+func (c *tokenCounter) add(s string) {
+	for _, r := range s {
+		if r < 0x80 {
+			c.ascii++
+		} else {
+			c.other++
+		}
+	}
+}
+
+func (c *tokenCounter) tokens() int64 { return (c.ascii+3)/4 + c.other }
+
+// setModel rewrites the top-level "model" member, keeping everything else
+// byte for byte.
+func setModel(body []byte, model string) ([]byte, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	var out bytes.Buffer
+	out.Grow(len(body) + len(model))
+	enc := jsontext.NewEncoder(&out)
+	tok, err := dec.ReadToken()
+	if err != nil || tok.Kind() != '{' {
+		return nil, errors.New("body is not an object")
+	}
+	enc.WriteToken(tok)
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		// A token is valid only until the next read: use it first.
+		isModel := name.String() == "model"
+		if err := enc.WriteToken(name); err != nil {
+			return nil, err
+		}
+		val, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		if isModel {
+			err = enc.WriteToken(jsontext.String(model))
+		} else {
+			err = enc.WriteValue(val)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if err := enc.WriteToken(jsontext.EndObject); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(out.Bytes(), "\n"), nil
+}

@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/store"
+)
+
+// Upstream defaults, used where a route leaves a setting empty.
+const (
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultUpstreamTimeout  = 5 * time.Minute
+	DefaultMaxResponseBytes = 32 << 20
+)
+
+// upstream is a route compiled for use: its parsed URL, an HTTP client with
+// the route's TLS and timeouts, and its credential read from the
+// environment or a file. A route that cannot be compiled keeps the reason in
+// err and answers 502 until it is fixed; the other routes keep working.
+type upstream struct {
+	route       *store.Route
+	spec        string // the route's upstream as JSON, to notice changes
+	base        *url.URL
+	client      *http.Client
+	transport   *http.Transport
+	credHeader  string
+	credValue   string
+	timeout     time.Duration
+	maxResponse int64
+	err         error
+}
+
+func compileUpstream(r *store.Route) *upstream {
+	spec, _ := json.Marshal(r.Upstream)
+	u := &upstream{route: r, spec: r.Protocol + string(spec)}
+	u.err = u.compile()
+	return u
+}
+
+func (u *upstream) compile() error {
+	r := u.route
+	if err := ValidateRoute(r); err != nil {
+		return err
+	}
+	base, _ := url.Parse(strings.TrimRight(r.Upstream.URL, "/"))
+	u.base = base
+	u.timeout = time.Duration(r.Upstream.Timeout)
+	if u.timeout <= 0 {
+		u.timeout = DefaultUpstreamTimeout
+	}
+	u.maxResponse = r.Upstream.MaxResponseBytes
+	if u.maxResponse <= 0 {
+		u.maxResponse = DefaultMaxResponseBytes
+	}
+	if c := r.Upstream.Credential; c != nil {
+		v, err := readCredential(c)
+		if err != nil {
+			return err
+		}
+		u.credHeader, u.credValue = c.Header, c.Prefix+v
+		if u.credHeader == "" {
+			u.credHeader = "Authorization"
+			if c.Prefix == "" {
+				u.credValue = "Bearer " + v
+			}
+		}
+	}
+	tlsConf, err := upstreamTLS(r.Upstream.TLS)
+	if err != nil {
+		return err
+	}
+	connect := time.Duration(r.Upstream.ConnectTimeout)
+	if connect <= 0 {
+		connect = DefaultConnectTimeout
+	}
+	u.transport = &http.Transport{
+		Proxy:                 nil, // never route model traffic through an ambient proxy
+		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: time.Duration(r.Upstream.ResponseHeaderTimeout),
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+		// The gateway reads response bodies (usage, output guards), so it
+		// asks for them uncompressed.
+		DisableCompression: true,
+	}
+	u.client = &http.Client{
+		Transport: u.transport,
+		// A model API has no business redirecting; following one could
+		// send the prompt (and the upstream credential) elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return nil
+}
+
+func readCredential(c *store.Credential) (string, error) {
+	switch {
+	case c.Env != "" && c.File != "":
+		return "", fmt.Errorf("credential: set env or file, not both")
+	case c.Env != "":
+		v := os.Getenv(c.Env)
+		if v == "" {
+			return "", fmt.Errorf("credential: environment variable %s is empty or unset", c.Env)
+		}
+		return v, nil
+	case c.File != "":
+		b, err := os.ReadFile(c.File)
+		if err != nil {
+			return "", fmt.Errorf("credential: %w", err)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("credential: file %s is empty", c.File)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("credential: set env or file")
+}
+
+func upstreamTLS(t *store.UpstreamTLS) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t == nil {
+		return conf, nil
+	}
+	conf.ServerName = t.ServerName
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream tls: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream tls: %s holds no PEM certificate", t.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, fmt.Errorf("upstream tls: cert_file and key_file go together")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream tls: client certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+// upstreamModel is the name the upstream knows the model by.
+func (u *upstream) upstreamModel() string {
+	if u.route.Upstream.Model != "" {
+		return u.route.Upstream.Model
+	}
+	return u.route.Model
+}
+
+// target returns the upstream URL for an exchange.
+func (u *upstream) target(x *Exchange, suffix string) string {
+	switch x.Endpoint {
+	case EndpointChat:
+		return u.base.String() + "/chat/completions"
+	case EndpointCompletions:
+		return u.base.String() + "/completions"
+	case EndpointEmbeddings:
+		return u.base.String() + "/embeddings"
+	}
+	p := u.base.String() + "/v2/models/" + url.PathEscape(u.upstreamModel())
+	if x.kserveVersion != "" {
+		p += "/versions/" + url.PathEscape(x.kserveVersion)
+	}
+	return p + suffix
+}
+
+func (u *upstream) close() {
+	if u.transport != nil {
+		u.transport.CloseIdleConnections()
+	}
+}
