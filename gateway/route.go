@@ -17,36 +17,48 @@ var modelName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$`)
 // segment.
 var pathName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$`)
 
-// ValidateRoute checks a route before it is stored or used. Errors name the
-// field.
+// FieldError says which field of a route is wrong and why.
+type FieldError struct {
+	Field   string // e.g. "upstream.url"
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ValidateRoute checks a route before it is stored or used. Errors are
+// *FieldError.
 func ValidateRoute(r *store.Route) error {
 	if !modelName.MatchString(r.Model) {
-		return fmt.Errorf("model %q: must be 1-256 characters of letters, digits and ._:/@+- starting with a letter or digit", r.Model)
+		return fieldErr("model", "%q must be 1-256 characters of letters, digits and ._:/@+- starting with a letter or digit", r.Model)
 	}
 	switch r.Protocol {
 	case store.ProtocolOpenAI:
 	case store.ProtocolKServeV2:
 		if !pathName.MatchString(r.Model) {
-			return fmt.Errorf("model %q: a kserve_v2 model name is one path segment (letters, digits, ._-)", r.Model)
+			return fieldErr("model", "%q: a kserve_v2 model name is one path segment (letters, digits, ._-)", r.Model)
 		}
 	default:
-		return fmt.Errorf("protocol: must be %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolKServeV2, r.Protocol)
+		return fieldErr("protocol", "must be %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolKServeV2, r.Protocol)
 	}
 	u, err := url.Parse(r.Upstream.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("upstream.url: must be an absolute http or https URL, got %q", r.Upstream.URL)
+		return fieldErr("upstream.url", "must be an absolute http or https URL, got %q", r.Upstream.URL)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("upstream.url: must not carry credentials, a query or a fragment (use upstream.credential)")
+		return fieldErr("upstream.url", "must not carry credentials, a query or a fragment (use upstream.credential)")
 	}
 	if m := r.Upstream.Model; m != "" && r.Protocol == store.ProtocolKServeV2 && !pathName.MatchString(m) {
-		return fmt.Errorf("upstream.model %q: a kserve_v2 model name is one path segment", m)
+		return fieldErr("upstream.model", "%q: a kserve_v2 model name is one path segment", m)
 	}
 	if c := r.Upstream.Credential; c != nil && (c.Env == "") == (c.File == "") {
-		return fmt.Errorf("upstream.credential: set exactly one of env and file")
+		return fieldErr("upstream.credential", "set exactly one of env and file")
 	}
 	if r.Upstream.MaxResponseBytes < 0 {
-		return fmt.Errorf("upstream.max_response_bytes: must not be negative")
+		return fieldErr("upstream.max_response_bytes", "must not be negative")
 	}
 	return nil
 }

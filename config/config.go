@@ -1,0 +1,74 @@
+// Package config reads modelgate.yaml: one file, validated in full at
+// start, with errors that name the key and its line. Secrets never live in
+// the file: upstream credentials name an environment variable or a file.
+package config
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/store"
+)
+
+// Config is a validated configuration.
+type Config struct {
+	Listen            string
+	AdminListen       string
+	DataDir           string
+	InsecurePlaintext bool
+
+	Log Log
+	TLS *TLS // nil: plaintext (loopback only, unless InsecurePlaintext)
+
+	Identities     []access.CertIdentity
+	Limits         gateway.Limits
+	RateLimits     gateway.RateLimits
+	TrustedProxies []netip.Prefix
+	IPRules        []*store.IPRule
+	Routes         []*store.Route
+	ShutdownGrace  time.Duration
+}
+
+// Log configures logging.
+type Log struct {
+	Level    slog.Level
+	Format   string // "json" or "text"
+	Requests bool   // one line per data-plane request
+}
+
+// TLS configures the listeners' TLS.
+type TLS struct {
+	CertFile, KeyFile string
+	MinVersion        uint16 // tls.VersionTLS12 or tls.VersionTLS13
+	ClientCA          string // enables client certificates
+	RequireClientCert bool
+}
+
+// Defaults.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultAdminListen = "127.0.0.1:8081"
+	DefaultDataDir     = "./.modelgate"
+)
+
+// Default returns the configuration used when a file sets nothing.
+func Default() *Config {
+	return &Config{
+		Listen:      DefaultListen,
+		AdminListen: DefaultAdminListen,
+		DataDir:     DefaultDataDir,
+		Log:         Log{Level: slog.LevelInfo, Format: "json", Requests: true},
+		RateLimits: gateway.RateLimits{
+			Key: access.Limits{RPM: 600, MaxConcurrent: 64},
+			IP:  access.Limits{RPM: 6000},
+		},
+		ShutdownGrace: 30 * time.Second,
+	}
+}
+
+// tlsVersions maps the accepted min_version strings.
+var tlsVersions = map[string]uint16{"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}

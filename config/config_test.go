@@ -1,0 +1,162 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/store"
+)
+
+const full = `
+listen: 0.0.0.0:8443
+admin_listen: 127.0.0.1:9090
+data_dir: /var/lib/modelgate
+log:
+  level: debug
+  format: text
+  requests: false
+limits:
+  max_body_bytes: 2097152
+  max_messages: 50
+  request_timeout: 2m
+rate_limits:
+  key: {rpm: 120, tpm: 50000, burst: 10, max_concurrent: 8}
+  ip: {rpm: 0}
+access:
+  trusted_proxies: [10.0.0.0/8]
+  ip_deny: [192.0.2.0/24, 2001:db8::1]
+routes:
+  - model: chat
+    protocol: openai
+    upstream:
+      url: http://127.0.0.1:11434/v1
+      model: llama3:8b
+      model_version: sha256:abc
+      timeout: 90s
+      credential: {env: CONFIG_TEST_KEY}
+  - model: fraud
+    protocol: kserve_v2
+    upstream:
+      url: https://models.internal:8443
+`
+
+func TestParseFull(t *testing.T) {
+	t.Setenv("CONFIG_TEST_KEY", "x")
+	c, err := Parse("m.yaml", []byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:8443" || c.AdminListen != "127.0.0.1:9090" || c.DataDir != "/var/lib/modelgate" {
+		t.Errorf("addresses: %+v", c)
+	}
+	if c.Log.Level != slog.LevelDebug || c.Log.Format != "text" || c.Log.Requests {
+		t.Errorf("log: %+v", c.Log)
+	}
+	if c.Limits.MaxBodyBytes != 2<<20 || c.Limits.MaxMessages != 50 || c.Limits.RequestTimeout != 2*time.Minute {
+		t.Errorf("limits: %+v", c.Limits)
+	}
+	if k := c.RateLimits.Key; k.RPM != 120 || k.TPM != 50000 || k.Burst != 10 || k.MaxConcurrent != 8 {
+		t.Errorf("key limits: %+v", k)
+	}
+	if c.RateLimits.IP.RPM != 0 {
+		t.Errorf("an explicit 0 must mean no limit, got %d", c.RateLimits.IP.RPM)
+	}
+	if len(c.TrustedProxies) != 1 || len(c.IPRules) != 2 || c.IPRules[0].Action != store.IPDeny {
+		t.Errorf("access: %v %v", c.TrustedProxies, c.IPRules)
+	}
+	if len(c.Routes) != 2 || c.Routes[0].Upstream.Model != "llama3:8b" || time.Duration(c.Routes[0].Upstream.Timeout) != 90*time.Second ||
+		c.Routes[0].Source != store.SourceConfig || c.Routes[1].Protocol != store.ProtocolKServeV2 {
+		t.Errorf("routes: %+v", c.Routes)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse("empty.yaml", []byte(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if c.Listen != d.Listen || c.RateLimits.Key.RPM != 600 || c.RateLimits.IP.RPM != 6000 || !c.Log.Requests {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+// TestErrorsNameKeyAndLine checks each kind of mistake is reported with
+// the key it concerns and the line it is on.
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, key string
+		line            int
+		inMessage       string
+	}{
+		{"unknown key", "listen: x\nlisen: y\n", "", 2, `unknown key "lisen"`},
+		{"nested unknown key", "routes:\n  - model: m\n    protocol: openai\n    upstream:\n      url: http://a\n      api_key: sk-123\n", "", 6, `unknown key "api_key"`},
+		{"bad type", "limits:\n  max_body_bytes: lots\n", "", 2, "lots"},
+		{"negative", "limits:\n  max_messages: -1\n", "limits.max_messages", 2, "negative"},
+		{"bad duration", "limits:\n  request_timeout: soon\n", "limits.request_timeout", 2, "duration"},
+		{"bad log level", "log:\n  level: loud\n", "log.level", 2, "debug, info"},
+		{"bad url", "routes:\n  - model: m\n    protocol: openai\n    upstream:\n      url: ftp://x\n", "routes[0].upstream.url", 5, "http or https"},
+		{"url with password", "routes:\n  - model: m\n    protocol: openai\n    upstream:\n      url: http://u:p@x\n", "routes[0].upstream.url", 5, "credentials"},
+		{"bad protocol", "routes:\n  - model: m\n    protocol: grpc\n    upstream:\n      url: http://x\n", "routes[0].protocol", 3, "openai"},
+		{"duplicate route", "routes:\n  - model: m\n    protocol: openai\n    upstream: {url: 'http://x'}\n  - model: m\n    protocol: openai\n    upstream: {url: 'http://y'}\n", "routes[1].model", 5, "twice"},
+		{"unset env credential", "routes:\n  - model: m\n    protocol: openai\n    upstream:\n      url: http://x\n      credential:\n        env: CONFIG_TEST_SURELY_UNSET\n", "routes[0].upstream.credential.env", 7, "unset"},
+		{"bad cidr", "access:\n  ip_deny:\n    - 10.0.0.0/33\n", "access.ip_deny[0]", 3, "CIDR"},
+		{"tls min version", "tls:\n  cert_file: /nonexistent\n  key_file: /nonexistent\n  min_version: '1.1'\n", "tls.min_version", 4, "1.3"},
+		{"same listeners", "listen: 127.0.0.1:1\nadmin_listen: 127.0.0.1:1\n", "admin_listen", 2, "differ"},
+		{"identity without ca", "identities:\n  - name: a\n    common_name: a\n    scopes: [admin]\n    models: ['*']\n", "identities", 1, "client_ca"},
+		{"identity bad scope", "tls:\n  cert_file: x\n  key_file: y\n  client_ca: z\nidentities:\n  - name: a\n    common_name: a\n    scopes: [root]\n    models: ['*']\n", "identities[0]", 6, "unknown scope"},
+		{"not yaml", "listen: [\n", "", 1, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("modelgate.yaml", []byte(tc.yaml))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want a config error, got %v", err)
+			}
+			for _, p := range ce.Problems {
+				if p.Key == tc.key && p.Line == tc.line && strings.Contains(p.Message, tc.inMessage) {
+					if !strings.Contains(err.Error(), "modelgate.yaml") {
+						t.Errorf("error does not name the file: %v", err)
+					}
+					return
+				}
+			}
+			t.Fatalf("no problem with key %q line %d mentioning %q in:\n%v", tc.key, tc.line, tc.inMessage, err)
+		})
+	}
+}
+
+func TestAllProblemsReportedAtOnce(t *testing.T) {
+	_, err := Parse("m.yaml", []byte("log:\n  level: loud\n  format: xml\nlimits:\n  max_messages: -3\n"))
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 3 {
+		t.Fatalf("want 3 problems, got %v", err)
+	}
+	if ce.Problems[0].Line != 2 || ce.Problems[2].Line != 5 {
+		t.Errorf("problems not in line order: %+v", ce.Problems)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("want not-exist, got %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(full))
+	f.Add([]byte("routes:\n  - model: m\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.yaml", data)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("config %v and error %v", c, err)
+		}
+	})
+}
