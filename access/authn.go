@@ -35,9 +35,33 @@ func authErr(code, format string, args ...any) *AuthError {
 	return &AuthError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// KeySource finds keys for an Authenticator: a *KeyCache, or DirectKeys
+// for callers that must see every change at once without tracking the
+// store's generation.
+type KeySource interface {
+	lookupKey(ctx context.Context, id string) (*keyState, error)
+}
+
+// DirectKeys reads every key from the store, uncached.
+func DirectKeys(keys store.KeyStore) KeySource { return directKeys{keys} }
+
+type directKeys struct{ keys store.KeyStore }
+
+func (d directKeys) lookupKey(ctx context.Context, id string) (*keyState, error) {
+	k, err := d.keys.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := principalFromKey(k)
+	if err != nil {
+		return nil, err
+	}
+	return &keyState{principal: p, key: k}, nil
+}
+
 // Authenticator turns a request's credentials into a Principal.
 type Authenticator struct {
-	Keys  *KeyCache
+	Keys  KeySource
 	Certs *CertMapper      // nil: client certificates are not accepted
 	Now   func() time.Time // nil: time.Now
 }
@@ -98,7 +122,7 @@ func (a *Authenticator) authenticateKey(ctx context.Context, key string) (*Princ
 	if err != nil {
 		return nil, authErr(CodeInvalidKey, "invalid API key")
 	}
-	st, err := a.Keys.LookupKey(ctx, id)
+	st, err := a.Keys.lookupKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, authErr(CodeInvalidKey, "invalid API key")
 	}

@@ -209,7 +209,7 @@ func TestNegativeCacheIsBounded(t *testing.T) {
 	s := newStore(t)
 	cache := NewKeyCache(s)
 	for range 10 {
-		if _, err := cache.LookupKey(context.Background(), NewKeyID()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := cache.lookupKey(context.Background(), NewKeyID()); !errors.Is(err, store.ErrNotFound) {
 			t.Fatal(err)
 		}
 	}

@@ -36,8 +36,8 @@ func (c *KeyCache) Reset() {
 	c.mu.Unlock()
 }
 
-// LookupKey returns a key's state, reading the store on a miss.
-func (c *KeyCache) LookupKey(ctx context.Context, id string) (*keyState, error) {
+// lookupKey returns a key's state, reading the store on a miss.
+func (c *KeyCache) lookupKey(ctx context.Context, id string) (*keyState, error) {
 	c.mu.RLock()
 	st, ok := c.m[id]
 	epoch := c.epoch

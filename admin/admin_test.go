@@ -1,0 +1,281 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type fixture struct {
+	store  store.Store
+	srv    *httptest.Server
+	client *Client
+	admin  string
+	user   string
+	change []Change
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := sqlite.OpenDir(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{store: st}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "modelgate_test_total", Help: "x"}))
+	h := New(Options{Store: st, Gatherer: reg, Logger: slog.New(slog.DiscardHandler), OnChange: func(_ context.Context, c Change) { f.change = append(f.change, c) }})
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	_, f.admin, err = access.CreateKey(context.Background(), st, access.KeySpec{Name: "ops", Scopes: []string{"admin"}, Models: []string{"*"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, f.user, _ = access.CreateKey(context.Background(), st, access.KeySpec{Name: "app", Scopes: []string{"inference:invoke"}, Models: []string{"*"}}, time.Now())
+	f.client = &Client{BaseURL: f.srv.URL, Key: f.admin}
+	return f
+}
+
+func wantAPIError(t *testing.T, err error, status int, code string) {
+	t.Helper()
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != status || ae.Code != code {
+		t.Fatalf("want %d %s, got %v", status, code, err)
+	}
+}
+
+func TestAdminRequiresAdminScope(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := (&Client{BaseURL: f.srv.URL}).ListKeys(ctx)
+	wantAPIError(t, err, 401, access.CodeMissingKey)
+	_, err = (&Client{BaseURL: f.srv.URL, Key: f.user}).ListKeys(ctx)
+	wantAPIError(t, err, 403, "insufficient_scope")
+	if _, err := f.client.ListKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	created, err := f.client.CreateKey(ctx, NewKeyRequest{Name: "team-a", Scopes: []string{"inference:invoke"},
+		Models: []string{"chat"}, RPM: 30, ExpiresIn: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := access.ParseKey(created.Secret)
+	if err != nil || id != created.Key.ID {
+		t.Fatalf("secret %q does not carry id %q", created.Secret, created.Key.ID)
+	}
+	if created.Key.Status != "active" || created.Key.RPM != 30 || created.Key.ExpiresAt.Sub(time.Now()) < 29*24*time.Hour {
+		t.Fatalf("created %+v", created.Key)
+	}
+	// Listings never show hashes or secrets.
+	resp, _ := http.NewRequest("GET", f.srv.URL+"/admin/v1/keys", nil)
+	resp.Header.Set("Authorization", "Bearer "+f.admin)
+	raw, err := http.DefaultClient.Do(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(raw.Body)
+	raw.Body.Close()
+	if strings.Contains(strings.ToLower(string(body)), "hash") || strings.Contains(string(body), created.Secret) {
+		t.Fatalf("listing leaks secret material: %s", body)
+	}
+
+	rotated, err := f.client.RotateKey(ctx, id, RotateRequest{Grace: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.Secret == created.Secret || rotated.Key.PreviousSecretValidUntil.IsZero() {
+		t.Fatalf("rotation: %+v", rotated)
+	}
+	revoked, err := f.client.RevokeKey(ctx, id)
+	if err != nil || revoked.Status != "revoked" {
+		t.Fatalf("revoke: %+v %v", revoked, err)
+	}
+	_, err = f.client.RotateKey(ctx, id, RotateRequest{})
+	wantAPIError(t, err, 409, "conflict")
+	_, err = f.client.GetKey(ctx, "nosuchkeyid0")
+	wantAPIError(t, err, 404, "not_found")
+
+	actions := []string{}
+	for _, c := range f.change {
+		actions = append(actions, c.Action)
+	}
+	if strings.Join(actions, ",") != "key.create,key.rotate,key.revoke" {
+		t.Errorf("changes reported: %v", actions)
+	}
+}
+
+func TestRevokedAdminKeyStopsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k, err := f.client.CreateKey(ctx, NewKeyRequest{Name: "second-admin", Scopes: []string{"admin"}, Models: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &Client{BaseURL: f.srv.URL, Key: k.Secret}
+	if _, err := second.ListKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.RevokeKey(ctx, k.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = second.ListKeys(ctx)
+	wantAPIError(t, err, 401, access.CodeRevokedKey)
+}
+
+func TestCreateKeyValidation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, req := range []NewKeyRequest{
+		{Scopes: []string{"admin"}, Models: []string{"*"}},
+		{Name: "x", Models: []string{"*"}},
+		{Name: "x", Scopes: []string{"superuser"}, Models: []string{"*"}},
+		{Name: "x", Scopes: []string{"admin"}},
+		{Name: "x", Scopes: []string{"admin"}, Models: []string{"*"}, RPM: -1},
+	} {
+		_, err := f.client.CreateKey(ctx, req)
+		wantAPIError(t, err, 400, "invalid_field")
+	}
+	_, err := f.client.CreateKey(ctx, NewKeyRequest{Name: "x", Scopes: []string{"admin"}, Models: []string{"*"}, ExpiresIn: "soon"})
+	wantAPIError(t, err, 400, "invalid_field")
+	// An unknown field is an error, not silently ignored.
+	req, _ := http.NewRequest("POST", f.srv.URL+"/admin/v1/keys", strings.NewReader(`{"name":"x","scopes":["admin"],"models":["*"],"rate":5}`))
+	req.Header.Set("Authorization", "Bearer "+f.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `unknown field \"rate\"`) {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	put := func(model, body string) (int, string) {
+		req, _ := http.NewRequest("PUT", f.srv.URL+"/admin/v1/routes/"+model, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if s, b := put("meta-llama/Llama-3.1-8B", `{"protocol":"openai","upstream":{"url":"http://127.0.0.1:8000/v1","timeout":"30s"}}`); s != 201 {
+		t.Fatalf("create: %d %s", s, b)
+	}
+	if s, _ := put("meta-llama/Llama-3.1-8B", `{"protocol":"openai","upstream":{"url":"http://127.0.0.1:8001/v1"}}`); s != 200 {
+		t.Fatalf("replace: %d", s)
+	}
+	if s, b := put("bad", `{"protocol":"openai","upstream":{"url":"file:///etc/passwd"}}`); s != 400 || !strings.Contains(b, "upstream.url") {
+		t.Fatalf("bad url: %d %s", s, b)
+	}
+	if s, b := put("bad", `{"protocol":"openai","upstream":{"url":"http://x","timeout":"forever"}}`); s != 400 {
+		t.Fatalf("bad timeout: %d %s", s, b)
+	}
+	routes, err := f.client.ListRoutes(ctx)
+	if err != nil || len(routes) != 1 || routes[0].Upstream.URL != "http://127.0.0.1:8001/v1" || routes[0].Source != store.SourceAPI {
+		t.Fatalf("routes %+v %v", routes, err)
+	}
+	// Routes from the configuration file are not the API's to change.
+	f.store.ReplaceRoutes(ctx, store.SourceConfig, []*store.Route{{Model: "cfg", Protocol: "openai", Upstream: store.Upstream{URL: "http://x"}}})
+	if s, b := put("cfg", `{"protocol":"openai","upstream":{"url":"http://y"}}`); s != 409 || !strings.Contains(b, "managed_by_config") {
+		t.Fatalf("config route: %d %s", s, b)
+	}
+	del := func(model string) int {
+		req, _ := http.NewRequest("DELETE", f.srv.URL+"/admin/v1/routes/"+model, nil)
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := del("cfg"); s != 409 {
+		t.Fatalf("delete config route: %d", s)
+	}
+	if s := del("meta-llama/Llama-3.1-8B"); s != 204 {
+		t.Fatalf("delete: %d", s)
+	}
+	if s := del("meta-llama/Llama-3.1-8B"); s != 404 {
+		t.Fatalf("delete twice: %d", s)
+	}
+}
+
+func TestIPBlocks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.client.CreateIPRule(ctx, IPRuleRequest{CIDR: "203.0.113.7", Action: "deny", Comment: "scanner"})
+	if err != nil || r.CIDR != "203.0.113.7/32" || r.ID == "" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	_, err = f.client.CreateIPRule(ctx, IPRuleRequest{CIDR: "10.0.0.0/8", Action: "allow", KeyID: "nosuchkey000"})
+	wantAPIError(t, err, 400, "invalid_field")
+	_, err = f.client.CreateIPRule(ctx, IPRuleRequest{CIDR: "10.0.0.0/99", Action: "deny"})
+	wantAPIError(t, err, 400, "invalid_field")
+	_, err = f.client.CreateIPRule(ctx, IPRuleRequest{CIDR: "10.0.0.0/8", Action: "block"})
+	wantAPIError(t, err, 400, "invalid_field")
+	rules, err := f.client.ListIPRules(ctx)
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("%v %v", rules, err)
+	}
+	if err := f.client.DeleteIPRule(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantAPIError(t, f.client.DeleteIPRule(ctx, r.ID), 404, "not_found")
+}
+
+func TestProbesAndErrors(t *testing.T) {
+	f := newFixture(t)
+	get := func(method, path string) (int, string, http.Header) {
+		req, _ := http.NewRequest(method, f.srv.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	if s, _, _ := get("GET", "/healthz"); s != 200 {
+		t.Errorf("healthz %d", s)
+	}
+	if s, b, _ := get("GET", "/readyz"); s != 200 || !strings.Contains(b, "ready") {
+		t.Errorf("readyz %d %s", s, b)
+	}
+	if s, b, _ := get("GET", "/metrics"); s != 200 || !strings.Contains(b, "modelgate_test_total") {
+		t.Errorf("metrics %d", s)
+	}
+	if s, b, _ := get("GET", "/admin/v1/nothing"); s != 404 || !strings.Contains(b, `"not_found"`) {
+		t.Errorf("unknown path: %d %s", s, b)
+	}
+	if s, b, h := get("DELETE", "/admin/v1/keys"); s != 405 || !strings.Contains(b, "method_not_allowed") || !strings.Contains(h.Get("Allow"), "POST") {
+		t.Errorf("wrong method: %d %s %v", s, b, h)
+	}
+	f.store.Close()
+	if s, _, _ := get("GET", "/readyz"); s != 503 {
+		t.Errorf("readyz with a closed store: %d", s)
+	}
+}

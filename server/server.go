@@ -1,0 +1,248 @@
+// Package server assembles a modelgate instance from a validated
+// configuration: the store, the data-plane gateway and the control-plane
+// admin API, each on its own listener, and runs them until told to stop,
+// draining requests in flight.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/admin"
+	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Options add what a configuration file cannot express.
+type Options struct {
+	Logger *slog.Logger
+	// Hooks plug later stages (guards, the audit log) into the data plane.
+	Hooks gateway.Hooks
+}
+
+// Server is a running modelgate instance.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    store.Store
+	data     *http.Server
+	control  *http.Server
+	dataLn   net.Listener
+	adminLn  net.Listener
+	draining atomic.Bool
+}
+
+// New opens the store, applies the configuration's routes to it and binds
+// both listeners. Nothing is served until Run.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := checkPlaintext(cfg); err != nil {
+		return nil, err
+	}
+	tlsConf, err := serverTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	var certs *access.CertMapper
+	if len(cfg.Identities) > 0 {
+		if certs, err = access.NewCertMapper(cfg.Identities); err != nil {
+			return nil, err
+		}
+	}
+	st, err := sqlite.OpenDir(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	if err := s.setUp(ctx, certs, tlsConf, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *tls.Config, opts Options) error {
+	cfg := s.cfg
+	if err := s.store.ReplaceRoutes(ctx, store.SourceConfig, cfg.Routes); err != nil {
+		return fmt.Errorf("apply configured routes: %w", err)
+	}
+	if keys, err := s.store.ListKeys(ctx); err == nil && len(keys) == 0 {
+		s.log.Warn("no API keys exist yet; create one with: modelgate keys create --name NAME --scopes inference:invoke --models '*' --data-dir " + cfg.DataDir)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw, err := gateway.New(gateway.Options{
+		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs,
+		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
+		StaticIPRules: cfg.IPRules, Hooks: opts.Hooks, LogRequests: cfg.Log.Requests,
+	})
+	if err != nil {
+		return err
+	}
+	ctrl := admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready})
+
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	maxHeader := cfg.Limits.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = 32 << 10
+	}
+	s.data = &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// The gateway answers oversized headers with a JSON 431; the
+		// server's own, plain-text, cap sits well above it.
+		MaxHeaderBytes: 2 * maxHeader,
+		TLSConfig:      tlsConf,
+		ErrorLog:       errLog,
+	}
+	s.control = &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: errLog}
+
+	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		s.dataLn.Close()
+		return fmt.Errorf("admin listen on %s: %w", cfg.AdminListen, err)
+	}
+	return nil
+}
+
+// Addr is the data plane's address, AdminAddr the control plane's.
+func (s *Server) Addr() net.Addr      { return s.dataLn.Addr() }
+func (s *Server) AdminAddr() net.Addr { return s.adminLn.Addr() }
+
+// Store returns the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// TLS reports whether the listeners use TLS.
+func (s *Server) TLS() bool { return s.data.TLSConfig != nil }
+
+func (s *Server) ready() error {
+	if s.draining.Load() {
+		return errors.New("shutting down")
+	}
+	return nil
+}
+
+// Run serves until ctx ends, then stops accepting, waits up to the
+// configured grace period for requests in flight (streams included) to
+// finish, and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	serve := func(srv *http.Server, ln net.Listener) {
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}
+	go serve(s.data, s.dataLn)
+	go serve(s.control, s.adminLn)
+	scheme := "http"
+	if s.TLS() {
+		scheme = "https"
+	}
+	s.log.Info("modelgate serving", "gateway", scheme+"://"+s.Addr().String(), "admin", scheme+"://"+s.AdminAddr().String(), "data_dir", s.cfg.DataDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down: draining requests in flight", "grace", s.cfg.ShutdownGrace)
+	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
+	defer cancel()
+	if err := s.data.Shutdown(grace); err != nil {
+		s.log.Warn("grace period over; closing remaining connections", "err", err)
+		s.data.Close()
+	}
+	s.control.Shutdown(grace)
+	if err := s.store.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	s.log.Info("stopped")
+	return runErr
+}
+
+// Close releases the listeners and store of a server that was never Run.
+func (s *Server) Close() error {
+	s.dataLn.Close()
+	s.adminLn.Close()
+	return s.store.Close()
+}
+
+// checkPlaintext refuses to serve plaintext on a listener that other
+// machines can reach, unless told to.
+func checkPlaintext(cfg *config.Config) error {
+	if cfg.TLS != nil || cfg.InsecurePlaintext {
+		return nil
+	}
+	for _, l := range []struct{ key, addr string }{{"listen", cfg.Listen}, {"admin_listen", cfg.AdminListen}} {
+		if !isLoopback(l.addr) {
+			return fmt.Errorf("%s %s is reachable from other machines but TLS is not configured: set tls.cert_file and tls.key_file, listen on 127.0.0.1, or pass --insecure-plaintext if something in front terminates TLS", l.key, l.addr)
+		}
+	}
+	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func serverTLS(t *config.TLS) (*tls.Config, error) {
+	if t == nil {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: t.MinVersion}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.client_ca: %s holds no PEM certificate", t.ClientCA)
+		}
+		conf.ClientCAs = pool
+		conf.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			conf.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return conf, nil
+}
