@@ -48,6 +48,7 @@ const maxBody = 64 << 10
 // Handler serves the control plane.
 type Handler struct {
 	opts Options
+	keys Local
 	auth *access.Authenticator
 	log  *slog.Logger
 	mux  *http.ServeMux
@@ -55,7 +56,7 @@ type Handler struct {
 
 // New returns the control-plane handler.
 func New(opts Options) *Handler {
-	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{opts: opts, keys: Local{Store: opts.Store}, log: opts.Logger, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -62,18 +64,105 @@ type RotateRequest struct {
 	Grace string `json:"grace,omitempty"` // how long the old secret keeps working, e.g. "1h"
 }
 
-func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
-	keys, err := h.opts.Store.ListKeys(r.Context())
+// Keys manages API keys. Local works on a store directly (the CLI with a
+// data directory, and the admin API itself); Client goes through a running
+// gateway's admin API.
+type Keys interface {
+	CreateKey(ctx context.Context, req NewKeyRequest) (*KeyWithSecret, error)
+	ListKeys(ctx context.Context) ([]KeyView, error)
+	GetKey(ctx context.Context, id string) (*KeyView, error)
+	RevokeKey(ctx context.Context, id string) (*KeyView, error)
+	RotateKey(ctx context.Context, id string, req RotateRequest) (*KeyWithSecret, error)
+}
+
+var (
+	_ Keys = Local{}
+	_ Keys = (*Client)(nil)
+)
+
+// Local manages keys in a store.
+type Local struct {
+	Store store.KeyStore
+}
+
+// CreateKey implements Keys.
+func (l Local) CreateKey(ctx context.Context, req NewKeyRequest) (*KeyWithSecret, error) {
+	spec := access.KeySpec{Name: req.Name, Scopes: req.Scopes, Models: req.Models,
+		Limits: access.Limits{RPM: req.RPM, TPM: req.TPM, Burst: req.Burst, MaxConcurrent: req.MaxConcurrent}}
+	if req.ExpiresIn != "" {
+		d, err := access.ParseTTL(req.ExpiresIn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: expires_in: %v", access.ErrInvalidSpec, err)
+		}
+		spec.ExpiresIn = d
+	}
+	now := time.Now()
+	k, secret, err := access.CreateKey(ctx, l.Store, spec, now)
 	if err != nil {
-		h.storeError(w, err)
-		return
+		return nil, err
+	}
+	return &KeyWithSecret{Key: ViewKey(k, now), Secret: secret}, nil
+}
+
+// ListKeys implements Keys.
+func (l Local) ListKeys(ctx context.Context) ([]KeyView, error) {
+	keys, err := l.Store.ListKeys(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	out := make([]KeyView, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, ViewKey(k, now))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	return out, nil
+}
+
+// GetKey implements Keys.
+func (l Local) GetKey(ctx context.Context, id string) (*KeyView, error) {
+	k, err := l.Store.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := ViewKey(k, time.Now())
+	return &v, nil
+}
+
+// RevokeKey implements Keys.
+func (l Local) RevokeKey(ctx context.Context, id string) (*KeyView, error) {
+	k, err := l.Store.RevokeKey(ctx, id, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	v := ViewKey(k, time.Now())
+	return &v, nil
+}
+
+// RotateKey implements Keys.
+func (l Local) RotateKey(ctx context.Context, id string, req RotateRequest) (*KeyWithSecret, error) {
+	var grace time.Duration
+	if req.Grace != "" {
+		d, err := access.ParseTTL(req.Grace)
+		if err != nil {
+			return nil, fmt.Errorf("%w: grace: %v", access.ErrInvalidSpec, err)
+		}
+		grace = d
+	}
+	now := time.Now()
+	k, secret, err := access.RotateKey(ctx, l.Store, id, grace, now)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyWithSecret{Key: ViewKey(k, now), Secret: secret}, nil
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
+	keys, err := h.keys.ListKeys(r.Context())
+	if err != nil {
+		h.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -81,43 +170,32 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *access.Pr
 	if !decode(w, r, &req) {
 		return
 	}
-	spec := access.KeySpec{Name: req.Name, Scopes: req.Scopes, Models: req.Models,
-		Limits: access.Limits{RPM: req.RPM, TPM: req.TPM, Burst: req.Burst, MaxConcurrent: req.MaxConcurrent}}
-	if req.ExpiresIn != "" {
-		d, err := access.ParseTTL(req.ExpiresIn)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", "expires_in: "+err.Error())
-			return
-		}
-		spec.ExpiresIn = d
-	}
-	now := time.Now()
-	k, secret, err := access.CreateKey(r.Context(), h.opts.Store, spec, now)
+	k, err := h.keys.CreateKey(r.Context(), req)
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "key.create", k.ID)
-	writeJSON(w, http.StatusCreated, KeyWithSecret{Key: ViewKey(k, now), Secret: secret})
+	h.changed(r, p, "key.create", k.Key.ID)
+	writeJSON(w, http.StatusCreated, k)
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
-	k, err := h.opts.Store.GetKey(r.Context(), r.PathValue("id"))
+	k, err := h.keys.GetKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ViewKey(k, time.Now()))
+	writeJSON(w, http.StatusOK, k)
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p *access.Principal) {
-	k, err := h.opts.Store.RevokeKey(r.Context(), r.PathValue("id"), time.Now())
+	k, err := h.keys.RevokeKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
 	h.changed(r, p, "key.revoke", k.ID)
-	writeJSON(w, http.StatusOK, ViewKey(k, time.Now()))
+	writeJSON(w, http.StatusOK, k)
 }
 
 func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *access.Principal) {
@@ -125,21 +203,11 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *access.Pr
 	if !decode(w, r, &req) {
 		return
 	}
-	var grace time.Duration
-	if req.Grace != "" {
-		d, err := access.ParseTTL(req.Grace)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", "grace: "+err.Error())
-			return
-		}
-		grace = d
-	}
-	now := time.Now()
-	k, secret, err := access.RotateKey(r.Context(), h.opts.Store, r.PathValue("id"), grace, now)
+	k, err := h.keys.RotateKey(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "key.rotate", k.ID)
-	writeJSON(w, http.StatusOK, KeyWithSecret{Key: ViewKey(k, now), Secret: secret})
+	h.changed(r, p, "key.rotate", k.Key.ID)
+	writeJSON(w, http.StatusOK, k)
 }

@@ -189,7 +189,7 @@ func (v *validator) build(f *file) *Config {
 	if c.Listen == "" {
 		v.fail("listen", "must be an address such as 127.0.0.1:8080")
 	}
-	if c.AdminListen == c.Listen {
+	if c.AdminListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") { // port 0: each gets a free port
 		v.fail("admin_listen", "must differ from listen: the admin API has its own listener")
 	}
 	v.buildLog(f, c)

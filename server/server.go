@@ -27,6 +27,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// ErrInsecureListener is returned when a listener reachable from other
+// machines would serve plaintext.
+var ErrInsecureListener = errors.New("plaintext listener reachable from other machines")
+
 // Options add what a configuration file cannot express.
 type Options struct {
 	Logger *slog.Logger
@@ -80,11 +84,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 
 func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *tls.Config, opts Options) error {
 	cfg := s.cfg
+	now := time.Now().UTC()
+	for _, r := range cfg.Routes {
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt, r.UpdatedAt = now, now
+		}
+	}
 	if err := s.store.ReplaceRoutes(ctx, store.SourceConfig, cfg.Routes); err != nil {
 		return fmt.Errorf("apply configured routes: %w", err)
-	}
-	if keys, err := s.store.ListKeys(ctx); err == nil && len(keys) == 0 {
-		s.log.Warn("no API keys exist yet; create one with: modelgate keys create --name NAME --scopes inference:invoke --models '*' --data-dir " + cfg.DataDir)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -202,7 +209,8 @@ func checkPlaintext(cfg *config.Config) error {
 	}
 	for _, l := range []struct{ key, addr string }{{"listen", cfg.Listen}, {"admin_listen", cfg.AdminListen}} {
 		if !isLoopback(l.addr) {
-			return fmt.Errorf("%s %s is reachable from other machines but TLS is not configured: set tls.cert_file and tls.key_file, listen on 127.0.0.1, or pass --insecure-plaintext if something in front terminates TLS", l.key, l.addr)
+			return fmt.Errorf("%w: %s %s has no TLS: set tls.cert_file and tls.key_file, listen on 127.0.0.1, or pass --insecure-plaintext if something in front terminates TLS",
+				ErrInsecureListener, l.key, l.addr)
 		}
 	}
 	return nil

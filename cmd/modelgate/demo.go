@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/demo"
+	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/store"
+	"github.com/spf13/cobra"
+)
+
+func newDemo(g *globals) *cobra.Command {
+	var listen, adminListen string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the gateway in front of two bundled demo models, with a fresh API key",
+		Long: `Run modelgate with no configuration: start two demo upstreams on loopback
+(demo-chat, an OpenAI-compatible model that echoes the last user message, and
+demo-classifier, a logistic-regression model served over KServe v2), route
+them, create an API key valid for 24 hours, print it with curl commands to
+try, and serve until interrupted. The demo upstreams are for trying modelgate
+out and for tests, not for production.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), g, listen, adminListen)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", config.DefaultListen, "gateway address")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", config.DefaultAdminListen, "admin API address")
+	return cmd
+}
+
+func runDemo(ctx context.Context, g *globals, listen, adminListen string) error {
+	chat := &demo.ChatModel{ChunkDelay: 40 * time.Millisecond}
+	clf := demo.NewClassifier("demo-classifier")
+	chatURL, stopChat, err := serveLoopback(chat)
+	if err != nil {
+		return err
+	}
+	defer stopChat()
+	clfURL, stopClf, err := serveLoopback(clf)
+	if err != nil {
+		return err
+	}
+	defer stopClf()
+
+	cfg := config.Default()
+	cfg.Listen, cfg.AdminListen, cfg.DataDir = listen, adminListen, g.dataDir
+	cfg.Log = config.Log{Level: slog.LevelInfo, Format: "text", Requests: true}
+	cfg.Routes = []*store.Route{
+		{Model: "demo-chat", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: chatURL + "/v1", ModelVersion: "echo-1"}},
+		{Model: "demo-classifier", Protocol: store.ProtocolKServeV2, Upstream: store.Upstream{URL: clfURL, ModelVersion: "1"}},
+	}
+	s, err := server.New(ctx, cfg, server.Options{Logger: slog.New(cfg.Log.Handler(g.stderr))})
+	if err != nil {
+		return err
+	}
+	_, key, err := access.CreateKey(ctx, s.Store(), access.KeySpec{
+		Name: "demo", Scopes: []string{string(access.ScopeInvoke), string(access.ScopeModelsRead)},
+		Models: []string{access.AllModels}, ExpiresIn: 24 * time.Hour,
+	}, time.Now())
+	if err != nil {
+		s.Close()
+		return err
+	}
+	printDemo(g.stdout, demoInfo{
+		gateway: "http://" + s.Addr().String(), admin: "http://" + s.AdminAddr().String(),
+		dataDir: cfg.DataDir, chatURL: chatURL, clfURL: clfURL, accuracy: clf.TestAccuracy, key: key,
+	})
+	return s.Run(ctx)
+}
+
+// serveLoopback serves h on a random loopback port.
+func serveLoopback(h http.Handler) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("demo upstream stopped", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
+
+type demoInfo struct {
+	gateway, admin, dataDir string
+	chatURL, clfURL         string
+	accuracy                float64
+	key                     string
+}
+
+// printDemo prints the key and commands that work against this very
+// instance; the tests run them as printed.
+func printDemo(w io.Writer, d demoInfo) {
+	auth := `-H "Authorization: Bearer ` + d.key + `"`
+	jsonType := `-H "Content-Type: application/json"`
+	fmt.Fprintf(w, `modelgate demo is running.
+
+  gateway    %s   (model traffic: /v1/..., /v2/...)
+  admin      %s   (/metrics, /healthz, /readyz, /admin/v1/...)
+  data dir   %s
+  upstreams  demo-chat       -> %s/v1  (OpenAI-compatible echo model)
+             demo-classifier -> %s     (KServe v2 logistic regression, held-out accuracy %.0f%%)
+
+API key: %s
+
+The key is valid for 24 hours; it is shown only here. Try:
+
+# Chat through the gateway
+curl -s %s/v1/chat/completions %s %s -d '{"model":"demo-chat","messages":[{"role":"user","content":"Hello, modelgate!"}]}'
+
+# Stream the answer, event by event
+curl -sN %s/v1/chat/completions %s %s -d '{"model":"demo-chat","stream":true,"messages":[{"role":"user","content":"Streams pass through one event at a time"}]}'
+
+# Score two card transactions with the classifier (KServe v2)
+curl -s %s/v2/models/demo-classifier/infer %s %s -d '{"inputs":[{"name":"features","shape":[2,4],"datatype":"FP32","data":[[0.2,1.0,0.3,0.1],[1.8,0.1,1.6,1.9]]}]}'
+
+# List the models this key may use
+curl -s %s/v1/models %s
+
+# Without a key the gateway refuses (401)
+curl -s %s/v1/chat/completions %s -d '{"model":"demo-chat","messages":[{"role":"user","content":"hi"}]}'
+
+# Gateway metrics
+curl -s %s/metrics | grep '^modelgate_requests_total'
+
+Press Ctrl-C to stop.
+`,
+		d.gateway, d.admin, d.dataDir, d.chatURL, d.clfURL, 100*d.accuracy, d.key,
+		d.gateway, auth, jsonType,
+		d.gateway, auth, jsonType,
+		d.gateway, auth, jsonType,
+		d.gateway, auth,
+		d.gateway, jsonType,
+		d.admin)
+}

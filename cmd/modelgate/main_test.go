@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestDemoCommandsWork runs `modelgate demo` and then every curl command it
+// printed, exactly as printed, as a new user would.
+func TestDemoCommandsWork(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; the demo's printed commands need it")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, &out, &errb)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not start:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !regexp.MustCompile(`(?m)^API key: mg_[a-z2-7]{12}_[a-z2-7]{52}$`).MatchString(out.String()) {
+		t.Fatalf("no 'API key: <key>' line:\n%s", out.String())
+	}
+	var curls []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "curl ") {
+			curls = append(curls, line)
+		}
+	}
+	want := []string{
+		`"content":"Hello, modelgate!"`,                       // chat
+		`data: [DONE]`,                                        // stream
+		`"name":"probability"`,                                // classifier
+		`"id":"demo-chat"`,                                    // models
+		`"code":"missing_api_key"`,                            // refusal
+		`modelgate_requests_total{code="200",endpoint="chat"`, // metrics
+	}
+	if len(curls) != len(want) {
+		t.Fatalf("demo printed %d curl commands, want %d:\n%s", len(curls), len(want), out.String())
+	}
+	for i, c := range curls {
+		got, err := exec.Command("sh", "-c", c).CombinedOutput()
+		if err != nil {
+			t.Errorf("command %d failed: %v\n%s\n%s", i, err, c, got)
+			continue
+		}
+		if !strings.Contains(string(got), want[i]) {
+			t.Errorf("command %d output lacks %q:\n%s\n%s", i, want[i], c, got)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("demo exited %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo did not stop when interrupted")
+	}
+}
+
+func TestKeysCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, out, errOut := cli(t, "keys", "create", "--data-dir", dir, "--name", "app", "--scopes", "inference:invoke,models:read",
+		"--models", "demo-chat", "--rpm", "30", "--expires", "30d")
+	if code != 0 {
+		t.Fatalf("create: %d %s", code, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^API key: (mg_([a-z2-7]{12})_[a-z2-7]{52})$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("create printed %q", out)
+	}
+	key, id := m[1], m[2]
+	if strings.Contains(errOut, key) {
+		t.Error("the secret was also written to stderr")
+	}
+
+	code, out, _ = cli(t, "keys", "list", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "active") || strings.Contains(out, key) {
+		t.Fatalf("list: %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "keys", "show", key, "--data-dir", dir, "--format", "json") // the full key works as an id
+	if code != 0 || !strings.Contains(out, `"rpm": 30`) {
+		t.Fatalf("show: %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "keys", "rotate", id, "--data-dir", dir, "--grace", "1h")
+	if code != 0 || !strings.HasPrefix(out, "API key: mg_"+id+"_") || strings.Contains(out, key) {
+		t.Fatalf("rotate: %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "keys", "revoke", id, "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "Revoked") {
+		t.Fatalf("revoke: %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, "keys", "list", "--data-dir", dir, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"status": "revoked"`) {
+		t.Fatalf("list after revoke: %s", out)
+	}
+	code, _, errOut = cli(t, "keys", "rotate", id, "--data-dir", dir)
+	if code != exitUsage || !strings.Contains(errOut, "revoked") {
+		t.Fatalf("rotating a revoked key: %d %s", code, errOut)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: 127.0.0.1:0\nlisen: x\n"), 0o600)
+	open := filepath.Join(dir, "open.yaml")
+	os.WriteFile(open, []byte("listen: 0.0.0.0:0\nadmin_listen: 127.0.0.1:0\ndata_dir: "+filepath.Join(dir, "d")+"\n"), 0o600)
+	tests := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"nonsense"}, exitUsage, "unknown command"},
+		{[]string{"keys", "list", "--bogus"}, exitUsage, "unknown flag"},
+		{[]string{"keys", "create", "--name", "x"}, exitUsage, "required"},
+		{[]string{"keys", "create", "--data-dir", dir, "--name", "x", "--scopes", "root", "--models", "*"}, exitUsage, "unknown scope"},
+		{[]string{"keys", "create", "--data-dir", dir, "--name", "x", "--scopes", "admin", "--models", "*", "--expires", "soon"}, exitUsage, "lifetime"},
+		{[]string{"keys", "list", "--data-dir", filepath.Join(dir, "missing")}, exitUsage, "no data directory"},
+		{[]string{"keys", "show", "nope", "--data-dir", dir}, exitUsage, "neither a key id"},
+		{[]string{"keys", "show", "aaaaaaaaaaaa", "--data-dir", dir}, exitUsage, "not found"},
+		{[]string{"keys", "list", "--server", "http://127.0.0.1:1"}, exitUsage, "MODELGATE_ADMIN_KEY"},
+		{[]string{"serve"}, exitUsage, "--config is required"},
+		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml")}, exitUsage, "no such file"},
+		{[]string{"serve", "--config", bad}, exitUsage, `line 2: unknown key "lisen"`},
+		{[]string{"serve", "--config", open}, exitUsage, "--insecure-plaintext"},
+	}
+	for _, tc := range tests {
+		code, _, errOut := cli(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.inStderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut, tc.code, tc.inStderr)
+		}
+	}
+	if code, out, _ := cli(t, "version"); code != 0 || !strings.HasPrefix(out, "modelgate ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// TestServeAndRemoteKeys runs `modelgate serve` from a config file and
+// manages keys through its admin API with --server.
+func TestServeAndRemoteKeys(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	// An admin key made in the data directory before the server starts.
+	code, out, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "ops", "--scopes", "admin", "--models", "*")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	adminKey := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
+	cfgPath := filepath.Join(dir, "modelgate.yaml")
+	os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\ndata_dir: "+data+"\nlog: {format: text}\n"), 0o600)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var sout, serr syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"serve", "--config", cfgPath}, &sout, &serr) }()
+	addr := regexp.MustCompile(`admin=http://(127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	var m []string
+	for m = addr.FindStringSubmatch(serr.String()); m == nil; m = addr.FindStringSubmatch(serr.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", serr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	server := "http://" + m[1]
+
+	t.Setenv(AdminKeyEnv, adminKey)
+	code, out, errOut = cli(t, "keys", "create", "--server", server, "--name", "remote", "--scopes", "inference:invoke", "--models", "*")
+	if code != 0 || !strings.HasPrefix(out, "API key: mg_") {
+		t.Fatalf("remote create: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "keys", "list", "--server", server)
+	if code != 0 || !strings.Contains(out, "remote") || !strings.Contains(out, "ops") {
+		t.Fatalf("remote list: %d %s", code, out)
+	}
+	t.Setenv(AdminKeyEnv, "mg_aaaaaaaaaaaa_"+strings.Repeat("a", 52))
+	if code, _, errOut := cli(t, "keys", "list", "--server", server); code != exitUsage || !strings.Contains(errOut, "invalid API key") {
+		t.Fatalf("bad admin key: %d %s", code, errOut)
+	}
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, serr.String())
+	}
+}
