@@ -132,7 +132,6 @@ func (g *Gateway) take(x *Exchange, name, key string, l ratelimit.Limit, n int64
 		return false
 	}
 	x.rateApplied = append(x.rateApplied, ratelimit.Applied{Name: name, Limit: l, Result: res})
-	ratelimit.SetHeaders(x.W.Header(), x.rateApplied)
 	if res.Allowed {
 		return true
 	}

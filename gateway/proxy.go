@@ -128,7 +128,11 @@ func (g *Gateway) upstreamFailed(x *Exchange, ctx context.Context, err error) {
 // filters and sends it.
 func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Response, start time.Time) {
 	u := x.upstream
-	data, err := io.ReadAll(io.LimitReader(resp.Body, u.maxResponse+1))
+	size := resp.ContentLength
+	if size < 0 || size > u.maxResponse {
+		size = 4096
+	}
+	data, err := readAllInto(io.LimitReader(resp.Body, u.maxResponse+1), make([]byte, 0, size+1))
 	x.UpstreamLatency = time.Since(start)
 	if err != nil {
 		x.upstreamOK = false

@@ -1,8 +1,14 @@
 package gateway
 
-import "net/http"
+import (
+	"net/http"
 
-// responseWriter records the status on the exchange and counts bytes.
+	"github.com/modelgate/modelgate/access/ratelimit"
+)
+
+// responseWriter records the status on the exchange, counts bytes, and
+// adds the rate-limit headers for every limit the request met, once, as
+// the status goes out.
 type responseWriter struct {
 	http.ResponseWriter
 	x     *Exchange
@@ -14,6 +20,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	if !w.wrote {
 		w.wrote = true
 		w.x.Status = code
+		if len(w.x.rateApplied) > 0 {
+			ratelimit.SetHeaders(w.Header(), w.x.rateApplied)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

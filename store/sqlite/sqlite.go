@@ -5,11 +5,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/modelgate/modelgate/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -21,8 +23,15 @@ const FileName = "modelgate.db"
 // DB is a store.Store backed by one SQLite file.
 type DB struct {
 	db   *sql.DB
-	gen  *sql.Stmt
 	path string
+
+	// Generation runs on every gateway request, so it skips database/sql:
+	// one dedicated connection, one prepared driver statement, a mutex
+	// (a driver connection serves one caller at a time).
+	genMu   sync.Mutex
+	genConn *sql.Conn
+	genStmt driver.Stmt
+	genDest []driver.Value
 }
 
 var _ store.Store = (*DB)(nil)
@@ -56,16 +65,41 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// The default of two idle connections makes a busy gateway open and
+	// close SQLite connections all the time; keep a few.
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	gen, err := db.PrepareContext(ctx, `SELECT value FROM generation WHERE id = 1`)
-	if err != nil {
+	s := &DB{db: db, path: path, genDest: make([]driver.Value, 1)}
+	if err := s.prepareGeneration(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &DB{db: db, gen: gen, path: path}, nil
+	return s, nil
+}
+
+func (s *DB) prepareGeneration(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	err = conn.Raw(func(dc any) error {
+		p, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
+		}
+		s.genStmt, err = p.PrepareContext(ctx, `SELECT value FROM generation WHERE id = 1`)
+		return err
+	})
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("prepare generation query: %w", err)
+	}
+	s.genConn = conn
+	return nil
 }
 
 // Path returns the database file's path.
@@ -73,7 +107,10 @@ func (s *DB) Path() string { return s.path }
 
 // Close closes the database.
 func (s *DB) Close() error {
-	s.gen.Close()
+	s.genMu.Lock()
+	s.genStmt.Close()
+	s.genConn.Close()
+	s.genMu.Unlock()
 	return s.db.Close()
 }
 
@@ -86,9 +123,24 @@ func (s *DB) Ping(ctx context.Context) error {
 // Generation returns the change counter that triggers on the access tables
 // maintain, so that writes by other processes are seen too.
 func (s *DB) Generation(ctx context.Context) (uint64, error) {
-	var v int64
-	if err := s.gen.QueryRowContext(ctx).Scan(&v); err != nil {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	q, ok := s.genStmt.(driver.StmtQueryContext)
+	if !ok {
+		return 0, fmt.Errorf("read generation: driver statement %T cannot query", s.genStmt)
+	}
+	rows, err := q.QueryContext(ctx, nil)
+	if err != nil {
 		return 0, fmt.Errorf("read generation: %w", err)
+	}
+	err = rows.Next(s.genDest)
+	rows.Close()
+	if err != nil {
+		return 0, fmt.Errorf("read generation: %w", err)
+	}
+	v, ok := s.genDest[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("read generation: unexpected value %v", s.genDest[0])
 	}
 	return uint64(v), nil
 }
