@@ -32,7 +32,11 @@ type DB struct {
 	genConn *sql.Conn
 	genStmt driver.Stmt
 	genDest []driver.Value
+	closed  bool
 }
+
+// errClosed is returned by a closed DB.
+var errClosed = errors.New("sqlite store is closed")
 
 var _ store.Store = (*DB)(nil)
 
@@ -108,6 +112,11 @@ func (s *DB) Path() string { return s.path }
 // Close closes the database.
 func (s *DB) Close() error {
 	s.genMu.Lock()
+	if s.closed {
+		s.genMu.Unlock()
+		return nil
+	}
+	s.closed = true
 	s.genStmt.Close()
 	s.genConn.Close()
 	s.genMu.Unlock()
@@ -125,6 +134,9 @@ func (s *DB) Ping(ctx context.Context) error {
 func (s *DB) Generation(ctx context.Context) (uint64, error) {
 	s.genMu.Lock()
 	defer s.genMu.Unlock()
+	if s.closed {
+		return 0, errClosed
+	}
 	q, ok := s.genStmt.(driver.StmtQueryContext)
 	if !ok {
 		return 0, fmt.Errorf("read generation: driver statement %T cannot query", s.genStmt)

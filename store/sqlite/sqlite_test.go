@@ -117,3 +117,22 @@ func BenchmarkGeneration(b *testing.B) {
 		}
 	})
 }
+
+func TestClosedStoreErrors(t *testing.T) {
+	db, err := sqlite.OpenDir(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Generation(context.Background()); err == nil {
+		t.Fatal("Generation on a closed store succeeded")
+	}
+	if err := db.Ping(context.Background()); err == nil {
+		t.Fatal("Ping on a closed store succeeded")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
