@@ -160,3 +160,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleConfig keeps examples/modelgate.yaml valid: it must parse,
+// with only the files it names missing (they are placeholders).
+func TestExampleConfig(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "placeholder")
+	data, err := os.ReadFile("../examples/modelgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse("examples/modelgate.yaml", data)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("the example should fail only on its placeholder files, got %v", err)
+	}
+	for _, p := range ce.Problems {
+		if !strings.Contains(p.Message, "no such file") {
+			t.Errorf("example config: line %d: %s: %s", p.Line, p.Key, p.Message)
+		}
+	}
+}

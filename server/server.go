@@ -47,6 +47,7 @@ type Server struct {
 	control  *http.Server
 	dataLn   net.Listener
 	adminLn  net.Listener
+	tls      bool // decided at setup; net/http fills in TLSConfig itself once serving
 	draining atomic.Bool
 }
 
@@ -120,7 +121,13 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 		TLSConfig:      tlsConf,
 		ErrorLog:       errLog,
 	}
-	s.control = &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf, ErrorLog: errLog}
+	s.control = &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	s.tls = tlsConf != nil
+	if s.tls {
+		// net/http edits a server's TLS config when it starts serving
+		// (adding HTTP/2), so the two servers must not share one.
+		s.control.TLSConfig = tlsConf.Clone()
+	}
 
 	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -140,7 +147,7 @@ func (s *Server) AdminAddr() net.Addr { return s.adminLn.Addr() }
 func (s *Server) Store() store.Store { return s.store }
 
 // TLS reports whether the listeners use TLS.
-func (s *Server) TLS() bool { return s.data.TLSConfig != nil }
+func (s *Server) TLS() bool { return s.tls }
 
 func (s *Server) ready() error {
 	if s.draining.Load() {
@@ -156,7 +163,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	serve := func(srv *http.Server, ln net.Listener) {
 		var err error
-		if srv.TLSConfig != nil {
+		if s.tls {
 			err = srv.ServeTLS(ln, "", "")
 		} else {
 			err = srv.Serve(ln)
