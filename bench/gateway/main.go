@@ -166,6 +166,7 @@ type result struct {
 	errors     int
 	elapsed    time.Duration
 	p50, p99   time.Duration
+	mean       time.Duration
 	cpuPerReq  time.Duration
 	throughput float64
 }
@@ -282,6 +283,11 @@ func summarise1(name string, lat []time.Duration, errs int, elapsed, cpu time.Du
 	slices.Sort(lat)
 	r := result{name: name, requests: len(lat), errors: errs, elapsed: elapsed}
 	if len(lat) > 0 {
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		r.mean = sum / time.Duration(len(lat))
 		r.p50 = lat[len(lat)*50/100]
 		r.p99 = lat[len(lat)*99/100]
 		r.cpuPerReq = cpu / time.Duration(len(lat))
@@ -299,10 +305,10 @@ func cpuTime() time.Duration {
 
 func printTable(title string, rs []result) {
 	fmt.Printf("%s\n\n", title)
-	fmt.Printf("| target | requests/s | p50 | p99 | CPU per request | errors |\n")
-	fmt.Printf("|---|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| target | requests/s | p50 | p99 | mean | CPU per request | errors |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %d |\n", r.name, r.throughput, us(r.p50), us(r.p99), us(r.cpuPerReq), r.errors)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d |\n", r.name, r.throughput, us(r.p50), us(r.p99), us(r.mean), us(r.cpuPerReq), r.errors)
 	}
 	fmt.Println()
 }
@@ -312,12 +318,12 @@ func summarise(closed, open []result) {
 		return
 	}
 	bare, mg := closed[1], closed[2]
-	fmt.Printf("modelgate vs bare proxy, closed loop: %.1f%% of its throughput (goal >= 70%%), p50 %+.0f µs (goal <= +150 µs), CPU %+.0f µs per request\n",
-		100*mg.throughput/bare.throughput, float64(mg.p50-bare.p50)/1e3, float64(mg.cpuPerReq-bare.cpuPerReq)/1e3)
+	fmt.Printf("modelgate vs bare proxy, closed loop: %.1f%% of its throughput (goal >= 70%%), p50 %+.0f µs (goal <= +150 µs), mean %+.0f µs, CPU %+.0f µs per request\n",
+		100*mg.throughput/bare.throughput, float64(mg.p50-bare.p50)/1e3, float64(mg.mean-bare.mean)/1e3, float64(mg.cpuPerReq-bare.cpuPerReq)/1e3)
 	if len(open) == 3 {
 		bare, mg = open[1], open[2]
-		fmt.Printf("modelgate vs bare proxy, open loop:   p50 %+.0f µs, p99 %+.0f µs\n",
-			float64(mg.p50-bare.p50)/1e3, float64(mg.p99-bare.p99)/1e3)
+		fmt.Printf("modelgate vs bare proxy, open loop:   p50 %+.0f µs, p99 %+.0f µs, mean %+.0f µs\n",
+			float64(mg.p50-bare.p50)/1e3, float64(mg.p99-bare.p99)/1e3, float64(mg.mean-bare.mean)/1e3)
 	}
 }
 
