@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/pemfile"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -136,13 +136,9 @@ func upstreamTLS(t *store.UpstreamTLS) (*tls.Config, error) {
 	}
 	conf.ServerName = t.ServerName
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := pemfile.CertPool(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("upstream tls: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream tls: %s holds no PEM certificate", t.CAFile)
 		}
 		conf.RootCAs = pool
 	}

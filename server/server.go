@@ -7,13 +7,11 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/internal/pemfile"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -245,13 +244,9 @@ func serverTLS(t *config.TLS) (*tls.Config, error) {
 	}
 	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: t.MinVersion}
 	if t.ClientCA != "" {
-		pem, err := os.ReadFile(t.ClientCA)
+		pool, err := pemfile.CertPool(t.ClientCA)
 		if err != nil {
 			return nil, fmt.Errorf("tls.client_ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.client_ca: %s holds no PEM certificate", t.ClientCA)
 		}
 		conf.ClientCAs = pool
 		conf.ClientAuth = tls.VerifyClientCertIfGiven

@@ -154,24 +154,14 @@ func keysShow(g *globals, f *keysFlags) *cobra.Command {
 		Short: "Show one API key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := keyID(args[0])
-			if err != nil {
-				return err
-			}
-			keys, done, err := f.open(cmd.Context(), g, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := keys.GetKey(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if f.format == "json" {
-				return writeJSON(g.stdout, k)
-			}
-			printKey(g.stdout, k)
-			return nil
+			return f.onKey(cmd.Context(), g, args[0], func(keys admin.Keys, id string) error {
+				k, err := keys.GetKey(cmd.Context(), id)
+				if err != nil || f.format == "json" {
+					return f.jsonOr(g, k, err)
+				}
+				printKey(g.stdout, k)
+				return nil
+			})
 		},
 	}
 }
@@ -182,24 +172,14 @@ func keysRevoke(g *globals, f *keysFlags) *cobra.Command {
 		Short: "Revoke an API key; a running gateway refuses it from the next request",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := keyID(args[0])
-			if err != nil {
-				return err
-			}
-			keys, done, err := f.open(cmd.Context(), g, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := keys.RevokeKey(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if f.format == "json" {
-				return writeJSON(g.stdout, k)
-			}
-			fmt.Fprintf(g.stdout, "Revoked key %s (%s) at %s\n", k.ID, k.Name, k.RevokedAt.Format(time.RFC3339))
-			return nil
+			return f.onKey(cmd.Context(), g, args[0], func(keys admin.Keys, id string) error {
+				k, err := keys.RevokeKey(cmd.Context(), id)
+				if err != nil || f.format == "json" {
+					return f.jsonOr(g, k, err)
+				}
+				fmt.Fprintf(g.stdout, "Revoked key %s (%s) at %s\n", k.ID, k.Name, k.RevokedAt.Format(time.RFC3339))
+				return nil
+			})
 		},
 	}
 }
@@ -211,41 +191,45 @@ func keysRotate(g *globals, f *keysFlags) *cobra.Command {
 		Short: "Give an API key a new secret and print it, once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := keyID(args[0])
-			if err != nil {
-				return err
-			}
-			keys, done, err := f.open(cmd.Context(), g, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			k, err := keys.RotateKey(cmd.Context(), id, admin.RotateRequest{Grace: grace})
-			if err != nil {
-				return err
-			}
-			if f.format == "json" {
-				return writeJSON(g.stdout, k)
-			}
-			fmt.Fprintf(g.stdout, "API key: %s\n", k.Secret)
-			if !k.Key.PreviousSecretValidUntil.IsZero() {
-				fmt.Fprintf(g.stderr, "The previous secret keeps working until %s.\n", k.Key.PreviousSecretValidUntil.Format(time.RFC3339))
-			} else {
-				fmt.Fprintln(g.stderr, "The previous secret no longer works.")
-			}
-			return nil
+			return f.onKey(cmd.Context(), g, args[0], func(keys admin.Keys, id string) error {
+				k, err := keys.RotateKey(cmd.Context(), id, admin.RotateRequest{Grace: grace})
+				if err != nil || f.format == "json" {
+					return f.jsonOr(g, k, err)
+				}
+				fmt.Fprintf(g.stdout, "API key: %s\n", k.Secret)
+				if !k.Key.PreviousSecretValidUntil.IsZero() {
+					fmt.Fprintf(g.stderr, "The previous secret keeps working until %s.\n", k.Key.PreviousSecretValidUntil.Format(time.RFC3339))
+				} else {
+					fmt.Fprintln(g.stderr, "The previous secret no longer works.")
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&grace, "grace", "", "how long the previous secret keeps working, e.g. 1h (default: it stops at once)")
 	return cmd
 }
 
-func keyID(s string) (string, error) {
-	id, err := access.KeyIDFromString(s)
+// onKey resolves a key id (or full key), opens the key manager and runs fn.
+func (f *keysFlags) onKey(ctx context.Context, g *globals, arg string, fn func(keys admin.Keys, id string) error) error {
+	id, err := access.KeyIDFromString(arg)
 	if err != nil {
-		return "", usageError{err}
+		return usageError{err}
 	}
-	return id, nil
+	keys, done, err := f.open(ctx, g, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(keys, id)
+}
+
+// jsonOr returns err, or prints v as JSON.
+func (f *keysFlags) jsonOr(g *globals, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return writeJSON(g.stdout, v)
 }
 
 func printKey(w io.Writer, k *admin.KeyView) {
