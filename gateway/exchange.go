@@ -70,18 +70,13 @@ type Exchange struct {
 	// UpstreamLatency is the time from sending the upstream request to
 	// reading its full response (zero if it was never sent).
 	UpstreamLatency time.Duration
-	// Annotations lets stages record named facts for observers (guard
-	// verdicts, for example) without widening this struct for each one.
-	Annotations map[string]any
-
-	filters       []ResponseFilter
-	cleanups      []func()
-	upstream      *upstream
-	kserveVersion string // version segment of a KServe path
-	kserveSuffix  string // "/infer", "/ready" or "" after the model path
-	request       *request
-	rateApplied   []ratelimit.Applied
-	upstreamOK    bool // the upstream answered with a 2xx
+	cleanups        []func()
+	upstream        *upstream
+	kserveVersion   string // version segment of a KServe path
+	kserveSuffix    string // "/infer", "/ready" or "" after the model path
+	request         *request
+	rateApplied     []ratelimit.Applied
+	upstreamOK      bool // the upstream answered with a 2xx
 }
 
 // Segment is a piece of text in a request or response that guards inspect.
@@ -115,21 +110,9 @@ type Denial struct {
 // Context returns the request's context.
 func (x *Exchange) Context() context.Context { return x.R.Context() }
 
-// AddFilter adds an output filter for this request only, after the
-// configured ones.
-func (x *Exchange) AddFilter(f ResponseFilter) { x.filters = append(x.filters, f) }
-
 // OnDone registers a function to run when the request is over, after the
 // response is complete (release a concurrency slot, charge tokens).
 func (x *Exchange) OnDone(f func()) { x.cleanups = append(x.cleanups, f) }
-
-// Annotate records a named fact about the request.
-func (x *Exchange) Annotate(key string, v any) {
-	if x.Annotations == nil {
-		x.Annotations = make(map[string]any)
-	}
-	x.Annotations[key] = v
-}
 
 func (x *Exchange) finish() {
 	for i := len(x.cleanups) - 1; i >= 0; i-- {

@@ -230,7 +230,10 @@ func (g *Gateway) authenticate(x *Exchange) bool {
 func (g *Gateway) authorize(x *Exchange, snap *snapshot) bool {
 	p := x.Principal
 	need, ok := access.ScopeInvoke, p.Scopes.Has(access.ScopeInvoke)
-	if !x.Endpoint.Inference() {
+	switch {
+	case x.Endpoint == EndpointHealth:
+		ok = true // any authenticated caller may ask whether the gateway is up
+	case !x.Endpoint.Inference():
 		// Listing or reading the models a caller may already use reveals
 		// nothing new, so an invoke-only key may do it too (SDKs list
 		// models before calling them).

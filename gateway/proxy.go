@@ -148,7 +148,7 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 	if x.upstreamOK && x.Endpoint.Inference() && x.Endpoint != EndpointInfer {
 		x.Usage = responseUsage(data, x.Usage)
 	}
-	for _, f := range g.outputFilters(x) {
+	for _, f := range g.opts.Hooks.Output {
 		if data, err = f.FilterBody(x, resp.StatusCode, data); err != nil {
 			g.filterFailed(x, err)
 			return
@@ -159,13 +159,6 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	x.W.WriteHeader(resp.StatusCode)
 	x.W.Write(data)
-}
-
-func (g *Gateway) outputFilters(x *Exchange) []ResponseFilter {
-	if len(x.filters) == 0 {
-		return g.opts.Hooks.Output
-	}
-	return append(append([]ResponseFilter(nil), g.opts.Hooks.Output...), x.filters...)
 }
 
 // filterFailed refuses a response an output filter stopped. A filter that

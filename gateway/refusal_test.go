@@ -82,6 +82,9 @@ func TestAuthorisationRefusals(t *testing.T) {
 	h := newHarness(t)
 	readOnly, _ := h.key(func(k *store.Key) { k.Scopes = []string{"models:read"} })
 	noScopes, _ := h.key(func(k *store.Key) { k.Scopes = []string{"audit:read"} })
+	if r := h.do("GET", "/v2/health/ready", noScopes, ""); r.StatusCode != 200 {
+		t.Errorf("health with any valid key: %d", r.StatusCode)
+	}
 	onlyClassifier, _ := h.key(func(k *store.Key) { k.Models = []string{"demo-classifier"} })
 	wantError(t, h.do("POST", "/v1/chat/completions", readOnly, chatBody), 403, TypePermission, "insufficient_scope")
 	wantError(t, h.do("GET", "/v1/models", noScopes, ""), 403, TypePermission, "insufficient_scope")

@@ -33,7 +33,7 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 	flusher.Flush()
 
 	var filters []StreamFilter
-	for _, f := range g.outputFilters(x) {
+	for _, f := range g.opts.Hooks.Output {
 		if sf := f.FilterStream(x); sf != nil {
 			filters = append(filters, sf)
 		}
