@@ -14,7 +14,21 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrationFiles embed.FS
+var accessMigrations embed.FS
+
+//go:embed audit_migrations/*.sql
+var auditMigrations embed.FS
+
+// schema is a database's set of migrations: the files in dir of fsys.
+type schema struct {
+	fsys embed.FS
+	dir  string
+}
+
+var (
+	accessSchema = schema{accessMigrations, "migrations"}
+	auditSchema  = schema{auditMigrations, "audit_migrations"}
+)
 
 // migration is one numbered schema change, applied in its own transaction.
 type migration struct {
@@ -23,10 +37,10 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations ordered by version. File names
-// are NNNN_description.sql.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// migrations returns the schema's migrations ordered by version. File
+// names are NNNN_description.sql.
+func (sc schema) migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(sc.fsys, sc.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +51,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %q: name must start with a positive number and an underscore", e.Name())
 		}
-		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		b, err := sc.fsys.ReadFile(path.Join(sc.dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -57,8 +71,8 @@ func migrations() ([]migration, error) {
 // processes opening the same new database cannot apply a migration twice. It
 // refuses a database written by a newer modelgate rather than guess at its
 // schema.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+func migrate(ctx context.Context, db *sql.DB, sc schema) error {
+	ms, err := sc.migrations()
 	if err != nil {
 		return err
 	}

@@ -51,12 +51,28 @@ func OpenDir(ctx context.Context, dir string) (*DB, error) {
 // Open opens (creating if needed) the database at path and migrates it to
 // the current schema.
 func Open(ctx context.Context, path string) (*DB, error) {
-	// WAL lets the gateway read while the CLI writes from another process;
-	// busy_timeout makes such a writer wait instead of failing; immediate
-	// transactions take the write lock up front so two writers never
-	// deadlock upgrading a read lock.
+	db, err := openDB(ctx, path, "NORMAL", accessSchema)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{db: db, path: path, genDest: make([]driver.Value, 1)}
+	if err := s.prepareGeneration(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDB opens a SQLite file with the pragmas modelgate relies on and
+// migrates it. WAL lets the gateway read while the CLI writes from another
+// process; busy_timeout makes such a writer wait instead of failing;
+// immediate transactions take the write lock up front so two writers never
+// deadlock upgrading a read lock. synchronous is NORMAL for access data
+// (an application crash loses nothing) and FULL for the audit log (a power
+// loss loses nothing that was acknowledged).
+func openDB(ctx context.Context, path, synchronous string, sc schema) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + synchronous + ")", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -73,16 +89,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// close SQLite connections all the time; keep a few.
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(8)
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, sc); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	s := &DB{db: db, path: path, genDest: make([]driver.Value, 1)}
-	if err := s.prepareGeneration(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }
 
 func (s *DB) prepareGeneration(ctx context.Context) error {

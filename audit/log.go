@@ -1,0 +1,441 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelgate/modelgate/store"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Mode says what happens to requests when the log cannot write.
+type Mode string
+
+// Modes.
+const (
+	// FailClosed: a response is released only once its event is durable;
+	// a request whose event cannot be written is refused.
+	FailClosed Mode = "fail_closed"
+	// BestEffort: events are written in the background; a failure is
+	// logged and counted, and traffic continues unrecorded.
+	BestEffort Mode = "best_effort"
+)
+
+// Options configure a Log. Zero fields take the defaults.
+type Options struct {
+	Mode Mode // default FailClosed
+	// BatchMax bounds a group commit (default 1024 events). A batch is
+	// whatever queued while the previous one committed, so under load
+	// batches grow and at rest an event commits alone, at once.
+	BatchMax int
+	// BatchWait optionally waits this long for a batch to fill (default 0).
+	BatchWait time.Duration
+	// CheckpointEvery signs a checkpoint after this many events (default
+	// 1000); CheckpointInterval after this much time with new events
+	// (default 10s). A checkpoint is also signed at Close.
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
+	// QueueSize is how many events may wait for the writer (default 8192);
+	// beyond it Append blocks.
+	QueueSize int
+	Logger    *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Mode == "" {
+		o.Mode = FailClosed
+	}
+	if o.BatchMax <= 0 {
+		o.BatchMax = 1024
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 1000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 10 * time.Second
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 8192
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// ErrClosed is returned by a closed Log.
+var ErrClosed = errors.New("audit log is closed")
+
+// Log appends events to the audit store.
+type Log struct {
+	store    store.AuditStore
+	signer   note.Signer
+	verifier note.Verifier
+	opts     Options
+	log      *slog.Logger
+
+	queue   chan *entry
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	unhealthy atomic.Pointer[error] // the last commit's error, nil when it worked
+	written   atomic.Int64          // events committed by this Log
+	failed    atomic.Int64          // events that could not be written
+
+	// Owned by the writer goroutine.
+	front        *frontier
+	lastCPSize   int64
+	lastCPTime   time.Time
+	pendingSince time.Time
+}
+
+// entry is one queued event (or, with ev nil, a checkpoint request).
+type entry struct {
+	ev       *Event
+	head     []byte // canonical JSON up to the index value
+	tail     []byte // and after it
+	payloads []sealed
+	done     chan error // nil: nobody waits
+}
+
+// Open starts a log over st, signing checkpoints with signer.
+func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier note.Verifier, opts Options) (*Log, error) {
+	opts = opts.withDefaults()
+	l := &Log{store: st, signer: signer, verifier: verifier, opts: opts, log: opts.Logger,
+		queue: make(chan *entry, opts.QueueSize), closing: make(chan struct{}), stopped: make(chan struct{})}
+	// Check the store answers and pick up where the log stands.
+	if _, err := st.AuditSize(ctx); err != nil {
+		return nil, err
+	}
+	if cp, err := st.LatestAuditCheckpoint(ctx); err == nil {
+		if _, err := OpenCheckpoint(cp.Note, verifier); err != nil {
+			return nil, fmt.Errorf("audit: the latest checkpoint does not verify with this log's key: %w", err)
+		}
+		l.lastCPSize, l.lastCPTime = cp.Size, cp.CreatedAt
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// Mode returns the log's mode.
+func (l *Log) Mode() Mode { return l.opts.Mode }
+
+// Verifier returns the key that verifies this log's checkpoints.
+func (l *Log) Verifier() note.Verifier { return l.verifier }
+
+// Healthy returns nil when the last write worked.
+func (l *Log) Healthy() error {
+	if p := l.unhealthy.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Stats returns how many events this Log wrote and failed to write.
+func (l *Log) Stats() (written, failed int64) { return l.written.Load(), l.failed.Load() }
+
+func (l *Log) newEntry(ev *Event, payloads []Payload, wait bool) *entry {
+	e := &entry{ev: ev}
+	for _, p := range payloads {
+		if p.Mode == CaptureNone || p.Mode == "" {
+			continue
+		}
+		ref, s := seal(p)
+		switch p.Kind {
+		case PayloadInput:
+			ev.Payloads.Input = ref
+		case PayloadOutput:
+			ev.Payloads.Output = ref
+		}
+		e.payloads = append(e.payloads, s)
+	}
+	// Encoded here, in the caller's goroutine, so the writer only splices.
+	e.head = appendHead(make([]byte, 0, 512), ev)
+	e.tail = appendTail(nil, ev)
+	if wait {
+		e.done = make(chan error, 1)
+	}
+	return e
+}
+
+// Append writes an event and returns once it is durable; ev.Index is set.
+func (l *Log) Append(ctx context.Context, ev *Event, payloads ...Payload) error {
+	e := l.newEntry(ev, payloads, true)
+	if err := l.enqueue(ctx, e); err != nil {
+		return err
+	}
+	select {
+	case err := <-e.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err() // the event may still be written
+	}
+}
+
+// Submit queues an event and returns without waiting for it to be written.
+// It blocks only while the queue is full.
+func (l *Log) Submit(ev *Event, payloads ...Payload) error {
+	return l.enqueue(context.Background(), l.newEntry(ev, payloads, false))
+}
+
+func (l *Log) enqueue(ctx context.Context, e *entry) error {
+	select {
+	case <-l.closing:
+		return ErrClosed
+	default:
+	}
+	select {
+	case l.queue <- e:
+		return nil
+	case <-l.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Checkpoint signs a checkpoint of everything written so far (if the
+// latest does not already cover it) and returns the latest checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
+	e := &entry{done: make(chan error, 1)}
+	if err := l.enqueue(ctx, e); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-e.done:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	cp, err := l.store.LatestAuditCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return OpenCheckpoint(cp.Note, l.verifier)
+}
+
+// Close writes what is queued, signs a final checkpoint and stops. Events
+// appended after Close starts get ErrClosed.
+func (l *Log) Close() error {
+	l.once.Do(func() { close(l.closing) })
+	<-l.stopped
+	return l.Healthy()
+}
+
+// run is the writer: it takes whatever is queued, up to BatchMax, and
+// commits it as one transaction.
+func (l *Log) run() {
+	defer close(l.stopped)
+	tick := time.NewTicker(min(l.opts.CheckpointInterval, time.Second))
+	defer tick.Stop()
+	for {
+		var batch []*entry
+		select {
+		case e := <-l.queue:
+			batch = append(batch, e)
+		case <-tick.C:
+			l.onTick()
+			continue
+		case <-l.closing:
+			l.drainAndStop()
+			return
+		}
+		batch = l.fill(batch)
+		l.commit(batch, false)
+	}
+}
+
+// fill adds what is already queued, and waits BatchWait for more.
+func (l *Log) fill(batch []*entry) []*entry {
+	var deadline <-chan time.Time
+	if l.opts.BatchWait > 0 {
+		t := time.NewTimer(l.opts.BatchWait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(batch) < l.opts.BatchMax {
+		select {
+		case e := <-l.queue:
+			batch = append(batch, e)
+			continue
+		default:
+		}
+		if deadline == nil {
+			return batch
+		}
+		select {
+		case e := <-l.queue:
+			batch = append(batch, e)
+		case <-deadline:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (l *Log) onTick() {
+	// A checkpoint when events have waited long enough; and when the last
+	// write failed, an empty transaction to find out whether writing
+	// works again, so Healthy recovers without waiting for traffic.
+	due := l.front != nil && l.front.size > l.lastCPSize && time.Since(l.pendingSince) >= l.opts.CheckpointInterval
+	if due || l.Healthy() != nil {
+		l.commit(nil, due)
+	}
+}
+
+func (l *Log) drainAndStop() {
+	for {
+		var batch []*entry
+		for len(batch) < l.opts.BatchMax {
+			select {
+			case e := <-l.queue:
+				batch = append(batch, e)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) == 0 {
+			l.commit(nil, true) // the final checkpoint
+			return
+		}
+		l.commit(batch, false)
+	}
+}
+
+// commit writes a batch, its tree hashes and, when due, a checkpoint in one
+// transaction, then tells every waiter the outcome.
+func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
+	var events []*entry
+	for _, e := range batch {
+		if e.ev == nil {
+			forceCheckpoint = true
+		} else {
+			events = append(events, e)
+		}
+	}
+	var (
+		next     *frontier
+		cpSize   int64
+		cpTime   time.Time
+		now      = time.Now()
+		ctx, end = context.WithTimeout(context.Background(), 30*time.Second)
+	)
+	defer end()
+	err := l.store.AppendAudit(ctx, func(tx store.AuditTx) error {
+		size, err := tx.Size()
+		if err != nil {
+			return err
+		}
+		// Another process (the CLI erasing payloads, say) may have
+		// appended since: rebuild the frontier from what is stored.
+		if l.front == nil || l.front.size != size {
+			if l.front, err = loadFrontier(size, tx.Hashes); err != nil {
+				return err
+			}
+			if l.lastCPSize, err = tx.LatestCheckpointSize(); err != nil {
+				return err
+			}
+		}
+		f := l.front.clone()
+		if len(events) > 0 {
+			if err := l.writeEvents(tx, f, events); err != nil {
+				return err
+			}
+		}
+		cpSize, cpTime = l.lastCPSize, l.lastCPTime
+		due := forceCheckpoint || f.size-l.lastCPSize >= l.opts.CheckpointEvery
+		if due && f.size > l.lastCPSize {
+			root, err := f.root()
+			if err != nil {
+				return err
+			}
+			msg, err := signCheckpoint(l.signer, tlog.Tree{N: f.size, Hash: root})
+			if err != nil {
+				return err
+			}
+			if err := tx.InsertCheckpoint(store.AuditCheckpoint{Size: f.size, Note: msg, CreatedAt: now}); err != nil {
+				return err
+			}
+			cpSize, cpTime = f.size, now
+		}
+		next = f
+		return nil
+	})
+	if err != nil {
+		l.front = nil // reload from storage on the next commit
+		l.unhealthy.Store(&err)
+		l.failed.Add(int64(len(events)))
+		l.log.Error("audit log write failed", "events", len(events), "err", err)
+	} else {
+		if len(events) > 0 && (l.front == nil || l.front.size == l.lastCPSize) {
+			l.pendingSince = now
+		}
+		l.front, l.lastCPSize, l.lastCPTime = next, cpSize, cpTime
+		l.unhealthy.Store(nil)
+		l.written.Add(int64(len(events)))
+	}
+	for _, e := range batch {
+		if e.done != nil {
+			e.done <- err
+		}
+	}
+}
+
+func (l *Log) writeEvents(tx store.AuditTx, f *frontier, events []*entry) error {
+	leaves := make([]*store.AuditLeaf, len(events))
+	var (
+		hashIdx  []int64
+		hashes   [][]byte
+		payloads []*store.AuditPayload
+	)
+	for i, e := range events {
+		ev := e.ev
+		ev.Index = f.size
+		data := make([]byte, 0, len(e.head)+20+len(e.tail))
+		data = append(data, e.head...)
+		data = strconv.AppendInt(data, ev.Index, 10)
+		data = append(data, e.tail...)
+		idx, hs, err := f.append(tlog.RecordHash(data))
+		if err != nil {
+			return err
+		}
+		for j := range hs {
+			hashIdx = append(hashIdx, idx[j])
+			hashes = append(hashes, hs[j][:])
+		}
+		leaves[i] = leafOf(ev, data)
+		for _, p := range e.payloads {
+			payloads = append(payloads, &store.AuditPayload{Index: ev.Index, Kind: p.kind, Salt: p.salt, Data: p.data})
+		}
+	}
+	if err := tx.InsertLeaves(leaves); err != nil {
+		return err
+	}
+	if err := tx.InsertHashes(hashIdx, hashes); err != nil {
+		return err
+	}
+	if len(payloads) > 0 {
+		return tx.InsertPayloads(payloads)
+	}
+	return nil
+}
+
+// leafOf is the stored row: the canonical JSON and the columns queries
+// use, taken from the same event.
+func leafOf(ev *Event, data []byte) *store.AuditLeaf {
+	return &store.AuditLeaf{Index: ev.Index, Data: data, TimeNanos: ev.Time.UnixNano(), RequestID: ev.RequestID,
+		ActorKind: ev.Actor.Kind, ActorID: ev.Actor.ID, Action: ev.Action, Model: ev.Resource.Model, Outcome: ev.Decision.Outcome}
+}

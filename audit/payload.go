@@ -1,0 +1,71 @@
+package audit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Capture modes, per route and direction.
+const (
+	CaptureFull     = "full"     // keep the bytes as received or sent upstream
+	CaptureRedacted = "redacted" // keep the bytes after guards rewrote them
+	CaptureHash     = "hash"     // keep only a salted digest (the default)
+	CaptureNone     = "none"     // record nothing about the payload
+)
+
+// ValidCapture reports whether s is a capture mode.
+func ValidCapture(s string) bool {
+	return s == CaptureFull || s == CaptureRedacted || s == CaptureHash || s == CaptureNone
+}
+
+// Payload kinds.
+const (
+	PayloadInput  = "input"
+	PayloadOutput = "output"
+)
+
+// Payload is a body to commit to in an event.
+type Payload struct {
+	Kind string // input or output
+	Mode string // full, redacted or hash
+	Data []byte
+}
+
+// sealed is a payload ready to store: its salt, and the bytes when the
+// mode keeps them.
+type sealed struct {
+	kind string
+	salt []byte
+	data []byte
+}
+
+// seal salts and digests a payload. The digest commits to the content
+// without revealing it; with the salt erased, even someone who can guess
+// the content cannot link it to the digest.
+func seal(p Payload) (*PayloadRef, sealed) {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	ref := &PayloadRef{Mode: p.Mode, SHA256: saltedDigest(salt, p.Data), Size: int64(len(p.Data))}
+	s := sealed{kind: p.Kind, salt: salt}
+	if p.Mode != CaptureHash {
+		s.data = p.Data
+		if s.data == nil {
+			s.data = []byte{}
+		}
+	}
+	return ref, s
+}
+
+func saltedDigest(salt, data []byte) string {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CheckPayload reports whether data is the payload a stored salt and a
+// leaf's digest commit to.
+func CheckPayload(ref *PayloadRef, salt, data []byte) bool {
+	return ref != nil && saltedDigest(salt, data) == ref.SHA256
+}

@@ -1,0 +1,427 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/modelgate/modelgate/store"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// VerifyError is the first thing found wrong with a log.
+type VerifyError struct {
+	Index int64 // the first bad event, or -1 when the problem is not one event's
+	What  string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Index < 0 {
+		return e.What
+	}
+	return fmt.Sprintf("event %d: %s", e.Index, e.What)
+}
+
+func bad(index int64, format string, args ...any) error {
+	return &VerifyError{Index: index, What: fmt.Sprintf(format, args...)}
+}
+
+// Report summarises a verification that passed.
+type Report struct {
+	Events          int64
+	Checkpoints     int
+	LatestSigned    int64 // size of the latest checkpoint
+	Unsigned        int64 // events after the latest checkpoint
+	PayloadsChecked int64 // payloads whose bytes matched their digests
+	DigestsOnly     int64 // payloads kept as digests alone
+	Erased          int64 // payloads erased by a recorded erasure
+}
+
+// Verify checks the whole log: that every stored event is canonical JSON
+// whose columns agree with it, that the tree rebuilt from the events
+// matches every stored hash and the root of every checkpoint, that every
+// checkpoint is signed by v, that the log is not shorter than its latest
+// checkpoint, and that every payload matches its committed digest or was
+// erased by a recorded erasure. It stops at the first problem.
+func Verify(ctx context.Context, st store.AuditStore, v note.Verifier) (*Report, error) {
+	cps, err := st.AuditCheckpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roots := make(map[int64]tlog.Hash, len(cps))
+	sizes := make([]int64, 0, len(cps))
+	for _, c := range cps {
+		cp, err := OpenCheckpoint(c.Note, v)
+		if err != nil {
+			return nil, bad(-1, "checkpoint stored at size %d: %v", c.Size, err)
+		}
+		if cp.Tree.N != c.Size {
+			return nil, bad(-1, "checkpoint stored at size %d is signed for size %d", c.Size, cp.Tree.N)
+		}
+		roots[c.Size] = cp.Tree.Hash
+		sizes = append(sizes, c.Size)
+	}
+
+	// The log may grow while it is read (the server keeps writing): read
+	// its size after the checkpoints, and bound every scan by it. Events,
+	// hashes and payloads below that size never change.
+	size, err := st.AuditSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &walker{ctx: ctx, st: st, size: size, front: &frontier{}, roots: roots, report: &Report{Checkpoints: len(cps)}}
+	if len(sizes) > 0 {
+		w.report.LatestSigned = sizes[len(sizes)-1]
+	}
+	stopHashes := w.startHashes()
+	defer stopHashes()
+	stopPayloads := w.startPayloads()
+	defer stopPayloads()
+
+	if size > 0 {
+		if err := st.ScanAudit(ctx, store.AuditFilter{BeforeIndex: size}, w.event); err != nil {
+			return nil, err
+		}
+	}
+	n := w.front.size
+	if extra, ok := <-w.hashes; ok {
+		return nil, bad(-1, "stored tree hash %d does not belong to any event (the log has %d events)", extra.index, n)
+	}
+	if err := w.hashErr(); err != nil {
+		return nil, err
+	}
+	if p, ok := <-w.payloads; ok {
+		return nil, bad(p.Index, "a payload is stored for an event that does not exist")
+	}
+	if err := w.payloadErr(); err != nil {
+		return nil, err
+	}
+	if last := w.report.LatestSigned; last > n {
+		return nil, bad(n, "missing: the checkpoint signed at size %d covers events up to %d, but the log ends at %d (truncated)", last, last-1, n-1)
+	}
+	if err := w.checkErasures(); err != nil {
+		return nil, err
+	}
+	w.report.Events = n
+	w.report.Unsigned = n - w.report.LatestSigned
+	return w.report, nil
+}
+
+type storedHash struct {
+	index int64
+	hash  []byte
+}
+
+// walker follows the log event by event, with the hash and payload tables
+// read alongside in the same order (a merge join), so memory stays flat
+// however long the log is.
+type walker struct {
+	ctx    context.Context
+	st     store.AuditStore
+	size   int64 // events below this index are verified
+	front  *frontier
+	roots  map[int64]tlog.Hash
+	report *Report
+
+	hashes    chan storedHash
+	hashScan  scanResult
+	payloads  chan store.AuditPayload
+	payScan   scanResult
+	nextPay   *store.AuditPayload
+	missing   []missingPayload
+	erasedIdx map[int64]int64 // event -> erasing event
+	erasedLt  []erasure       // "every payload below" erasures
+}
+
+type missingPayload struct{ index int64 }
+
+type erasure struct{ by, before int64 }
+
+func (w *walker) startHashes() func() {
+	ctx, cancel := context.WithCancel(w.ctx)
+	w.hashes, w.hashScan.c = make(chan storedHash, 1024), make(chan error, 1)
+	go func() {
+		defer close(w.hashes)
+		w.hashScan.c <- w.st.ScanAuditHashes(ctx, tlog.StoredHashCount(w.size), func(i int64, h []byte) error {
+			select {
+			case w.hashes <- storedHash{i, bytes.Clone(h)}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return cancel
+}
+
+// scanResult reads a scan's outcome once and remembers it: both the walk
+// and the final checks may ask.
+type scanResult struct {
+	c    chan error
+	done bool
+	err  error
+}
+
+func (s *scanResult) get() error {
+	if !s.done {
+		s.err, s.done = <-s.c, true
+	}
+	if s.err != nil && !errors.Is(s.err, context.Canceled) {
+		return s.err
+	}
+	return nil
+}
+
+func (w *walker) hashErr() error { return w.hashScan.get() }
+
+func (w *walker) startPayloads() func() {
+	ctx, cancel := context.WithCancel(w.ctx)
+	w.payloads, w.payScan.c = make(chan store.AuditPayload, 256), make(chan error, 1)
+	go func() {
+		defer close(w.payloads)
+		w.payScan.c <- w.st.ScanAuditPayloads(ctx, w.size, func(p *store.AuditPayload) error {
+			select {
+			case w.payloads <- store.AuditPayload{Index: p.Index, Kind: p.Kind, Salt: bytes.Clone(p.Salt), Data: bytes.Clone(p.Data)}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return cancel
+}
+
+func (w *walker) payloadErr() error { return w.payScan.get() }
+
+// event checks one stored event and advances the tree.
+func (w *walker) event(l *store.AuditLeaf) error {
+	i := w.front.size
+	if l.Index != i {
+		if l.Index > i {
+			return bad(i, "missing (the next stored event is %d)", l.Index)
+		}
+		return bad(l.Index, "stored out of order")
+	}
+	cv := jsontext.Value(bytes.Clone(l.Data))
+	if err := cv.Canonicalize(); err != nil {
+		return bad(i, "stored data is not valid JSON: %v", err)
+	}
+	if !bytes.Equal(cv, l.Data) {
+		return bad(i, "stored data is not in canonical form (RFC 8785)")
+	}
+	var ev Event
+	if err := json.Unmarshal(l.Data, &ev); err != nil {
+		return bad(i, "stored data is not an event: %v", err)
+	}
+	if err := checkColumns(l, &ev); err != nil {
+		return bad(i, "%v", err)
+	}
+
+	idx, hs, err := w.front.append(tlog.RecordHash(l.Data))
+	if err != nil {
+		return err
+	}
+	for j, want := range hs {
+		got, ok := <-w.hashes
+		if !ok {
+			if err := w.hashErr(); err != nil {
+				return err
+			}
+			return bad(i, "its tree hash %d is missing", idx[j])
+		}
+		if got.index != idx[j] {
+			return bad(i, "expected stored tree hash %d, found %d (hashes deleted or inserted)", idx[j], got.index)
+		}
+		if !bytes.Equal(got.hash, want[:]) {
+			if j == 0 {
+				return bad(i, "its leaf hash does not match its data (the event was altered after it was written)")
+			}
+			return bad(i, "stored tree hash %d does not match the tree rebuilt from the events", idx[j])
+		}
+	}
+	if root, ok := w.roots[w.front.size]; ok {
+		got, err := w.front.root()
+		if err != nil {
+			return err
+		}
+		if got != root {
+			return bad(i, "the tree of %d events does not match the checkpoint signed at that size (an event at or before %d differs from what was signed)", w.front.size, i)
+		}
+	}
+	if err := w.checkPayloads(i, &ev); err != nil {
+		return err
+	}
+	return w.noteErasure(&ev)
+}
+
+// checkColumns checks the query columns against the event itself: a
+// column changed to hide a row from queries is tampering too.
+func checkColumns(l *store.AuditLeaf, ev *Event) error {
+	switch {
+	case ev.Index != l.Index:
+		return fmt.Errorf("its data says it is event %d", ev.Index)
+	case ev.Time.UnixNano() != l.TimeNanos:
+		return fmt.Errorf("time column %d disagrees with the event's time", l.TimeNanos)
+	case ev.RequestID != l.RequestID:
+		return fmt.Errorf("request_id column %q disagrees with the event", l.RequestID)
+	case ev.Actor.Kind != l.ActorKind:
+		return fmt.Errorf("actor_kind column %q disagrees with the event", l.ActorKind)
+	case ev.Actor.ID != l.ActorID:
+		return fmt.Errorf("actor_id column %q disagrees with the event", l.ActorID)
+	case ev.Action != l.Action:
+		return fmt.Errorf("action column %q disagrees with the event", l.Action)
+	case ev.Resource.Model != l.Model:
+		return fmt.Errorf("model column %q disagrees with the event", l.Model)
+	case ev.Decision.Outcome != l.Outcome:
+		return fmt.Errorf("outcome column %q disagrees with the event", l.Outcome)
+	}
+	return nil
+}
+
+// checkPayloads consumes the stored payloads of event i and checks them
+// against the event's digests.
+func (w *walker) checkPayloads(i int64, ev *Event) error {
+	refs := map[string]*PayloadRef{PayloadInput: ev.Payloads.Input, PayloadOutput: ev.Payloads.Output}
+	seen := map[string]bool{}
+	for {
+		if w.nextPay == nil {
+			p, ok := <-w.payloads
+			if !ok {
+				if err := w.payloadErr(); err != nil {
+					return err
+				}
+				break
+			}
+			w.nextPay = &p
+		}
+		p := w.nextPay
+		if p.Index > i {
+			break
+		}
+		w.nextPay = nil
+		if p.Index < i {
+			return bad(p.Index, "a payload is stored for it out of order")
+		}
+		ref := refs[p.Kind]
+		if ref == nil {
+			return bad(i, "a %s payload is stored that the event does not commit to", p.Kind)
+		}
+		seen[p.Kind] = true
+		switch {
+		case p.Data == nil && ref.Mode != CaptureHash:
+			return bad(i, "its %s payload bytes are missing but the salt remains", p.Kind)
+		case p.Data == nil:
+			w.report.DigestsOnly++
+		case !CheckPayload(ref, p.Salt, p.Data):
+			return bad(i, "its %s payload does not match the digest committed in the event", p.Kind)
+		default:
+			w.report.PayloadsChecked++
+		}
+	}
+	for kind, ref := range refs {
+		if ref != nil && !seen[kind] {
+			w.missing = append(w.missing, missingPayload{index: i})
+		}
+	}
+	return nil
+}
+
+// noteErasure remembers what an erasure event says it erased.
+func (w *walker) noteErasure(ev *Event) error {
+	if ev.Action != ActionErase && ev.Action != ActionRetention {
+		return nil
+	}
+	if w.erasedIdx == nil {
+		w.erasedIdx = map[int64]int64{}
+	}
+	if s := ev.Details["before"]; s != "" {
+		before, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return bad(ev.Index, "erasure detail before=%q is not an index", s)
+		}
+		w.erasedLt = append(w.erasedLt, erasure{by: ev.Index, before: before})
+	}
+	if s := ev.Details["indexes"]; s != "" {
+		idx, err := ParseRanges(s)
+		if err != nil {
+			return bad(ev.Index, "erasure detail indexes: %v", err)
+		}
+		for _, i := range idx {
+			if _, done := w.erasedIdx[i]; !done {
+				w.erasedIdx[i] = ev.Index
+			}
+		}
+	}
+	return nil
+}
+
+// checkErasures requires every missing payload to be covered by an
+// erasure recorded after the event: deleting evidence without leaving a
+// signed trace is tampering.
+func (w *walker) checkErasures() error {
+	for _, m := range w.missing {
+		if by, ok := w.erasedIdx[m.index]; ok && by > m.index {
+			w.report.Erased++
+			continue
+		}
+		covered := slices.ContainsFunc(w.erasedLt, func(e erasure) bool { return m.index < e.before && e.by > m.index })
+		if !covered {
+			return bad(m.index, "a payload it commits to is missing and no recorded erasure covers it")
+		}
+		w.report.Erased++
+	}
+	return nil
+}
+
+// FormatRanges writes sorted indexes compactly: "1-5,9,12-13".
+func FormatRanges(idx []int64) string {
+	idx = slices.Clone(idx)
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	var b strings.Builder
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(idx[i], 10))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatInt(idx[j], 10))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// ParseRanges reads what FormatRanges writes.
+func ParseRanges(s string) ([]int64, error) {
+	var out []int64
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseInt(lo, 10, 64)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("bad index %q", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseInt(hi, 10, 64); err != nil || b < a || b-a > 100_000_000 {
+				return nil, fmt.Errorf("bad range %q", part)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
