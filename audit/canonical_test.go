@@ -13,12 +13,12 @@ import (
 func sampleEvent() *Event {
 	return &Event{
 		Index: 42, Time: time.Date(2026, 11, 21, 23, 59, 59, 123456789, time.UTC), RequestID: "req_abc",
-		Actor:    Actor{Kind: ActorAPIKey, ID: "k3xabcdefghi", IP: "203.0.113.9", UserAgent: "curl/8.5 \"quoted\""},
-		Action:   ActionInvoke,
-		Resource: Resource{Route: "chat", Model: "llama3:8b", ModelVersion: "sha256:abc"},
-		Decision: Decision{Outcome: Allowed},
-		Guards:   []GuardResult{{Name: "pii", Verdict: "redact", Score: 0.8723456789, DurationUS: 12}},
-		HTTP:     &HTTP{Method: "POST", Path: "/v1/chat/completions", Status: 200},
+		Actor:     Actor{Kind: ActorAPIKey, ID: "k3xabcdefghi", IP: "203.0.113.9", UserAgent: "curl/8.5 \"quoted\""},
+		Action:    ActionInvoke,
+		Resource:  Resource{Route: "chat", Model: "llama3:8b", ModelVersion: "sha256:abc"},
+		Decision:  Decision{Outcome: Allowed},
+		Guards:    []GuardResult{{Name: "pii", Verdict: "redact", Score: 0.8723456789, DurationUS: 12}},
+		HTTP:      &HTTP{Method: "POST", Path: "/v1/chat/completions", Status: 200},
 		LatencyUS: 1234, UpstreamLatencyUS: 1000,
 		Usage:    &Usage{PromptTokens: 10, CompletionTokens: 20, Estimated: true},
 		Payloads: Payloads{Input: &PayloadRef{Mode: CaptureHash, SHA256: strings.Repeat("ab", 32), Size: 99}},

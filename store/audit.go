@@ -48,8 +48,8 @@ type AuditFilter struct {
 	Model        string
 	Outcome      string
 	RequestID    string
-	Limit        int   // 0: no limit
-	Descending   bool  // newest first
+	Limit        int  // 0: no limit
+	Descending   bool // newest first
 }
 
 // AuditStore keeps the audit log: events, tree hashes, checkpoints,
