@@ -61,6 +61,19 @@ func (s KeySpec) Validate() error {
 // CreateKey stores a new key and returns it with the full secret, which is
 // never available again.
 func CreateKey(ctx context.Context, keys store.KeyStore, spec KeySpec, now time.Time) (*store.Key, string, error) {
+	k, secret, err := PrepareKey(spec, now)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := keys.CreateKey(ctx, k); err != nil {
+		return nil, "", err
+	}
+	return k, secret, nil
+}
+
+// PrepareKey validates a spec and makes the key and its secret without
+// storing them, for callers that must record the key before it exists.
+func PrepareKey(spec KeySpec, now time.Time) (*store.Key, string, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -73,9 +86,6 @@ func CreateKey(ctx context.Context, keys store.KeyStore, spec KeySpec, now time.
 	}
 	if spec.ExpiresIn > 0 {
 		k.ExpiresAt = now.Add(spec.ExpiresIn).UTC()
-	}
-	if err := keys.CreateKey(ctx, k); err != nil {
-		return nil, "", err
 	}
 	return k, full, nil
 }

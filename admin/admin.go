@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,17 +31,22 @@ type Options struct {
 	// Ready reports extra readiness conditions (the data plane is
 	// listening); nil: ready when the store answers.
 	Ready func() error
-	// OnChange is told of every change made through the API, after it is
-	// stored; the audit log plugs in here.
-	OnChange func(ctx context.Context, c Change)
+	// Recorder records every change before it is made, and every refused
+	// attempt: the audit log plugs in here.
+	Recorder ChangeRecorder
 }
 
-// Change describes one control-plane change.
-type Change struct {
-	Actor  *access.Principal
-	Action string // key.create, key.revoke, key.rotate, route.update, route.delete, ipblock.create, ipblock.delete
-	Target string // key id, model name or rule id
-}
+// Control-plane actions.
+const (
+	ActionKeyCreate   = "key.create"
+	ActionKeyRevoke   = "key.revoke"
+	ActionKeyRotate   = "key.rotate"
+	ActionRouteUpdate = "route.update"
+	ActionRouteDelete = "route.delete"
+	ActionIPCreate    = "ipblock.create"
+	ActionIPDelete    = "ipblock.delete"
+	ActionDenied      = "admin.denied"
+)
 
 // maxBody bounds admin request bodies.
 const maxBody = 64 << 10
@@ -48,7 +54,6 @@ const maxBody = 64 << 10
 // Handler serves the control plane.
 type Handler struct {
 	opts Options
-	keys Local
 	auth *access.Authenticator
 	log  *slog.Logger
 	mux  *http.ServeMux
@@ -56,7 +61,7 @@ type Handler struct {
 
 // New returns the control-plane handler.
 func New(opts Options) *Handler {
-	h := &Handler{opts: opts, keys: Local{Store: opts.Store}, log: opts.Logger, mux: http.NewServeMux()}
+	h := &Handler{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -139,6 +144,7 @@ func (h *Handler) handle(pattern string, fn func(w http.ResponseWriter, r *http.
 		if err != nil {
 			var ae *access.AuthError
 			if errors.As(err, &ae) {
+				h.denied(r, nil, ae.Code)
 				w.Header().Set("Www-Authenticate", `Bearer realm="modelgate-admin"`)
 				writeError(w, http.StatusUnauthorized, "authentication_error", ae.Code, ae.Message)
 				return
@@ -148,6 +154,7 @@ func (h *Handler) handle(pattern string, fn func(w http.ResponseWriter, r *http.
 			return
 		}
 		if !p.Scopes.Has(access.ScopeAdmin) {
+			h.denied(r, p, "insufficient_scope")
 			writeError(w, http.StatusForbidden, "permission_error", "insufficient_scope", p.String()+" lacks the admin scope")
 			return
 		}
@@ -155,11 +162,40 @@ func (h *Handler) handle(pattern string, fn func(w http.ResponseWriter, r *http.
 	})
 }
 
-// changed logs a change and tells OnChange.
-func (h *Handler) changed(r *http.Request, p *access.Principal, action, target string) {
-	h.log.Info("admin change", "actor", p.String(), "action", action, "target", target)
-	if h.opts.OnChange != nil {
-		h.opts.OnChange(r.Context(), Change{Actor: p, Action: action, Target: target})
+// actor describes who makes a request, for the record.
+func actor(r *http.Request, p *access.Principal) Change {
+	c := Change{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		c.IP = host
+	}
+	if p != nil {
+		c.Actor = p.String()
+	}
+	return c
+}
+
+// keysAs is the key manager acting for a principal.
+func (h *Handler) keysAs(r *http.Request, p *access.Principal) Local {
+	return Local{Store: h.opts.Store, Recorder: h.opts.Recorder, Actor: actor(r, p)}
+}
+
+// apply records a change, then makes it.
+func (h *Handler) apply(r *http.Request, p *access.Principal, action, target string, details map[string]string, fn func() error) error {
+	c := actor(r, p)
+	c.Action, c.Target, c.Details = action, target, details
+	h.log.Info("admin change", "actor", c.Actor, "action", action, "target", target)
+	return recordThenApply(r.Context(), h.opts.Recorder, c, fn)
+}
+
+// denied records a refused admin request.
+func (h *Handler) denied(r *http.Request, p *access.Principal, reason string) {
+	if h.opts.Recorder == nil {
+		return
+	}
+	c := actor(r, p)
+	c.Action, c.Target, c.Outcome, c.Reason = ActionDenied, r.Method+" "+r.URL.Path, ChangeDenied, reason
+	if err := h.opts.Recorder.RecordChange(r.Context(), c); err != nil {
+		h.log.Error("audit log: refused admin request not recorded", "err", err)
 	}
 }
 
@@ -217,6 +253,9 @@ func (h *Handler) storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "invalid_request_error", "conflict", err.Error())
 	case errors.Is(err, access.ErrInvalidSpec):
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", err.Error())
+	case errors.Is(err, ErrNotRecorded):
+		h.log.Error("admin change refused: audit log unavailable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "server_error", "audit_unavailable", err.Error())
 	default:
 		h.log.Error("admin store error", "err", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "internal", "the store failed; see the gateway log")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,34 @@ type fixture struct {
 	client *Client
 	admin  string
 	user   string
-	change []Change
+	rec    *memRecorder
+}
+
+// memRecorder keeps changes in memory and can be told to fail.
+type memRecorder struct {
+	mu      sync.Mutex
+	changes []Change
+	fail    bool
+}
+
+func (m *memRecorder) RecordChange(_ context.Context, c Change) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("disk full")
+	}
+	m.changes = append(m.changes, c)
+	return nil
+}
+
+func (m *memRecorder) actions() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, c := range m.changes {
+		out = append(out, c.Action+":"+c.Outcome)
+	}
+	return out
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -33,10 +61,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{store: st}
+	f := &fixture{store: st, rec: &memRecorder{}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "modelgate_test_total", Help: "x"}))
-	h := New(Options{Store: st, Gatherer: reg, Logger: slog.New(slog.DiscardHandler), OnChange: func(_ context.Context, c Change) { f.change = append(f.change, c) }})
+	h := New(Options{Store: st, Gatherer: reg, Logger: slog.New(slog.DiscardHandler), Recorder: f.rec})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	_, f.admin, err = access.CreateKey(context.Background(), st, access.KeySpec{Name: "ops", Scopes: []string{"admin"}, Models: []string{"*"}}, time.Now())
@@ -112,12 +140,13 @@ func TestKeyLifecycle(t *testing.T) {
 	_, err = f.client.GetKey(ctx, "nosuchkeyid0")
 	wantAPIError(t, err, 404, "not_found")
 
-	actions := []string{}
-	for _, c := range f.change {
-		actions = append(actions, c.Action)
+	// Every change is recorded before it is made; the refused rotation
+	// of a revoked key changed nothing and is not a change.
+	if got := strings.Join(f.rec.actions(), ","); got != "key.create:allowed,key.rotate:allowed,key.revoke:allowed" {
+		t.Errorf("changes recorded: %v", got)
 	}
-	if strings.Join(actions, ",") != "key.create,key.rotate,key.revoke" {
-		t.Errorf("changes reported: %v", actions)
+	if c := f.rec.changes[0]; !strings.HasPrefix(c.Actor, "api_key:") || c.IP != "127.0.0.1" || c.Details["name"] != "team-a" {
+		t.Errorf("recorded change %+v", c)
 	}
 }
 
@@ -277,5 +306,38 @@ func TestProbesAndErrors(t *testing.T) {
 	f.store.Close()
 	if s, _, _ := get("GET", "/readyz"); s != 503 {
 		t.Errorf("readyz with a closed store: %d", s)
+	}
+}
+
+// TestChangesFailClosed: when a change cannot be recorded it is not made.
+func TestChangesFailClosed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.rec.fail = true
+	_, err := f.client.CreateKey(ctx, NewKeyRequest{Name: "x", Scopes: []string{"admin"}, Models: []string{"*"}})
+	wantAPIError(t, err, 503, "audit_unavailable")
+	_, err = f.client.CreateIPRule(ctx, IPRuleRequest{CIDR: "10.0.0.0/8", Action: "deny"})
+	wantAPIError(t, err, 503, "audit_unavailable")
+	f.rec.fail = false
+	keys, err := f.client.ListKeys(ctx)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("a key was created although it could not be recorded: %d keys, %v", len(keys), err)
+	}
+	rules, _ := f.client.ListIPRules(ctx)
+	if len(rules) != 0 {
+		t.Fatal("an IP rule was created although it could not be recorded")
+	}
+}
+
+func TestRefusedAdminRequestsAreRecorded(t *testing.T) {
+	f := newFixture(t)
+	(&Client{BaseURL: f.srv.URL, Key: f.user}).ListKeys(context.Background())
+	(&Client{BaseURL: f.srv.URL}).ListKeys(context.Background())
+	got := f.rec.actions()
+	if len(got) != 2 || got[0] != "admin.denied:denied" {
+		t.Fatalf("recorded %v", got)
+	}
+	if f.rec.changes[0].Reason != "insufficient_scope" || f.rec.changes[1].Reason != access.CodeMissingKey {
+		t.Fatalf("reasons %+v", f.rec.changes)
 	}
 }

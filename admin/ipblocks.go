@@ -40,21 +40,23 @@ func (h *Handler) createIPRule(w http.ResponseWriter, r *http.Request, p *access
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", err.Error())
 		return
 	}
-	if err := h.opts.Store.CreateIPRule(r.Context(), rule); err != nil {
+	details := map[string]string{"cidr": rule.CIDR, "action": rule.Action}
+	if rule.KeyID != "" {
+		details["key_id"] = rule.KeyID
+	}
+	if err := h.apply(r, p, ActionIPCreate, rule.ID, details, func() error { return h.opts.Store.CreateIPRule(r.Context(), rule) }); err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "ipblock.create", rule.ID)
 	writeJSON(w, http.StatusCreated, rule)
 }
 
 func (h *Handler) deleteIPRule(w http.ResponseWriter, r *http.Request, p *access.Principal) {
 	id := r.PathValue("id")
-	if err := h.opts.Store.DeleteIPRule(r.Context(), id); err != nil {
+	if err := h.apply(r, p, ActionIPDelete, id, nil, func() error { return h.opts.Store.DeleteIPRule(r.Context(), id) }); err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "ipblock.delete", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

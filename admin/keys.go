@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/access"
@@ -80,9 +81,18 @@ var (
 	_ Keys = (*Client)(nil)
 )
 
-// Local manages keys in a store.
+// Local manages keys in a store. With a Recorder, every change is recorded,
+// attributed to Actor, before it is made.
 type Local struct {
-	Store store.KeyStore
+	Store    store.KeyStore
+	Recorder ChangeRecorder
+	Actor    Change // who acts: Actor, IP, UserAgent
+}
+
+func (l Local) change(action, target string, details map[string]string) Change {
+	c := l.Actor
+	c.Action, c.Target, c.Details = action, target, details
+	return c
 }
 
 // CreateKey implements Keys.
@@ -97,7 +107,17 @@ func (l Local) CreateKey(ctx context.Context, req NewKeyRequest) (*KeyWithSecret
 		spec.ExpiresIn = d
 	}
 	now := time.Now()
-	k, secret, err := access.CreateKey(ctx, l.Store, spec, now)
+	k, secret, err := access.PrepareKey(spec, now)
+	if err != nil {
+		return nil, err
+	}
+	details := map[string]string{"name": k.Name, "scopes": strings.Join(k.Scopes, ","), "models": strings.Join(k.Models, ",")}
+	if !k.ExpiresAt.IsZero() {
+		details["expires_at"] = k.ExpiresAt.Format(time.RFC3339)
+	}
+	err = recordThenApply(ctx, l.Recorder, l.change(ActionKeyCreate, k.ID, details), func() error {
+		return l.Store.CreateKey(ctx, k)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +150,14 @@ func (l Local) GetKey(ctx context.Context, id string) (*KeyView, error) {
 
 // RevokeKey implements Keys.
 func (l Local) RevokeKey(ctx context.Context, id string) (*KeyView, error) {
-	k, err := l.Store.RevokeKey(ctx, id, time.Now())
+	if _, err := l.Store.GetKey(ctx, id); err != nil {
+		return nil, err
+	}
+	var k *store.Key
+	err := recordThenApply(ctx, l.Recorder, l.change(ActionKeyRevoke, id, nil), func() (err error) {
+		k, err = l.Store.RevokeKey(ctx, id, time.Now())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +176,25 @@ func (l Local) RotateKey(ctx context.Context, id string, req RotateRequest) (*Ke
 		grace = d
 	}
 	now := time.Now()
-	k, secret, err := access.RotateKey(ctx, l.Store, id, grace, now)
+	current, err := l.Store.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if current.Revoked() {
+		return nil, fmt.Errorf("key %q is revoked and cannot be rotated: %w", id, store.ErrConflict)
+	}
+	var (
+		k      *store.Key
+		secret string
+	)
+	details := map[string]string{}
+	if grace > 0 {
+		details["grace"] = grace.String()
+	}
+	err = recordThenApply(ctx, l.Recorder, l.change(ActionKeyRotate, id, details), func() (err error) {
+		k, secret, err = access.RotateKey(ctx, l.Store, id, grace, now)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +202,7 @@ func (l Local) RotateKey(ctx context.Context, id string, req RotateRequest) (*Ke
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
-	keys, err := h.keys.ListKeys(r.Context())
+	keys, err := Local{Store: h.opts.Store}.ListKeys(r.Context())
 	if err != nil {
 		h.storeError(w, err)
 		return
@@ -170,17 +215,16 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p *access.Pr
 	if !decode(w, r, &req) {
 		return
 	}
-	k, err := h.keys.CreateKey(r.Context(), req)
+	k, err := h.keysAs(r, p).CreateKey(r.Context(), req)
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "key.create", k.Key.ID)
 	writeJSON(w, http.StatusCreated, k)
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
-	k, err := h.keys.GetKey(r.Context(), r.PathValue("id"))
+	k, err := Local{Store: h.opts.Store}.GetKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.storeError(w, err)
 		return
@@ -189,12 +233,11 @@ func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, _ *access.Princ
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p *access.Principal) {
-	k, err := h.keys.RevokeKey(r.Context(), r.PathValue("id"))
+	k, err := h.keysAs(r, p).RevokeKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "key.revoke", k.ID)
 	writeJSON(w, http.StatusOK, k)
 }
 
@@ -203,11 +246,10 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p *access.Pr
 	if !decode(w, r, &req) {
 		return
 	}
-	k, err := h.keys.RotateKey(r.Context(), r.PathValue("id"), req)
+	k, err := h.keysAs(r, p).RotateKey(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "key.rotate", k.Key.ID)
 	writeJSON(w, http.StatusOK, k)
 }

@@ -62,11 +62,11 @@ func (h *Handler) putRoute(w http.ResponseWriter, r *http.Request, p *access.Pri
 		h.storeError(w, err)
 		return
 	}
-	if err := h.opts.Store.PutRoute(r.Context(), rt); err != nil {
+	details := map[string]string{"protocol": rt.Protocol, "upstream_url": rt.Upstream.URL}
+	if err := h.apply(r, p, ActionRouteUpdate, model, details, func() error { return h.opts.Store.PutRoute(r.Context(), rt) }); err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "route.update", model)
 	status := http.StatusCreated
 	if existing != nil {
 		status = http.StatusOK
@@ -91,10 +91,9 @@ func (h *Handler) deleteRoute(w http.ResponseWriter, r *http.Request, p *access.
 			"route "+model+" comes from the configuration file; remove it there")
 		return
 	}
-	if err := h.opts.Store.DeleteRoute(r.Context(), model); err != nil {
+	if err := h.apply(r, p, ActionRouteDelete, model, nil, func() error { return h.opts.Store.DeleteRoute(r.Context(), model) }); err != nil {
 		h.storeError(w, err)
 		return
 	}
-	h.changed(r, p, "route.delete", model)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -114,6 +114,7 @@ const (
 	ActionInvoke      = "inference.invoke"
 	ActionDenied      = "inference.denied"
 	ActionModelsRead  = "models.read"
+	ActionHealthCheck = "health.check"
 	ActionKeyCreate   = "key.create"
 	ActionKeyRevoke   = "key.revoke"
 	ActionKeyRotate   = "key.rotate"

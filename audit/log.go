@@ -103,7 +103,16 @@ type entry struct {
 	head     []byte // canonical JSON up to the index value
 	tail     []byte // and after it
 	payloads []sealed
+	erase    *eraseJob  // the event records this erasure, done in the same transaction
 	done     chan error // nil: nobody waits
+}
+
+// eraseJob erases payloads of the listed events, or of every event below
+// before.
+type eraseJob struct {
+	indexes []int64
+	before  int64
+	erased  []int64
 }
 
 // Open starts a log over st, signing checkpoints with signer.
@@ -201,6 +210,25 @@ func (l *Log) enqueue(ctx context.Context, e *entry) error {
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// Erase deletes the payloads (bytes and salts) of the given events, or of
+// every event below before when before > 0, and appends ev recording it,
+// in one transaction. ev's details gain "indexes" (the events whose
+// payloads were erased, as ranges) or "before", which `audit verify` uses
+// to tell an erasure from tampering. It returns the erased indexes.
+func (l *Log) Erase(ctx context.Context, ev *Event, indexes []int64, before int64) ([]int64, error) {
+	job := &eraseJob{indexes: indexes, before: before}
+	e := &entry{ev: ev, erase: job, done: make(chan error, 1)}
+	if err := l.enqueue(ctx, e); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-e.done:
+		return job.erased, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -397,12 +425,16 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 func (l *Log) writeEvents(tx store.AuditTx, f *frontier, events []*entry) error {
 	leaves := make([]*store.AuditLeaf, len(events))
 	var (
-		hashIdx  []int64
-		hashes   [][]byte
-		payloads []*store.AuditPayload
+		hashIdx []int64
+		hashes  [][]byte
 	)
 	for i, e := range events {
 		ev := e.ev
+		if e.erase != nil {
+			if err := erase(tx, e); err != nil {
+				return err
+			}
+		}
 		ev.Index = f.size
 		data := make([]byte, 0, len(e.head)+20+len(e.tail))
 		data = append(data, e.head...)
@@ -418,18 +450,40 @@ func (l *Log) writeEvents(tx store.AuditTx, f *frontier, events []*entry) error 
 		}
 		leaves[i] = leafOf(ev, data)
 		for _, p := range e.payloads {
-			payloads = append(payloads, &store.AuditPayload{Index: ev.Index, Kind: p.kind, Salt: p.salt, Data: p.data})
+			b := &store.AuditBlob{Salt: p.salt, Data: p.data}
+			if p.kind == PayloadInput {
+				leaves[i].Input = b
+			} else {
+				leaves[i].Output = b
+			}
 		}
 	}
 	if err := tx.InsertLeaves(leaves); err != nil {
 		return err
 	}
-	if err := tx.InsertHashes(hashIdx, hashes); err != nil {
+	return tx.InsertHashes(hashIdx, hashes)
+}
+
+// erase runs an erasure inside the commit and completes its event.
+func erase(tx store.AuditTx, e *entry) error {
+	job, ev := e.erase, e.ev
+	erased, err := tx.ErasePayloads(job.indexes, job.before)
+	if err != nil {
 		return err
 	}
-	if len(payloads) > 0 {
-		return tx.InsertPayloads(payloads)
+	job.erased = erased
+	if ev.Details == nil {
+		ev.Details = map[string]string{}
 	}
+	if job.before > 0 {
+		ev.Details["before"] = strconv.FormatInt(job.before, 10)
+	}
+	if len(job.indexes) > 0 {
+		ev.Details["indexes"] = FormatRanges(job.indexes)
+	}
+	ev.Details["erased"] = strconv.Itoa(len(erased))
+	e.head = appendHead(e.head[:0], ev)
+	e.tail = appendTail(e.tail[:0], ev)
 	return nil
 }
 

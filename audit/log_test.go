@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,9 @@ type testLog struct {
 	verifier note.Verifier
 }
 
-func openTestLog(t *testing.T, dir string, opts Options) *testLog {
+func openTestLog(t *testing.T, dir string, opts Options) *testLog { return openTestLogTB(t, dir, opts) }
+
+func openTestLogTB(t testing.TB, dir string, opts Options) *testLog {
 	t.Helper()
 	st, err := sqlite.OpenAuditDir(context.Background(), dir)
 	if err != nil {
@@ -257,3 +260,42 @@ func exec(t *testing.T, db *sql.DB, q string, args ...any) {
 }
 
 var _ store.AuditStore = (*sqlite.AuditDB)(nil)
+
+func TestErasureKeepsVerification(t *testing.T) {
+	tl := openTestLog(t, t.TempDir(), Options{CheckpointEvery: 4})
+	appendN(t, tl, 10, true)
+	ctx := context.Background()
+	erasure := &Event{Time: time.Now(), Actor: Actor{Kind: ActorAdmin, ID: "cli:dpo"}, Action: ActionErase,
+		Decision: Decision{Outcome: Allowed}, Details: map[string]string{"reason": "GDPR art. 17 request #123"}}
+	erased, err := tl.log.Erase(ctx, erasure, []int64{2, 5}, 0)
+	if err != nil || len(erased) != 2 {
+		t.Fatalf("erase: %v %v", erased, err)
+	}
+	leaf, err := tl.store.AuditLeaf(ctx, 2)
+	if err != nil || leaf.Input != nil || leaf.Output != nil {
+		t.Fatalf("payloads of event 2 remain: %+v", leaf)
+	}
+	r := mustVerify(t, tl)
+	if r.Erased != 4 || r.Events != 11 {
+		t.Fatalf("after erasure by index: %+v", r)
+	}
+	// Retention: everything below an index.
+	retention := &Event{Time: time.Now(), Actor: Actor{Kind: ActorSystem, ID: "modelgate"}, Action: ActionRetention, Decision: Decision{Outcome: Allowed}}
+	if _, err := tl.log.Erase(ctx, retention, nil, 8); err != nil {
+		t.Fatal(err)
+	}
+	r = mustVerify(t, tl)
+	if r.Erased != 16 {
+		t.Fatalf("after retention: %+v", r)
+	}
+	// The erasure events say what they erased.
+	ev, _ := tl.store.AuditLeaf(ctx, 10)
+	if !strings.Contains(string(ev.Data), `"indexes":"2,5"`) || !strings.Contains(string(ev.Data), `"erased":"2"`) {
+		t.Fatalf("erasure event: %s", ev.Data)
+	}
+	// Deleting another payload behind the log's back is still caught.
+	exec(t, rawDB(t, tl), `UPDATE audit_events SET in_salt = NULL, in_data = NULL WHERE idx = 9`)
+	if _, err := Verify(ctx, tl.store, tl.verifier); err == nil || !strings.Contains(err.Error(), "no recorded erasure") {
+		t.Fatalf("an unrecorded deletion passed: %v", err)
+	}
+}

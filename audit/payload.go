@@ -4,20 +4,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+
+	"github.com/modelgate/modelgate/store"
 )
 
-// Capture modes, per route and direction.
+// Capture modes, per route and direction (see store.Capture).
 const (
-	CaptureFull     = "full"     // keep the bytes as received or sent upstream
-	CaptureRedacted = "redacted" // keep the bytes after guards rewrote them
-	CaptureHash     = "hash"     // keep only a salted digest (the default)
-	CaptureNone     = "none"     // record nothing about the payload
+	CaptureFull     = store.CaptureFull
+	CaptureRedacted = store.CaptureRedacted
+	CaptureHash     = store.CaptureHash
+	CaptureNone     = store.CaptureNone
 )
-
-// ValidCapture reports whether s is a capture mode.
-func ValidCapture(s string) bool {
-	return s == CaptureFull || s == CaptureRedacted || s == CaptureHash || s == CaptureNone
-}
 
 // Payload kinds.
 const (

@@ -36,10 +36,11 @@ func TestTamperIsDetected(t *testing.T) {
 		{"alter a leaf hash", []string{`UPDATE audit_hashes SET hash = zeroblob(32) WHERE idx = 10`}, 6, "leaf hash"},
 		{"alter an interior hash", []string{`UPDATE audit_hashes SET hash = zeroblob(32) WHERE idx = 2`}, 1, "tree hash 2"},
 		{"delete a hash", []string{`DELETE FROM audit_hashes WHERE idx = 20`}, 11, "hash"},
-		{"alter a payload", []string{`UPDATE audit_payloads SET data = CAST('other prompt' AS BLOB) WHERE idx = 8 AND kind = 'input'`}, 8, "does not match the digest"},
-		{"delete a payload without an erasure", []string{`DELETE FROM audit_payloads WHERE idx = 13`}, 13, "no recorded erasure"},
-		{"strip payload bytes, keep salt", []string{`UPDATE audit_payloads SET data = NULL WHERE idx = 2 AND kind = 'input'`}, 2, "bytes are missing"},
-		{"inject a payload", []string{`INSERT INTO audit_payloads (idx, kind, salt, data) VALUES (14, 'bogus', X'00', X'00')`}, 14, "does not commit to"},
+		{"alter a payload", []string{`UPDATE audit_events SET in_data = CAST('other prompt' AS BLOB) WHERE idx = 8`}, 8, "does not match the digest"},
+		{"delete a payload without an erasure", []string{`UPDATE audit_events SET in_salt = NULL, in_data = NULL WHERE idx = 13`}, 13, "no recorded erasure"},
+		{"strip payload bytes, keep salt", []string{`UPDATE audit_events SET in_data = NULL WHERE idx = 2`}, 2, "bytes are missing"},
+		{"inject a payload", []string{`UPDATE audit_events SET in_salt = X'00', in_data = X'00', out_salt = NULL, out_data = NULL WHERE idx = 14`}, 14, "does not match"},
+		{"add a payload the event never had", []string{`UPDATE audit_events SET in_salt = X'00' WHERE idx = 20`}, 20, "does not commit to"},
 		{"forge a checkpoint signature", []string{`UPDATE audit_checkpoints SET note = CAST(replace(CAST(note AS TEXT), '— ', '— x') AS BLOB) WHERE size = 10`}, -1, "signature"},
 		{"move a checkpoint", []string{`UPDATE audit_checkpoints SET size = 9 WHERE size = 10`}, -1, "signed for size 10"},
 	}
@@ -47,6 +48,9 @@ func TestTamperIsDetected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tl := openTestLog(t, t.TempDir(), Options{CheckpointEvery: 5})
 			appendN(t, tl, 20, true)
+			if err := tl.log.Append(context.Background(), testEvent(20)); err != nil { // no payloads
+				t.Fatal(err)
+			}
 			if _, err := tl.log.Checkpoint(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -82,11 +82,9 @@ func Verify(ctx context.Context, st store.AuditStore, v note.Verifier) (*Report,
 	}
 	stopHashes := w.startHashes()
 	defer stopHashes()
-	stopPayloads := w.startPayloads()
-	defer stopPayloads()
 
 	if size > 0 {
-		if err := st.ScanAudit(ctx, store.AuditFilter{BeforeIndex: size}, w.event); err != nil {
+		if err := st.ScanAudit(ctx, store.AuditFilter{BeforeIndex: size, WithPayloads: true}, w.event); err != nil {
 			return nil, err
 		}
 	}
@@ -95,12 +93,6 @@ func Verify(ctx context.Context, st store.AuditStore, v note.Verifier) (*Report,
 		return nil, bad(-1, "stored tree hash %d does not belong to any event (the log has %d events)", extra.index, n)
 	}
 	if err := w.hashErr(); err != nil {
-		return nil, err
-	}
-	if p, ok := <-w.payloads; ok {
-		return nil, bad(p.Index, "a payload is stored for an event that does not exist")
-	}
-	if err := w.payloadErr(); err != nil {
 		return nil, err
 	}
 	if last := w.report.LatestSigned; last > n {
@@ -119,9 +111,9 @@ type storedHash struct {
 	hash  []byte
 }
 
-// walker follows the log event by event, with the hash and payload tables
-// read alongside in the same order (a merge join), so memory stays flat
-// however long the log is.
+// walker follows the log event by event, with the hash table read
+// alongside in the same order (a merge join), so memory stays flat however
+// long the log is.
 type walker struct {
 	ctx    context.Context
 	st     store.AuditStore
@@ -132,9 +124,6 @@ type walker struct {
 
 	hashes    chan storedHash
 	hashScan  scanResult
-	payloads  chan store.AuditPayload
-	payScan   scanResult
-	nextPay   *store.AuditPayload
 	missing   []missingPayload
 	erasedIdx map[int64]int64 // event -> erasing event
 	erasedLt  []erasure       // "every payload below" erasures
@@ -180,25 +169,6 @@ func (s *scanResult) get() error {
 }
 
 func (w *walker) hashErr() error { return w.hashScan.get() }
-
-func (w *walker) startPayloads() func() {
-	ctx, cancel := context.WithCancel(w.ctx)
-	w.payloads, w.payScan.c = make(chan store.AuditPayload, 256), make(chan error, 1)
-	go func() {
-		defer close(w.payloads)
-		w.payScan.c <- w.st.ScanAuditPayloads(ctx, w.size, func(p *store.AuditPayload) error {
-			select {
-			case w.payloads <- store.AuditPayload{Index: p.Index, Kind: p.Kind, Salt: bytes.Clone(p.Salt), Data: bytes.Clone(p.Data)}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
-	return cancel
-}
-
-func (w *walker) payloadErr() error { return w.payScan.get() }
 
 // event checks one stored event and advances the tree.
 func (w *walker) event(l *store.AuditLeaf) error {
@@ -255,7 +225,7 @@ func (w *walker) event(l *store.AuditLeaf) error {
 			return bad(i, "the tree of %d events does not match the checkpoint signed at that size (an event at or before %d differs from what was signed)", w.front.size, i)
 		}
 	}
-	if err := w.checkPayloads(i, &ev); err != nil {
+	if err := w.checkPayloads(l, &ev); err != nil {
 		return err
 	}
 	return w.noteErasure(&ev)
@@ -285,49 +255,28 @@ func checkColumns(l *store.AuditLeaf, ev *Event) error {
 	return nil
 }
 
-// checkPayloads consumes the stored payloads of event i and checks them
-// against the event's digests.
-func (w *walker) checkPayloads(i int64, ev *Event) error {
-	refs := map[string]*PayloadRef{PayloadInput: ev.Payloads.Input, PayloadOutput: ev.Payloads.Output}
-	seen := map[string]bool{}
-	for {
-		if w.nextPay == nil {
-			p, ok := <-w.payloads
-			if !ok {
-				if err := w.payloadErr(); err != nil {
-					return err
-				}
-				break
-			}
-			w.nextPay = &p
-		}
-		p := w.nextPay
-		if p.Index > i {
-			break
-		}
-		w.nextPay = nil
-		if p.Index < i {
-			return bad(p.Index, "a payload is stored for it out of order")
-		}
-		ref := refs[p.Kind]
-		if ref == nil {
-			return bad(i, "a %s payload is stored that the event does not commit to", p.Kind)
-		}
-		seen[p.Kind] = true
+// checkPayloads checks what is kept of an event's payloads against the
+// digests the event commits to.
+func (w *walker) checkPayloads(l *store.AuditLeaf, ev *Event) error {
+	for _, p := range []struct {
+		kind string
+		ref  *PayloadRef
+		blob *store.AuditBlob
+	}{{PayloadInput, ev.Payloads.Input, l.Input}, {PayloadOutput, ev.Payloads.Output, l.Output}} {
 		switch {
-		case p.Data == nil && ref.Mode != CaptureHash:
-			return bad(i, "its %s payload bytes are missing but the salt remains", p.Kind)
-		case p.Data == nil:
+		case p.ref == nil && p.blob != nil:
+			return bad(l.Index, "a %s payload is stored that the event does not commit to", p.kind)
+		case p.ref == nil:
+		case p.blob == nil:
+			w.missing = append(w.missing, missingPayload{index: l.Index})
+		case p.blob.Data == nil && p.ref.Mode != CaptureHash:
+			return bad(l.Index, "its %s payload bytes are missing but the salt remains", p.kind)
+		case p.blob.Data == nil:
 			w.report.DigestsOnly++
-		case !CheckPayload(ref, p.Salt, p.Data):
-			return bad(i, "its %s payload does not match the digest committed in the event", p.Kind)
+		case !CheckPayload(p.ref, p.blob.Salt, p.blob.Data):
+			return bad(l.Index, "its %s payload does not match the digest committed in the event", p.kind)
 		default:
 			w.report.PayloadsChecked++
-		}
-	}
-	for kind, ref := range refs {
-		if ref != nil && !seen[kind] {
-			w.missing = append(w.missing, missingPayload{index: i})
 		}
 	}
 	return nil

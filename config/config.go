@@ -31,6 +31,39 @@ type Config struct {
 	IPRules        []*store.IPRule
 	Routes         []*store.Route
 	ShutdownGrace  time.Duration
+	Audit          Audit
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	Mode               string // fail_closed or best_effort
+	Capture            store.Capture
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
+	BatchMax           int
+	BatchWait          time.Duration
+	// PayloadRetention erases captured payloads older than this (0: keep).
+	PayloadRetention time.Duration
+	Forwarders       []Forwarder
+}
+
+// Forwarder ships audit events to a SIEM.
+type Forwarder struct {
+	Name string
+	Type string // syslog, webhook, file
+	// syslog
+	Address string // host:port
+	TLS     *store.UpstreamTLS
+	// webhook
+	URL        string
+	Credential *store.Credential
+	BatchSize  int
+	// file
+	Path     string
+	MaxBytes int64
+	MaxFiles int
+	// every type
+	Format string // syslog: rfc5424 (default) or cef; file: jsonl (default), ocsf or cef
 }
 
 // Log configures logging.
@@ -67,6 +100,13 @@ func Default() *Config {
 			IP:  access.Limits{RPM: 6000},
 		},
 		ShutdownGrace: 30 * time.Second,
+		Audit: Audit{
+			Mode:               "fail_closed",
+			Capture:            store.Capture{Input: store.CaptureHash, Output: store.CaptureHash},
+			CheckpointEvery:    1000,
+			CheckpointInterval: 10 * time.Second,
+			BatchMax:           1024,
+		},
 	}
 }
 

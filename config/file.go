@@ -60,6 +60,48 @@ type file struct {
 	} `yaml:"access"`
 
 	Routes []routeFile `yaml:"routes"`
+
+	Audit *struct {
+		Mode               *string      `yaml:"mode"`
+		Capture            *captureFile `yaml:"capture"`
+		CheckpointEvery    *int64       `yaml:"checkpoint_every"`
+		CheckpointInterval *string      `yaml:"checkpoint_interval"`
+		BatchMax           *int         `yaml:"batch_max"`
+		BatchWait          *string      `yaml:"batch_wait"`
+		PayloadRetention   *string      `yaml:"payload_retention"`
+		Forwarders         []struct {
+			Name       string    `yaml:"name"`
+			Type       string    `yaml:"type"`
+			Address    string    `yaml:"address"`
+			TLS        *tlsFile  `yaml:"tls"`
+			URL        string    `yaml:"url"`
+			Credential *credFile `yaml:"credential"`
+			BatchSize  int       `yaml:"batch_size"`
+			Path       string    `yaml:"path"`
+			MaxBytes   int64     `yaml:"max_bytes"`
+			MaxFiles   int       `yaml:"max_files"`
+			Format     string    `yaml:"format"`
+		} `yaml:"forwarders"`
+	} `yaml:"audit"`
+}
+
+type captureFile struct {
+	Input  string `yaml:"input"`
+	Output string `yaml:"output"`
+}
+
+type credFile struct {
+	Env    string `yaml:"env"`
+	File   string `yaml:"file"`
+	Header string `yaml:"header"`
+	Prefix string `yaml:"prefix"`
+}
+
+type tlsFile struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
 }
 
 type limitsFile struct {
@@ -70,28 +112,19 @@ type limitsFile struct {
 }
 
 type routeFile struct {
-	Model    string `yaml:"model"`
-	Protocol string `yaml:"protocol"`
+	Model    string       `yaml:"model"`
+	Protocol string       `yaml:"protocol"`
+	Capture  *captureFile `yaml:"capture"`
 	Upstream struct {
-		URL          string `yaml:"url"`
-		Model        string `yaml:"model"`
-		ModelVersion string `yaml:"model_version"`
-		Credential   *struct {
-			Env    string `yaml:"env"`
-			File   string `yaml:"file"`
-			Header string `yaml:"header"`
-			Prefix string `yaml:"prefix"`
-		} `yaml:"credential"`
-		TLS *struct {
-			CAFile     string `yaml:"ca_file"`
-			CertFile   string `yaml:"cert_file"`
-			KeyFile    string `yaml:"key_file"`
-			ServerName string `yaml:"server_name"`
-		} `yaml:"tls"`
-		ConnectTimeout        string `yaml:"connect_timeout"`
-		ResponseHeaderTimeout string `yaml:"response_header_timeout"`
-		Timeout               string `yaml:"timeout"`
-		MaxResponseBytes      int64  `yaml:"max_response_bytes"`
+		URL                   string    `yaml:"url"`
+		Model                 string    `yaml:"model"`
+		ModelVersion          string    `yaml:"model_version"`
+		Credential            *credFile `yaml:"credential"`
+		TLS                   *tlsFile  `yaml:"tls"`
+		ConnectTimeout        string    `yaml:"connect_timeout"`
+		ResponseHeaderTimeout string    `yaml:"response_header_timeout"`
+		Timeout               string    `yaml:"timeout"`
+		MaxResponseBytes      int64     `yaml:"max_response_bytes"`
 	} `yaml:"upstream"`
 }
 

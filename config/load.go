@@ -198,6 +198,7 @@ func (v *validator) build(f *file) *Config {
 	v.buildLimits(f, c)
 	v.buildAccess(f, c)
 	v.buildRoutes(f, c)
+	v.buildAudit(f, c)
 	return c
 }
 
@@ -367,11 +368,10 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 		up := rf.Upstream
 		r := &store.Route{Model: rf.Model, Protocol: rf.Protocol, Source: store.SourceConfig, CreatedAt: now, UpdatedAt: now,
 			Upstream: store.Upstream{URL: up.URL, Model: up.Model, ModelVersion: up.ModelVersion, MaxResponseBytes: up.MaxResponseBytes}}
-		if up.Credential != nil {
-			r.Upstream.Credential = &store.Credential{Env: up.Credential.Env, File: up.Credential.File, Header: up.Credential.Header, Prefix: up.Credential.Prefix}
-		}
-		if up.TLS != nil {
-			r.Upstream.TLS = &store.UpstreamTLS{CAFile: up.TLS.CAFile, CertFile: up.TLS.CertFile, KeyFile: up.TLS.KeyFile, ServerName: up.TLS.ServerName}
+		r.Upstream.Credential = up.Credential.credential()
+		r.Upstream.TLS = up.TLS.upstreamTLS()
+		if rf.Capture != nil {
+			r.Capture = &store.Capture{Input: rf.Capture.Input, Output: rf.Capture.Output}
 		}
 		var d time.Duration
 		v.duration(key+".upstream.connect_timeout", up.ConnectTimeout, &d)

@@ -56,10 +56,22 @@ type Exchange struct {
 	ModelVersion string
 	Stream       bool
 
-	// Body is the request body the upstream will receive; input stages may
-	// replace it. Segments is the text it carries, for guards.
+	// RawBody is the request body as the caller sent it; Body is what the
+	// upstream will receive (input stages may replace it). Segments is the
+	// text the body carries, for guards.
+	RawBody  []byte
 	Body     []byte
 	Segments []Segment
+	// UpstreamBody is the response as the upstream sent it; ResponseBody
+	// as the caller received it, after output filters. Streams fill them
+	// only when the recorder asks to capture them.
+	UpstreamBody []byte
+	ResponseBody []byte
+	// CaptureTruncated is set when a captured stream outgrew the route's
+	// response limit; the captures hold its beginning.
+	CaptureTruncated bool
+	// Guards lists what each guard decided.
+	Guards []GuardResult
 
 	Usage Usage
 	// Status is the HTTP status sent to the client; Denial says why when
@@ -77,6 +89,7 @@ type Exchange struct {
 	request         *request
 	rateApplied     []ratelimit.Applied
 	upstreamOK      bool // the upstream answered with a 2xx
+	recorded        bool // the Recorder has this exchange
 }
 
 // Segment is a piece of text in a request or response that guards inspect.

@@ -18,7 +18,10 @@
 //	model route and allow-list           404, 403, 400
 //	per-key and per-IP token rate        429
 //	input stages (guards: Hooks.Input)
+//	audit log can take a stream          503
 //	upstream, output filters             502, 504
+//	record durable before release        503
+//	(after the response) record refusals and streams
 //
 // Endpoint and header checks come before authentication because they are
 // cheap and reveal nothing; the body is read only for authenticated callers
@@ -93,6 +96,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix  // whose X-Forwarded-For is believed
 	StaticIPRules  []*store.IPRule // from the configuration file
 	Hooks          Hooks
+	// Recorder, when set, records every exchange (the audit log).
+	Recorder Recorder
 	// LogRequests writes one log line per request at Info.
 	LogRequests bool
 }
@@ -142,6 +147,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.W = &responseWriter{ResponseWriter: w, x: x}
 	w.Header().Set("X-Request-Id", x.ID)
 	x.ClientIP = clientIP(r, g.opts.TrustedProxies)
+	defer g.recordRest(x)
 	defer g.recoverPanic(x)
 	g.handler(x)
 }

@@ -11,6 +11,9 @@ import (
 // serveHealth answers the KServe v2 health endpoints for the gateway
 // itself. Reaching this point means the store answered.
 func (g *Gateway) serveHealth(x *Exchange) {
+	if !g.release(x, http.StatusOK) {
+		return
+	}
 	if strings.HasSuffix(x.R.URL.Path, "/live") {
 		writeJSON(x.W, http.StatusOK, map[string]bool{"live": true})
 		return
@@ -37,7 +40,9 @@ func (g *Gateway) serveModels(x *Exchange, snap *snapshot) {
 		m := modelObject{ID: r.Model, Object: "model", Created: r.CreatedAt.Unix(), OwnedBy: "modelgate"}
 		if x.Model != "" {
 			if r.Model == x.Model {
-				writeJSON(x.W, http.StatusOK, m)
+				if g.release(x, http.StatusOK) {
+					writeJSON(x.W, http.StatusOK, m)
+				}
 				return
 			}
 			continue
@@ -50,6 +55,9 @@ func (g *Gateway) serveModels(x *Exchange, snap *snapshot) {
 	}
 	if list == nil {
 		list = []modelObject{}
+	}
+	if !g.release(x, http.StatusOK) {
+		return
 	}
 	writeJSON(x.W, http.StatusOK, struct {
 		Object string        `json:"object"`

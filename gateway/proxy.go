@@ -26,6 +26,9 @@ func (g *Gateway) forward(x *Exchange) {
 			"the route for model %q is misconfigured; the gateway log says why", x.Model))
 		return
 	}
+	if !g.admitStream(x) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(x.Context(), u.timeout)
 	defer cancel()
 
@@ -148,11 +151,16 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 	if x.upstreamOK && x.Endpoint.Inference() && x.Endpoint != EndpointInfer {
 		x.Usage = responseUsage(data, x.Usage)
 	}
+	x.UpstreamBody = data
 	for _, f := range g.opts.Hooks.Output {
 		if data, err = f.FilterBody(x, resp.StatusCode, data); err != nil {
 			g.filterFailed(x, err)
 			return
 		}
+	}
+	x.ResponseBody = data
+	if !g.release(x, resp.StatusCode) {
+		return
 	}
 	h := x.W.Header()
 	copyResponseHeaders(h, resp.Header)

@@ -57,6 +57,12 @@ func TestAuthenticationRefusals(t *testing.T) {
 			}
 		})
 	}
+	// curl -d's default form type, and text/plain, carry JSON bodies too.
+	for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain; charset=utf-8", "application/vnd.api+json"} {
+		if r := h.do("POST", "/v1/chat/completions", good, chatBody, "Content-Type", ct); r.StatusCode != 200 {
+			t.Errorf("Content-Type %s: %d", ct, r.StatusCode)
+		}
+	}
 	// x-api-key alone works.
 	if r := h.do("POST", "/v1/chat/completions", "", chatBody, "X-Api-Key", good); r.StatusCode != 200 {
 		t.Fatalf("x-api-key: %d %s", r.StatusCode, r.body)
@@ -194,7 +200,8 @@ func TestBodyRefusals(t *testing.T) {
 		{"byte order mark", "\ufeff" + chatBody, nil, 400, "invalid_json", "not valid JSON"},
 		{"trailing data", chatBody + `{}`, nil, 400, "invalid_json", "after top-level value"},
 		{"case-variant key", `{"MODEL":"demo-chat","messages":[{"role":"user","content":"x"}]}`, nil, 400, "invalid_field", "model is required"},
-		{"text content type", chatBody, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", "application/json"},
+		{"multipart upload", chatBody, []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "unsupported_media_type", "application/json"},
+		{"binary tensor", chatBody, []string{"Content-Type", "application/octet-stream"}, 415, "unsupported_media_type", "application/json"},
 		{"gzip body", chatBody, []string{"Content-Encoding", "gzip"}, 415, "unsupported_content_encoding", "gzip"},
 	}
 	for _, tc := range tests {

@@ -102,16 +102,32 @@ func (g *Gateway) checkHeaderSize(x *Exchange) bool {
 	return true
 }
 
+// jsonBodyType reports whether a Content-Type can label a JSON body. The
+// body is parsed as strict JSON whatever the label says, and forwarded as
+// application/json, so the label matters only to refuse what cannot be
+// JSON at all (multipart uploads, binary tensors). curl -d sends
+// application/x-www-form-urlencoded; refusing that would refuse people,
+// not attacks.
+func jsonBodyType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch {
+	case mt == "application/json", strings.HasSuffix(mt, "+json"),
+		mt == "application/x-www-form-urlencoded", mt == "text/plain":
+		return true
+	}
+	return false
+}
+
 // readRequest reads and validates an inference request body.
 func (g *Gateway) readRequest(x *Exchange) bool {
 	h := x.R.Header
-	if ct := h.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			x.Refuse(refusal(http.StatusUnsupportedMediaType, TypeInvalidRequest, "unsupported_media_type",
-				"Content-Type must be application/json, got %q", ct))
-			return false
-		}
+	if ct := h.Get("Content-Type"); ct != "" && !jsonBodyType(ct) {
+		x.Refuse(refusal(http.StatusUnsupportedMediaType, TypeInvalidRequest, "unsupported_media_type",
+			"Content-Type must be application/json, got %q", ct))
+		return false
 	}
 	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		x.Refuse(refusal(http.StatusUnsupportedMediaType, TypeInvalidRequest, "unsupported_content_encoding",
@@ -169,7 +185,7 @@ func (g *Gateway) readRequest(x *Exchange) bool {
 			"the prompt has %d characters; the limit is %d", q.chars, g.limits.MaxPromptChars))
 		return false
 	}
-	x.Body, x.Segments, x.Model, x.Stream, x.request = body, q.segments, q.model, q.stream, q
+	x.RawBody, x.Body, x.Segments, x.Model, x.Stream, x.request = body, body, q.segments, q.model, q.stream, q
 	x.Usage = Usage{PromptTokens: q.tokens, Estimated: true}
 	return true
 }

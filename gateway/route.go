@@ -57,6 +57,13 @@ func ValidateRoute(r *store.Route) error {
 	if c := r.Upstream.Credential; c != nil && (c.Env == "") == (c.File == "") {
 		return fieldErr("upstream.credential", "set exactly one of env and file")
 	}
+	if c := r.Capture; c != nil {
+		for field, mode := range map[string]string{"capture.input": c.Input, "capture.output": c.Output} {
+			if mode != "" && !store.ValidCapture(mode) {
+				return fieldErr(field, "must be full, redacted, hash or none, got %q", mode)
+			}
+		}
+	}
 	if r.Upstream.MaxResponseBytes < 0 {
 		return fieldErr("upstream.max_response_bytes", "must not be negative")
 	}

@@ -40,8 +40,19 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 	}
 	var acct streamAccounting
 	account := x.upstreamOK && x.Endpoint != EndpointInfer
+	capture := g.opts.Recorder != nil && g.opts.Recorder.CaptureStream(x)
+	keep := func(dst *[]byte, ev []byte) {
+		if len(*dst)+len(ev)+2 > int(x.upstream.maxResponse) {
+			x.CaptureTruncated = true
+			return
+		}
+		*dst = append(append(*dst, ev...), eventEnd(ev)...)
+	}
 	send := func(events [][]byte) bool {
 		for _, ev := range events {
+			if capture {
+				keep(&x.ResponseBody, ev)
+			}
 			if _, err := x.W.Write(ev); err != nil {
 				return false
 			}
@@ -61,6 +72,9 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 		if len(ev) > 0 {
 			if account {
 				acct.observe(ev)
+			}
+			if capture {
+				keep(&x.UpstreamBody, ev)
 			}
 			out, ferr := filterEvent(filters, ev)
 			if ferr != nil {

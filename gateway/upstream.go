@@ -1,17 +1,16 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/modelgate/modelgate/internal/pemfile"
+	"github.com/modelgate/modelgate/internal/secret"
+	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -62,21 +61,14 @@ func (u *upstream) compile() error {
 		u.maxResponse = DefaultMaxResponseBytes
 	}
 	if c := r.Upstream.Credential; c != nil {
-		v, err := readCredential(c)
-		if err != nil {
+		var err error
+		if u.credHeader, u.credValue, err = secret.Header(c); err != nil {
 			return err
 		}
-		u.credHeader, u.credValue = c.Header, c.Prefix+v
-		if u.credHeader == "" {
-			u.credHeader = "Authorization"
-			if c.Prefix == "" {
-				u.credValue = "Bearer " + v
-			}
-		}
 	}
-	tlsConf, err := upstreamTLS(r.Upstream.TLS)
+	tlsConf, err := tlsconf.Client(r.Upstream.TLS)
 	if err != nil {
-		return err
+		return fmt.Errorf("upstream %w", err)
 	}
 	connect := time.Duration(r.Upstream.ConnectTimeout)
 	if connect <= 0 {
@@ -103,56 +95,6 @@ func (u *upstream) compile() error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return nil
-}
-
-func readCredential(c *store.Credential) (string, error) {
-	switch {
-	case c.Env != "" && c.File != "":
-		return "", fmt.Errorf("credential: set env or file, not both")
-	case c.Env != "":
-		v := os.Getenv(c.Env)
-		if v == "" {
-			return "", fmt.Errorf("credential: environment variable %s is empty or unset", c.Env)
-		}
-		return v, nil
-	case c.File != "":
-		b, err := os.ReadFile(c.File)
-		if err != nil {
-			return "", fmt.Errorf("credential: %w", err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("credential: file %s is empty", c.File)
-		}
-		return v, nil
-	}
-	return "", fmt.Errorf("credential: set env or file")
-}
-
-func upstreamTLS(t *store.UpstreamTLS) (*tls.Config, error) {
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t == nil {
-		return conf, nil
-	}
-	conf.ServerName = t.ServerName
-	if t.CAFile != "" {
-		pool, err := pemfile.CertPool(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("upstream tls: %w", err)
-		}
-		conf.RootCAs = pool
-	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, fmt.Errorf("upstream tls: cert_file and key_file go together")
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("upstream tls: client certificate: %w", err)
-		}
-		conf.Certificates = []tls.Certificate{cert}
-	}
-	return conf, nil
 }
 
 // upstreamModel is the name the upstream knows the model by.

@@ -12,14 +12,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/admin"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/audit/forward"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
-	"github.com/modelgate/modelgate/internal/pemfile"
+	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,10 +45,13 @@ type Server struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	store    store.Store
+	auditDB  *sqlite.AuditDB
+	audit    *audit.Log
 	data     *http.Server
 	control  *http.Server
 	dataLn   net.Listener
 	adminLn  net.Listener
+	fwds     []*forward.Forwarder
 	tls      bool // decided at setup; net/http fills in TLSConfig itself once serving
 	draining atomic.Bool
 }
@@ -75,11 +81,48 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
-	if err := s.setUp(ctx, certs, tlsConf, opts); err != nil {
+	if err := s.openAudit(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
+	if err := s.setUp(ctx, certs, tlsConf, opts); err != nil {
+		s.closeStores()
+		return nil, err
+	}
 	return s, nil
+}
+
+// openAudit opens the audit log in the data directory, creating its
+// signing key on first start.
+func (s *Server) openAudit(ctx context.Context) error {
+	db, err := sqlite.OpenAuditDir(ctx, s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	signer, verifier, err := audit.LoadOrCreateKeys(s.cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	a := s.cfg.Audit
+	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{
+		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: a.BatchWait,
+		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
+	})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	s.auditDB, s.audit = db, l
+	return nil
+}
+
+func (s *Server) closeStores() {
+	if s.audit != nil {
+		s.audit.Close()
+		s.auditDB.Close()
+	}
+	s.store.Close()
 }
 
 func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *tls.Config, opts Options) error {
@@ -95,16 +138,22 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerAuditMetrics(reg, s.audit)
 	gw, err := gateway.New(gateway.Options{
 		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs,
 		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 		StaticIPRules: cfg.IPRules, Hooks: opts.Hooks, LogRequests: cfg.Log.Requests,
+		Recorder: &audit.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
 	})
 	if err != nil {
 		return err
 	}
-	ctrl := admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready})
+	ctrl := admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
+		Recorder: &audit.ChangeLog{Log: s.audit}})
 
+	if s.fwds, err = s.forwarders(); err != nil {
+		return err
+	}
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	maxHeader := cfg.Limits.MaxHeaderBytes
 	if maxHeader <= 0 {
@@ -152,6 +201,11 @@ func (s *Server) ready() error {
 	if s.draining.Load() {
 		return errors.New("shutting down")
 	}
+	if s.audit.Mode() == audit.FailClosed {
+		if err := s.audit.Healthy(); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -177,6 +231,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.TLS() {
 		scheme = "https"
 	}
+	if err := s.audit.System(ctx, audit.ActionServerStart, map[string]string{
+		"gateway": s.Addr().String(), "admin": s.AdminAddr().String(), "audit_mode": s.cfg.Audit.Mode,
+		"config_routes": strconv.Itoa(len(s.cfg.Routes)),
+	}); err != nil && s.audit.Mode() == audit.FailClosed {
+		s.data.Close()
+		s.control.Close()
+		s.closeStores()
+		return fmt.Errorf("audit log: cannot record the start: %w", err)
+	}
+	stopBackground := s.runBackground(s.fwds)
 	s.log.Info("modelgate serving", "gateway", scheme+"://"+s.Addr().String(), "admin", scheme+"://"+s.AdminAddr().String(), "data_dir", s.cfg.DataDir)
 
 	var runErr error
@@ -193,6 +257,15 @@ func (s *Server) Run(ctx context.Context) error {
 		s.data.Close()
 	}
 	s.control.Shutdown(grace)
+	// Every request has finished: record the stop, then the log writes
+	// what is queued and signs a final checkpoint. Forwarders stop after
+	// it and resume from their saved positions on the next start.
+	s.audit.System(context.WithoutCancel(ctx), audit.ActionServerStop, nil)
+	if err := s.audit.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("audit log: %w", err)
+	}
+	stopBackground()
+	s.auditDB.Close()
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -200,11 +273,31 @@ func (s *Server) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Close releases the listeners and store of a server that was never Run.
+// Close releases the listeners and stores of a server that was never Run.
 func (s *Server) Close() error {
 	s.dataLn.Close()
 	s.adminLn.Close()
-	return s.store.Close()
+	s.closeStores()
+	return nil
+}
+
+// Audit returns the server's audit log.
+func (s *Server) Audit() *audit.Log { return s.audit }
+
+func registerAuditMetrics(reg prometheus.Registerer, l *audit.Log) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_events_written_total",
+			Help: "Audit events durably written."}, func() float64 { w, _ := l.Stats(); return float64(w) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_events_failed_total",
+			Help: "Audit events that could not be written."}, func() float64 { _, f := l.Stats(); return float64(f) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelgate_audit_healthy",
+			Help: "1 when the last audit write succeeded."}, func() float64 {
+			if l.Healthy() != nil {
+				return 0
+			}
+			return 1
+		}),
+	)
 }
 
 // checkPlaintext refuses to serve plaintext on a listener that other
@@ -244,7 +337,7 @@ func serverTLS(t *config.TLS) (*tls.Config, error) {
 	}
 	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: t.MinVersion}
 	if t.ClientCA != "" {
-		pool, err := pemfile.CertPool(t.ClientCA)
+		pool, err := tlsconf.CertPool(t.ClientCA)
 		if err != nil {
 			return nil, fmt.Errorf("tls.client_ca: %w", err)
 		}

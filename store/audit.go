@@ -18,17 +18,19 @@ type AuditLeaf struct {
 	Action    string
 	Model     string
 	Outcome   string
+
+	// Input and Output are what is kept of the payloads the event commits
+	// to, outside the leaf: nil when never captured or erased. Erasing
+	// deletes the salt too, so the digest in the leaf can no longer be
+	// linked to any content.
+	Input, Output *AuditBlob
 }
 
-// AuditPayload is a captured request or response body, or only the salt of
-// its committed digest when the body itself is not kept. Erasing a payload
-// deletes the row, salt included, so the digest in the log can no longer
-// be linked to any content.
-type AuditPayload struct {
-	Index int64
-	Kind  string // "input" or "output"
-	Salt  []byte
-	Data  []byte // nil when only the digest is kept
+// AuditBlob is a payload's salt and, unless only its digest is kept, its
+// bytes.
+type AuditBlob struct {
+	Salt []byte
+	Data []byte // nil when only the digest is kept
 }
 
 // AuditCheckpoint is a signed checkpoint of the log at Size events.
@@ -50,6 +52,7 @@ type AuditFilter struct {
 	RequestID    string
 	Limit        int  // 0: no limit
 	Descending   bool // newest first
+	WithPayloads bool // fill AuditLeaf.Input and Output
 }
 
 // AuditStore keeps the audit log: events, tree hashes, checkpoints,
@@ -68,7 +71,7 @@ type AuditStore interface {
 	// ScanAuditHashes calls fn for every stored hash with an index below
 	// limit, in index order.
 	ScanAuditHashes(ctx context.Context, limit int64, fn func(index int64, hash []byte) error) error
-	// AuditLeaf returns one event or ErrNotFound.
+	// AuditLeaf returns one event, with its payloads, or ErrNotFound.
 	AuditLeaf(ctx context.Context, index int64) (*AuditLeaf, error)
 	// ScanAudit calls fn for the events the filter selects, in index order
 	// (or reverse with Descending). The leaf is valid only during the call.
@@ -77,11 +80,6 @@ type AuditStore interface {
 	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 	// LatestAuditCheckpoint returns the largest checkpoint or ErrNotFound.
 	LatestAuditCheckpoint(ctx context.Context) (*AuditCheckpoint, error)
-	// AuditPayloads returns the payloads kept for one event.
-	AuditPayloads(ctx context.Context, index int64) ([]AuditPayload, error)
-	// ScanAuditPayloads calls fn for the payloads of events below limit,
-	// in index order.
-	ScanAuditPayloads(ctx context.Context, limit int64, fn func(*AuditPayload) error) error
 
 	// AuditCursor returns the next index a forwarder should send (0 if it
 	// never ran); SetAuditCursor records progress.
@@ -97,7 +95,6 @@ type AuditTx interface {
 	Hashes(indexes []int64) ([][]byte, error)
 	InsertLeaves(leaves []*AuditLeaf) error
 	InsertHashes(indexes []int64, hashes [][]byte) error
-	InsertPayloads(payloads []*AuditPayload) error
 	InsertCheckpoint(c AuditCheckpoint) error
 	LatestCheckpointSize() (int64, error)
 	// ErasePayloads deletes the payloads of the given events, or with

@@ -55,10 +55,33 @@ type Route struct {
 	Model    string   `json:"model"`
 	Protocol string   `json:"protocol"`
 	Upstream Upstream `json:"upstream"`
-	Source   string   `json:"source"`
+	// Capture says what the audit log keeps of this route's bodies; nil
+	// means the configured default.
+	Capture *Capture `json:"capture,omitempty"`
+	Source  string   `json:"source"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Capture modes: what the audit log keeps of a request or response body.
+const (
+	CaptureFull     = "full"     // the bytes as received (or as the upstream sent them)
+	CaptureRedacted = "redacted" // the bytes after guards rewrote them
+	CaptureHash     = "hash"     // only a salted digest (the default)
+	CaptureNone     = "none"     // nothing
+)
+
+// ValidCapture reports whether s is a capture mode.
+func ValidCapture(s string) bool {
+	return s == CaptureFull || s == CaptureRedacted || s == CaptureHash || s == CaptureNone
+}
+
+// Capture sets the capture mode of a route's input and output; an empty
+// field takes the default.
+type Capture struct {
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`
 }
 
 // Upstream says where and how a route's model is served.

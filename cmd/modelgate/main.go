@@ -61,6 +61,8 @@ func exitCode(err error) int {
 		api *admin.APIError
 	)
 	switch {
+	case errors.As(err, &findings{}):
+		return exitFindings
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, access.ErrInvalidSpec),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict), errors.Is(err, os.ErrNotExist),
 		errors.Is(err, server.ErrInsecureListener):

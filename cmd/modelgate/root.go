@@ -31,7 +31,7 @@ Start with:  modelgate demo`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", config.DefaultDataDir, "data directory (keys, routes, state)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newVersion(g))
+	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newAudit(g), newVersion(g))
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelgate/modelgate/store"
@@ -22,6 +23,13 @@ const AuditFileName = "audit.db"
 type AuditDB struct {
 	db   *sql.DB
 	path string
+
+	// Appends go through one dedicated connection with statements
+	// prepared once: preparing multi-row inserts for every batch cost more
+	// than running them.
+	wmu   sync.Mutex
+	wconn *sql.Conn
+	stmts map[string]*sql.Stmt
 }
 
 var _ store.AuditStore = (*AuditDB)(nil)
@@ -41,29 +49,83 @@ func OpenAudit(ctx context.Context, path string) (*AuditDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AuditDB{db: db, path: path}, nil
+	return &AuditDB{db: db, path: path, stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // Path returns the database file's path.
 func (a *AuditDB) Path() string { return a.path }
 
 // Close closes the database.
-func (a *AuditDB) Close() error { return a.db.Close() }
+func (a *AuditDB) Close() error {
+	a.wmu.Lock()
+	for _, s := range a.stmts {
+		s.Close()
+	}
+	a.stmts = map[string]*sql.Stmt{}
+	if a.wconn != nil {
+		a.wconn.Close()
+		a.wconn = nil
+	}
+	a.wmu.Unlock()
+	return a.db.Close()
+}
 
-// AppendAudit runs fn in one immediate (write-locked) transaction.
-func (a *AuditDB) AppendAudit(ctx context.Context, fn func(store.AuditTx) error) error {
-	tx, err := a.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the DSN sets _txlock
-	if err != nil {
+// AppendAudit runs fn between BEGIN IMMEDIATE and COMMIT on the write
+// connection: the write lock is taken up front, so no other writer, in
+// this process or another, runs between fn's reads and its writes.
+func (a *AuditDB) AppendAudit(ctx context.Context, fn func(store.AuditTx) error) (err error) {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.wconn == nil {
+		if a.wconn, err = a.db.Conn(ctx); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	if _, err := a.wconn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		a.dropConn()
 		return fmt.Errorf("audit: begin: %w", err)
 	}
-	defer tx.Rollback()
-	if err := fn(&auditTx{ctx: ctx, tx: tx}); err != nil {
+	committed := false
+	defer func() {
+		if !committed {
+			// A failed ROLLBACK leaves the connection in doubt: drop it.
+			if _, rerr := a.wconn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+				a.dropConn()
+			}
+		}
+	}()
+	if err := fn(&auditTx{ctx: ctx, a: a}); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := a.wconn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("audit: commit: %w", err)
 	}
+	committed = true
 	return nil
+}
+
+func (a *AuditDB) dropConn() {
+	for _, s := range a.stmts {
+		s.Close()
+	}
+	a.stmts = map[string]*sql.Stmt{}
+	if a.wconn != nil {
+		a.wconn.Close()
+		a.wconn = nil
+	}
+}
+
+// stmt returns a statement prepared on the write connection.
+func (a *AuditDB) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s := a.stmts[q]; s != nil {
+		return s, nil
+	}
+	s, err := a.wconn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	a.stmts[q] = s
+	return s, nil
 }
 
 type queryer interface {
@@ -137,7 +199,7 @@ func (a *AuditDB) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, e
 	return readHashes(ctx, a.db, indexes)
 }
 
-// ScanAuditHashes calls fn for every stored hash in index order.
+// ScanAuditHashes calls fn for every stored hash below limit in index order.
 func (a *AuditDB) ScanAuditHashes(ctx context.Context, limit int64, fn func(int64, []byte) error) error {
 	rows, err := a.db.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx < ? ORDER BY idx`, limit)
 	if err != nil {
@@ -159,16 +221,35 @@ func (a *AuditDB) ScanAuditHashes(ctx context.Context, limit int64, fn func(int6
 	return rows.Err()
 }
 
-const leafColumns = `idx, data, time_ns, request_id, actor_kind, actor_id, action, model, outcome`
+const (
+	leafColumns    = `idx, data, time_ns, request_id, actor_kind, actor_id, action, model, outcome`
+	payloadColumns = `, in_salt, in_data, out_salt, out_data`
+)
 
-func scanLeaf(row scanner, l *store.AuditLeaf) error {
-	return row.Scan(&l.Index, &l.Data, &l.TimeNanos, &l.RequestID, &l.ActorKind, &l.ActorID, &l.Action, &l.Model, &l.Outcome)
+func scanLeaf(row scanner, l *store.AuditLeaf, payloads bool) error {
+	dest := []any{&l.Index, &l.Data, &l.TimeNanos, &l.RequestID, &l.ActorKind, &l.ActorID, &l.Action, &l.Model, &l.Outcome}
+	var inSalt, inData, outSalt, outData []byte
+	if payloads {
+		dest = append(dest, &inSalt, &inData, &outSalt, &outData)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	l.Input, l.Output = blob(inSalt, inData), blob(outSalt, outData)
+	return nil
 }
 
-// AuditLeaf returns one event.
+func blob(salt, data []byte) *store.AuditBlob {
+	if salt == nil {
+		return nil
+	}
+	return &store.AuditBlob{Salt: salt, Data: data}
+}
+
+// AuditLeaf returns one event with its payloads.
 func (a *AuditDB) AuditLeaf(ctx context.Context, index int64) (*store.AuditLeaf, error) {
 	var l store.AuditLeaf
-	err := scanLeaf(a.db.QueryRowContext(ctx, `SELECT `+leafColumns+` FROM audit_events WHERE idx = ?`, index), &l)
+	err := scanLeaf(a.db.QueryRowContext(ctx, `SELECT `+leafColumns+payloadColumns+` FROM audit_events WHERE idx = ?`, index), &l, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("audit event %d: %w", index, store.ErrNotFound)
 	}
@@ -181,7 +262,7 @@ func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*s
 		where []string
 		args  []any
 	)
-	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
 	if !f.Since.IsZero() {
 		add("time_ns >= ?", f.Since.UnixNano())
 	}
@@ -199,8 +280,7 @@ func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*s
 	}
 	if f.Action != "" {
 		if strings.HasSuffix(f.Action, ".") {
-			add("substr(action, 1, ?) = ?", len(f.Action))
-			args = append(args, f.Action)
+			add("substr(action, 1, ?) = ?", len(f.Action), f.Action)
 		} else {
 			add("action = ?", f.Action)
 		}
@@ -214,7 +294,11 @@ func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*s
 	if f.RequestID != "" {
 		add("request_id = ?", f.RequestID)
 	}
-	q := `SELECT ` + leafColumns + ` FROM audit_events`
+	cols := leafColumns
+	if f.WithPayloads {
+		cols += payloadColumns
+	}
+	q := `SELECT ` + cols + ` FROM audit_events`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -233,7 +317,7 @@ func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*s
 	defer rows.Close()
 	var l store.AuditLeaf
 	for rows.Next() {
-		if err := scanLeaf(rows, &l); err != nil {
+		if err := scanLeaf(rows, &l, f.WithPayloads); err != nil {
 			return err
 		}
 		if err := fn(&l); err != nil {
@@ -283,43 +367,6 @@ func (a *AuditDB) LatestAuditCheckpoint(ctx context.Context) (*store.AuditCheckp
 	return &c, nil
 }
 
-// AuditPayloads returns one event's payloads.
-func (a *AuditDB) AuditPayloads(ctx context.Context, index int64) ([]store.AuditPayload, error) {
-	rows, err := a.db.QueryContext(ctx, `SELECT idx, kind, salt, data FROM audit_payloads WHERE idx = ? ORDER BY kind`, index)
-	if err != nil {
-		return nil, fmt.Errorf("audit: payloads: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditPayload
-	for rows.Next() {
-		var p store.AuditPayload
-		if err := rows.Scan(&p.Index, &p.Kind, &p.Salt, &p.Data); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// ScanAuditPayloads calls fn for every payload in index order.
-func (a *AuditDB) ScanAuditPayloads(ctx context.Context, limit int64, fn func(*store.AuditPayload) error) error {
-	rows, err := a.db.QueryContext(ctx, `SELECT idx, kind, salt, data FROM audit_payloads WHERE idx < ? ORDER BY idx, kind`, limit)
-	if err != nil {
-		return fmt.Errorf("audit: scan payloads: %w", err)
-	}
-	defer rows.Close()
-	var p store.AuditPayload
-	for rows.Next() {
-		if err := rows.Scan(&p.Index, &p.Kind, &p.Salt, &p.Data); err != nil {
-			return err
-		}
-		if err := fn(&p); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // AuditCursor returns a forwarder's next index.
 func (a *AuditDB) AuditCursor(ctx context.Context, name string) (int64, error) {
 	var next int64
@@ -338,45 +385,69 @@ func (a *AuditDB) SetAuditCursor(ctx context.Context, name string, next int64) e
 	return err
 }
 
-// auditTx is the write side, inside one transaction.
+// auditTx is the write side, inside one transaction on the write
+// connection.
 type auditTx struct {
 	ctx context.Context
-	tx  *sql.Tx
+	a   *AuditDB
 }
 
-func (t *auditTx) Size() (int64, error) { return auditSize(t.ctx, t.tx) }
+func (t *auditTx) Size() (int64, error) { return auditSize(t.ctx, t.a.wconn) }
 
-func (t *auditTx) Hashes(indexes []int64) ([][]byte, error) { return readHashes(t.ctx, t.tx, indexes) }
+func (t *auditTx) Hashes(indexes []int64) ([][]byte, error) {
+	return readHashes(t.ctx, t.a.wconn, indexes)
+}
 
-// insertRows inserts rows with multi-row INSERT statements: one statement
-// per few hundred rows rather than one per row, which is what lets group
-// commit reach tens of thousands of events a second.
+// chunkSizes are the row counts of the prepared multi-row inserts; a batch
+// is cut into these, largest first.
+var chunkSizes = []int{256, 32, 4, 1}
+
+// insertRows inserts n rows of cols columns with prepared multi-row
+// statements.
 func (t *auditTx) insertRows(prefix string, cols, n int, arg func(i int) []any) error {
-	const perStatement = 300
-	for start := 0; start < n; start += perStatement {
-		end := min(start+perStatement, n)
-		var b strings.Builder
-		b.WriteString(prefix)
-		row := "(" + placeholders(cols) + ")"
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteByte(',')
+	row := "(" + placeholders(cols) + ")"
+	for start := 0; start < n; {
+		size := 1
+		for _, c := range chunkSizes {
+			if n-start >= c {
+				size = c
+				break
 			}
-			b.WriteString(row)
-			args = append(args, arg(i)...)
 		}
-		if _, err := t.tx.ExecContext(t.ctx, b.String(), args...); err != nil {
+		q := prefix + strings.TrimSuffix(strings.Repeat(row+",", size), ",")
+		st, err := t.a.stmt(t.ctx, q)
+		if err != nil {
 			return err
 		}
+		args := make([]any, 0, size*cols)
+		for i := start; i < start+size; i++ {
+			args = append(args, arg(i)...)
+		}
+		if _, err := st.ExecContext(t.ctx, args...); err != nil {
+			return err
+		}
+		start += size
 	}
 	return nil
 }
 
+func blobArgs(b *store.AuditBlob) (salt, data any) {
+	if b == nil {
+		return nil, nil
+	}
+	if b.Data == nil {
+		return b.Salt, nil
+	}
+	return b.Salt, b.Data
+}
+
 func (t *auditTx) InsertLeaves(leaves []*store.AuditLeaf) error {
-	err := t.insertRows(`INSERT INTO audit_events (`+leafColumns+`) VALUES `, 9, len(leaves), func(i int) []any {
+	err := t.insertRows(`INSERT INTO audit_events (`+leafColumns+payloadColumns+`) VALUES `, 13, len(leaves), func(i int) []any {
 		l := leaves[i]
-		return []any{l.Index, l.Data, l.TimeNanos, l.RequestID, l.ActorKind, l.ActorID, l.Action, l.Model, l.Outcome}
+		inSalt, inData := blobArgs(l.Input)
+		outSalt, outData := blobArgs(l.Output)
+		return []any{l.Index, l.Data, l.TimeNanos, l.RequestID, l.ActorKind, l.ActorID, l.Action, l.Model, l.Outcome,
+			inSalt, inData, outSalt, outData}
 	})
 	if err != nil {
 		return fmt.Errorf("audit: insert events: %w", err)
@@ -394,18 +465,8 @@ func (t *auditTx) InsertHashes(indexes []int64, hashes [][]byte) error {
 	return nil
 }
 
-func (t *auditTx) InsertPayloads(ps []*store.AuditPayload) error {
-	err := t.insertRows(`INSERT INTO audit_payloads (idx, kind, salt, data) VALUES `, 4, len(ps), func(i int) []any {
-		return []any{ps[i].Index, ps[i].Kind, ps[i].Salt, ps[i].Data}
-	})
-	if err != nil {
-		return fmt.Errorf("audit: insert payloads: %w", err)
-	}
-	return nil
-}
-
 func (t *auditTx) InsertCheckpoint(c store.AuditCheckpoint) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO audit_checkpoints (size, note, created_ns) VALUES (?, ?, ?)
+	_, err := t.a.wconn.ExecContext(t.ctx, `INSERT INTO audit_checkpoints (size, note, created_ns) VALUES (?, ?, ?)
 		ON CONFLICT (size) DO NOTHING`, c.Size, c.Note, c.CreatedAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("audit: insert checkpoint: %w", err)
@@ -415,16 +476,19 @@ func (t *auditTx) InsertCheckpoint(c store.AuditCheckpoint) error {
 
 func (t *auditTx) LatestCheckpointSize() (int64, error) {
 	var n sql.NullInt64
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT MAX(size) FROM audit_checkpoints`).Scan(&n); err != nil {
+	if err := t.a.wconn.QueryRowContext(t.ctx, `SELECT MAX(size) FROM audit_checkpoints`).Scan(&n); err != nil {
 		return 0, err
 	}
 	return n.Int64, nil
 }
 
+const erasePayloads = `UPDATE audit_events SET in_salt = NULL, in_data = NULL, out_salt = NULL, out_data = NULL
+	WHERE (in_salt IS NOT NULL OR out_salt IS NOT NULL) AND `
+
 func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) {
 	var erased []int64
 	collect := func(q string, args ...any) error {
-		rows, err := t.tx.QueryContext(t.ctx, q, args...)
+		rows, err := t.a.wconn.QueryContext(t.ctx, q+` RETURNING idx`, args...)
 		if err != nil {
 			return err
 		}
@@ -439,7 +503,7 @@ func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) 
 		return rows.Err()
 	}
 	if before > 0 {
-		if err := collect(`DELETE FROM audit_payloads WHERE idx < ? RETURNING idx`, before); err != nil {
+		if err := collect(erasePayloads+`idx < ?`, before); err != nil {
 			return nil, fmt.Errorf("audit: erase: %w", err)
 		}
 	}
@@ -449,21 +513,9 @@ func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) 
 		for i, idx := range chunk {
 			args[i] = idx
 		}
-		if err := collect(`DELETE FROM audit_payloads WHERE idx IN (`+placeholders(len(chunk))+`) RETURNING idx`, args...); err != nil {
+		if err := collect(erasePayloads+`idx IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
 			return nil, fmt.Errorf("audit: erase: %w", err)
 		}
 	}
-	return dedupe(erased), nil
-}
-
-func dedupe(xs []int64) []int64 {
-	seen := make(map[int64]bool, len(xs))
-	out := xs[:0]
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
+	return erased, nil
 }

@@ -20,8 +20,15 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// routeSpec is what the upstream column holds: everything about a route
+// but its name, protocol, source and times.
+type routeSpec struct {
+	store.Upstream
+	Capture *store.Capture `json:"capture,omitempty"`
+}
+
 func putRoute(ctx context.Context, db execer, r *store.Route) error {
-	up, err := json.Marshal(r.Upstream)
+	up, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture})
 	if err != nil {
 		return fmt.Errorf("route %q: %w", r.Model, err)
 	}
@@ -127,9 +134,11 @@ func scanRoute(row scanner) (*store.Route, error) {
 	if err := row.Scan(&r.Model, &r.Protocol, &up, &r.Source, &created, &updated); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(up), &r.Upstream); err != nil {
+	var spec routeSpec
+	if err := json.Unmarshal([]byte(up), &spec); err != nil {
 		return nil, fmt.Errorf("route %q: corrupt upstream: %w", r.Model, err)
 	}
+	r.Upstream, r.Capture = spec.Upstream, spec.Capture
 	r.CreatedAt, r.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return &r, nil
 }

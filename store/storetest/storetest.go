@@ -234,6 +234,7 @@ func sampleRoute(model string) *store.Route {
 			TLS:          &store.UpstreamTLS{CAFile: "/etc/ca.pem", ServerName: "models.internal"},
 			Timeout:      store.Duration(30 * time.Second),
 		},
+		Capture:   &store.Capture{Input: store.CaptureFull, Output: store.CaptureHash},
 		Source:    store.SourceAPI,
 		CreatedAt: ts(0),
 		UpdatedAt: ts(0),
@@ -259,6 +260,7 @@ func testRoutes(t *testing.T, s store.Store) {
 	r2 := sampleRoute("m")
 	r2.Protocol = store.ProtocolKServeV2
 	r2.Upstream.Credential = nil
+	r2.Capture = nil
 	r2.CreatedAt, r2.UpdatedAt = ts(50), ts(50)
 	if err := s.PutRoute(ctx, r2); err != nil {
 		t.Fatal(err)
@@ -404,8 +406,11 @@ func assertRoute(t *testing.T, got, want *store.Route) {
 		t.Fatalf("route times: got %v/%v, want %v/%v", g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt)
 	}
 	g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if (g.Capture == nil) != (w.Capture == nil) || g.Capture != nil && *g.Capture != *w.Capture {
+		t.Fatalf("route capture: got %+v, want %+v", g.Capture, w.Capture)
+	}
 	gu, wu := g.Upstream, w.Upstream
-	g.Upstream, w.Upstream = store.Upstream{}, store.Upstream{}
+	g.Upstream, w.Upstream, g.Capture, w.Capture = store.Upstream{}, store.Upstream{}, nil, nil
 	if g != w || !upstreamEqual(gu, wu) {
 		t.Fatalf("route mismatch:\n got %+v %+v\nwant %+v %+v", g, gu, w, wu)
 	}

@@ -1,5 +1,8 @@
 -- The audit log. Events hold the canonical JSON the Merkle tree commits
--- to; the other columns are copies for queries. Times are Unix nanoseconds.
+-- to; the other columns are copies for queries, and the payload columns
+-- hold what is kept of the payloads the event commits to (salt, and bytes
+-- unless only the digest is kept), outside the leaf so they can be erased.
+-- Times are Unix nanoseconds.
 
 CREATE TABLE audit_events (
     idx        INTEGER PRIMARY KEY,
@@ -10,7 +13,11 @@ CREATE TABLE audit_events (
     actor_id   TEXT    NOT NULL,
     action     TEXT    NOT NULL,
     model      TEXT    NOT NULL,
-    outcome    TEXT    NOT NULL
+    outcome    TEXT    NOT NULL,
+    in_salt    BLOB,
+    in_data    BLOB,
+    out_salt   BLOB,
+    out_data   BLOB
 ) STRICT;
 CREATE INDEX audit_events_time ON audit_events (time_ns);
 CREATE INDEX audit_events_actor ON audit_events (actor_id, idx);
@@ -21,14 +28,6 @@ CREATE TABLE audit_hashes (
     idx  INTEGER PRIMARY KEY,
     hash BLOB NOT NULL
 ) STRICT;
-
-CREATE TABLE audit_payloads (
-    idx  INTEGER NOT NULL,
-    kind TEXT    NOT NULL,
-    salt BLOB    NOT NULL,
-    data BLOB,
-    PRIMARY KEY (idx, kind)
-) STRICT, WITHOUT ROWID;
 
 CREATE TABLE audit_checkpoints (
     size       INTEGER PRIMARY KEY,

@@ -1,0 +1,124 @@
+// Package forward ships the audit log to SIEMs: syslog (RFC 5424 over TCP
+// or TLS), HTTP webhooks and rotated JSONL files. Each forwarder keeps its
+// position (the next event index to send) in the audit store and moves it
+// only after a batch is delivered, so after a crash or a receiver outage
+// forwarding resumes where it stopped: no gaps. Delivery is at least once;
+// every record carries its event index for receivers that deduplicate.
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/store"
+)
+
+// Sink delivers records to a receiver.
+type Sink interface {
+	// Send delivers records in order, or returns an error and the batch is
+	// sent again later.
+	Send(ctx context.Context, records [][]byte) error
+	Close() error
+}
+
+// Forwarder copies events from the log to a sink.
+type Forwarder struct {
+	Name      string
+	Store     store.AuditStore
+	Sink      Sink
+	Formatter audit.Formatter
+	Batch     int           // events per delivery; default 500
+	Poll      time.Duration // how often to look for new events; default 250ms
+	MaxDelay  time.Duration // longest back-off after failures; default 30s
+	Logger    *slog.Logger
+}
+
+// Run forwards until ctx ends.
+func (f *Forwarder) Run(ctx context.Context) error {
+	if f.Batch <= 0 {
+		f.Batch = 500
+	}
+	if f.Poll <= 0 {
+		f.Poll = 250 * time.Millisecond
+	}
+	if f.MaxDelay <= 0 {
+		f.MaxDelay = 30 * time.Second
+	}
+	if f.Logger == nil {
+		f.Logger = slog.Default()
+	}
+	defer f.Sink.Close()
+	next, err := f.Store.AuditCursor(ctx, f.Name)
+	if err != nil {
+		return fmt.Errorf("forwarder %s: read position: %w", f.Name, err)
+	}
+	delay := f.Poll
+	failing := false
+	for {
+		sent, n, err := f.step(ctx, next)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if !failing {
+				f.Logger.Error("audit forwarder: delivery failed; will retry", "forwarder", f.Name, "from_index", next, "err", err)
+			}
+			failing = true
+			delay = min(max(2*delay, time.Second), f.MaxDelay)
+		default:
+			if failing {
+				f.Logger.Info("audit forwarder: delivering again", "forwarder", f.Name, "from_index", next)
+			}
+			failing = false
+			next = sent
+			delay = f.Poll
+			if n == f.Batch {
+				continue // more is waiting
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+	}
+}
+
+// step sends the batch starting at next and returns the next position.
+func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
+	var (
+		records [][]byte
+		last    = next - 1
+	)
+	err := f.Store.ScanAudit(ctx, store.AuditFilter{FromIndex: next, Limit: f.Batch}, func(l *store.AuditLeaf) error {
+		ev, err := audit.ParseEvent(l.Data)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", l.Index, err)
+		}
+		rec, err := f.Formatter.Record(ev, l.Data)
+		if err != nil {
+			return err
+		}
+		records = append(records, rec)
+		last = l.Index
+		return nil
+	})
+	if err != nil || len(records) == 0 {
+		return next, 0, err
+	}
+	if err := f.Sink.Send(ctx, records); err != nil {
+		return next, 0, err
+	}
+	if err := f.Store.SetAuditCursor(context.WithoutCancel(ctx), f.Name, last+1); err != nil {
+		return next, 0, fmt.Errorf("save position: %w", err)
+	}
+	return last + 1, len(records), nil
+}
+
+// ErrPermanent marks a delivery error that retrying will not fix; the
+// forwarder still retries (skipping would leave a gap) but says so.
+var ErrPermanent = errors.New("the receiver refuses these records")

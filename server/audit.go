@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/audit/forward"
+	"github.com/modelgate/modelgate/internal/secret"
+	"github.com/modelgate/modelgate/internal/tlsconf"
+	"github.com/modelgate/modelgate/store"
+)
+
+// forwarders builds the configured SIEM forwarders; a forwarder that
+// cannot be built (an unreadable CA file, a missing credential) stops the
+// start rather than silently not forwarding.
+func (s *Server) forwarders() ([]*forward.Forwarder, error) {
+	var out []*forward.Forwarder
+	for _, f := range s.cfg.Audit.Forwarders {
+		fw := &forward.Forwarder{Name: f.Name, Store: s.auditDB, Batch: f.BatchSize, Logger: s.log}
+		switch f.Type {
+		case "syslog":
+			fw.Formatter.Format = audit.FormatSyslog
+			if f.Format == "cef" {
+				fw.Formatter.Format = audit.FormatCEF
+			}
+			sink := &forward.Syslog{Address: f.Address}
+			if f.TLS != nil {
+				conf, err := tlsconf.Client(f.TLS)
+				if err != nil {
+					return nil, fmt.Errorf("audit forwarder %s: %w", f.Name, err)
+				}
+				sink.TLS = conf
+			}
+			fw.Sink = sink
+		case "webhook":
+			fw.Formatter.Format = orDefault(f.Format, audit.FormatJSONL)
+			sink := &forward.Webhook{URL: f.URL, Header: http.Header{}}
+			if f.Credential != nil {
+				name, value, err := secret.Header(f.Credential)
+				if err != nil {
+					return nil, fmt.Errorf("audit forwarder %s: %w", f.Name, err)
+				}
+				sink.Header.Set(name, value)
+			}
+			fw.Sink = sink
+		case "file":
+			fw.Formatter.Format = orDefault(f.Format, audit.FormatJSONL)
+			fw.Sink = &forward.File{Path: f.Path, MaxBytes: f.MaxBytes, MaxFiles: f.MaxFiles}
+		default:
+			return nil, fmt.Errorf("audit forwarder %s: unknown type %q", f.Name, f.Type)
+		}
+		out = append(out, fw)
+	}
+	return out, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// runBackground starts the forwarders and the retention job; the returned
+// function stops them and waits.
+func (s *Server) runBackground(fws []*forward.Forwarder) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, fw := range fws {
+		wg.Go(func() {
+			if err := fw.Run(ctx); err != nil {
+				s.log.Error("audit forwarder stopped", "forwarder", fw.Name, "err", err)
+			}
+		})
+	}
+	if s.cfg.Audit.PayloadRetention > 0 {
+		wg.Go(func() { s.retain(ctx, s.cfg.Audit.PayloadRetention) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// retain erases captured payloads older than the retention period, every
+// hour, recording each erasure in the log.
+func (s *Server) retain(ctx context.Context, period time.Duration) {
+	var done int64 // payloads below this index are already erased
+	for {
+		before, err := retentionBoundary(ctx, s.auditDB, time.Now().Add(-period))
+		if err != nil {
+			s.log.Error("audit retention", "err", err)
+		} else if before > done {
+			ev := &audit.Event{Time: time.Now(), Actor: audit.Actor{Kind: audit.ActorSystem, ID: "modelgate"},
+				Action: audit.ActionRetention, Decision: audit.Decision{Outcome: audit.Allowed},
+				Details: map[string]string{"retention": period.String()}}
+			if erased, err := s.audit.Erase(ctx, ev, nil, before); err != nil {
+				s.log.Error("audit retention", "err", err)
+			} else {
+				done = before
+				s.log.Info("audit retention: payloads erased", "events", len(erased), "before_index", before)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
+	}
+}
+
+// retentionBoundary returns one past the newest event older than cutoff.
+func retentionBoundary(ctx context.Context, st store.AuditStore, cutoff time.Time) (int64, error) {
+	var before int64
+	err := st.ScanAudit(ctx, store.AuditFilter{Until: cutoff, Descending: true, Limit: 1}, func(l *store.AuditLeaf) error {
+		before = l.Index + 1
+		return nil
+	})
+	return before, err
+}
