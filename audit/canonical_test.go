@@ -100,3 +100,64 @@ func TestRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeEvent checks that decodeEvent reads back exactly what the
+// encoder writes, agrees with reflection-based decoding, and refuses what
+// an event cannot hold.
+func TestDecodeEvent(t *testing.T) {
+	for _, e := range []*Event{sampleEvent(), {Time: time.Unix(0, 1), Actor: Actor{Kind: ActorSystem}, Action: ActionServerStart, Decision: Decision{Outcome: Allowed}}} {
+		got, err := decodeEvent(e.Canonical())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Canonical(), e.Canonical()) {
+			t.Fatalf("round trip:\n%s\n%s", e.Canonical(), got.Canonical())
+		}
+		var viaJSON Event
+		if err := json.Unmarshal(e.Canonical(), &viaJSON); err != nil || !bytes.Equal(viaJSON.Canonical(), got.Canonical()) {
+			t.Fatalf("decodeEvent and json.Unmarshal disagree: %v", err)
+		}
+	}
+	// Escapes in values, including a surrogate pair and a \u control.
+	e := sampleEvent()
+	e.RequestID = "tab\tquote\"back\\slash\x01\U0001F600é"
+	if got, err := decodeEvent(e.Canonical()); err != nil || got.RequestID != e.RequestID {
+		t.Fatalf("escaped string: %q %v", got.RequestID, err)
+	}
+	for _, bad := range []string{
+		``, `{`, `{"action":"x","extra":1}`, `{"v":2}`, `{"index":"1"}`, `[]`, `{"actor":{"kind":"a","role":"root"}}`,
+		`{"action":"x"} {}`, `{"time":"yesterday"}`, `{"action":"unterminated}`, `{"action":"a" "actor":{}}`,
+		`{"request_id":"\q"}`, `{"request_id":"\u12"}`, `{"guards":[{"name":"a"},]}`, `{"usage":{"estimated":maybe}}`,
+	} {
+		if _, err := decodeEvent([]byte(bad)); err == nil {
+			t.Errorf("decodeEvent(%s) accepted it", bad)
+		}
+	}
+}
+
+// FuzzDecodeEvent: the decoder never panics or hangs, and whatever it
+// accepts re-encodes to canonical JSON (so the byte comparison in verify
+// is what decides, never the decoder's leniency).
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add(sampleEvent().Canonical())
+	f.Add([]byte(`{"action":"a","actor":{"kind":"k"},"decision":{"outcome":"allowed"},"index":0,"time":"2026-01-01T00:00:00Z","v":1}`))
+	f.Add([]byte(`{"request_id":"\ud83d\ude00\\\"","details":{"\u0041":"b"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := decodeEvent(data)
+		if err != nil {
+			return
+		}
+		out := ev.Canonical()
+		canon := jsontext.Value(bytes.Clone(out))
+		if err := canon.Canonicalize(); err != nil || !bytes.Equal(canon, out) {
+			t.Fatalf("re-encoding of %q is not canonical: %q", data, out)
+		}
+		// If the input was canonical, the decoder read it exactly.
+		if bytes.Equal(out, data) {
+			var viaJSON Event
+			if err := json.Unmarshal(data, &viaJSON); err != nil || !bytes.Equal(viaJSON.Canonical(), out) {
+				t.Fatalf("decodeEvent accepted canonical %q that json.Unmarshal reads differently (%v)", data, err)
+			}
+		}
+	})
+}

@@ -129,6 +129,7 @@ Exits 0 when everything holds, 1 naming the first bad event otherwise.`,
 				return err
 			}
 			defer db.Close()
+			audit.TuneForVerify()
 			start := time.Now()
 			r, err := audit.Verify(cmd.Context(), db, v)
 			var ve *audit.VerifyError

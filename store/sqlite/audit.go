@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,6 +193,70 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// rawScan runs a query on a connection of its own and hands each row's
+// driver values to fn, skipping database/sql's per-column conversion and
+// copying: verification reads every event, and that overhead was most of
+// what reading one cost. fn must not keep dest; byte slices it holds are
+// fresh for every row.
+func (a *AuditDB) rawScan(ctx context.Context, query string, args []any, fn func(dest []driver.Value) error) error {
+	conn, err := a.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
+		}
+		named := make([]driver.NamedValue, len(args))
+		for i, v := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+		}
+		rows, err := q.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := fn(dest); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+func asInt(v driver.Value) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+func asString(v driver.Value) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case []byte:
+		return string(s)
+	}
+	return ""
+}
+
+func asBytes(v driver.Value) []byte {
+	switch b := v.(type) {
+	case []byte:
+		return b
+	case string:
+		return []byte(b)
+	}
+	return nil
+}
+
 // AuditSize returns the number of events.
 func (a *AuditDB) AuditSize(ctx context.Context) (int64, error) { return auditSize(ctx, a.db) }
 
@@ -201,24 +267,13 @@ func (a *AuditDB) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, e
 
 // ScanAuditHashes calls fn for every stored hash below limit in index order.
 func (a *AuditDB) ScanAuditHashes(ctx context.Context, limit int64, fn func(int64, []byte) error) error {
-	rows, err := a.db.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx < ? ORDER BY idx`, limit)
+	err := a.rawScan(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx < ? ORDER BY idx`, []any{limit}, func(d []driver.Value) error {
+		return fn(asInt(d[0]), asBytes(d[1]))
+	})
 	if err != nil {
 		return fmt.Errorf("audit: scan hashes: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			idx int64
-			h   []byte
-		)
-		if err := rows.Scan(&idx, &h); err != nil {
-			return err
-		}
-		if err := fn(idx, h); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return nil
 }
 
 const (
@@ -310,21 +365,19 @@ func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*s
 	if f.Limit > 0 {
 		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
 	}
-	rows, err := a.db.QueryContext(ctx, q, args...)
+	var l store.AuditLeaf
+	err := a.rawScan(ctx, q, args, func(d []driver.Value) error {
+		l = store.AuditLeaf{Index: asInt(d[0]), Data: asBytes(d[1]), TimeNanos: asInt(d[2]), RequestID: asString(d[3]),
+			ActorKind: asString(d[4]), ActorID: asString(d[5]), Action: asString(d[6]), Model: asString(d[7]), Outcome: asString(d[8])}
+		if f.WithPayloads {
+			l.Input, l.Output = blob(asBytes(d[9]), asBytes(d[10])), blob(asBytes(d[11]), asBytes(d[12]))
+		}
+		return fn(&l)
+	})
 	if err != nil {
 		return fmt.Errorf("audit: query: %w", err)
 	}
-	defer rows.Close()
-	var l store.AuditLeaf
-	for rows.Next() {
-		if err := scanLeaf(rows, &l, f.WithPayloads); err != nil {
-			return err
-		}
-		if err := fn(&l); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return nil
 }
 
 // AuditCheckpoints returns every checkpoint, smallest first.

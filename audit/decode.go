@@ -1,0 +1,367 @@
+package audit
+
+import (
+	"fmt"
+	"time"
+)
+
+// decodeEvent reads an event without reflection; see eventDecoder.
+func decodeEvent(data []byte) (*Event, error) {
+	var dec eventDecoder
+	return dec.decode(data)
+}
+
+// eventDecoder reads events with a lexer written for them (see lexer),
+// without reflection, reusing its buffers from one event to the next. It
+// is lenient about order and layout because its caller re-encodes the
+// result canonically and compares bytes: a leaf that decodes and
+// re-encodes to itself is canonical and holds exactly an event.
+type eventDecoder struct {
+	l lexer
+}
+
+func (dec *eventDecoder) decode(data []byte) (*Event, error) {
+	dec.l.reset(data)
+	ev := &Event{}
+	if err := dec.event(ev); err != nil {
+		return nil, err
+	}
+	if err := dec.l.end(); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// open reads the byte that opens an object or array.
+func (dec *eventDecoder) open(c byte) error { return dec.l.expect(c) }
+
+// key returns the next key of an object, or more=false after its closing
+// brace; first tracks whether a comma is due. The key is valid until the
+// next read.
+func (dec *eventDecoder) key(first *bool) ([]byte, bool, error) {
+	more, err := dec.l.member(first, '}')
+	if err != nil || !more {
+		return nil, false, err
+	}
+	k, err := dec.l.key()
+	return k, err == nil, err
+}
+
+func (dec *eventDecoder) str() (string, error)    { return dec.l.str() }
+func (dec *eventDecoder) integer() (int64, error) { return dec.l.integer() }
+func (dec *eventDecoder) float() (float64, error) { return dec.l.float() }
+
+func (dec *eventDecoder) event(ev *Event) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "action":
+			ev.Action, err = dec.str()
+		case "actor":
+			err = dec.actor(&ev.Actor)
+		case "decision":
+			err = dec.decision(&ev.Decision)
+		case "details":
+			err = dec.details(ev)
+		case "guards":
+			err = dec.guards(ev)
+		case "http":
+			ev.HTTP = &HTTP{}
+			err = dec.http(ev.HTTP)
+		case "index":
+			ev.Index, err = dec.integer()
+		case "latency_us":
+			ev.LatencyUS, err = dec.integer()
+		case "upstream_latency_us":
+			ev.UpstreamLatencyUS, err = dec.integer()
+		case "payloads":
+			err = dec.payloads(&ev.Payloads)
+		case "request_id":
+			ev.RequestID, err = dec.str()
+		case "resource":
+			err = dec.resource(&ev.Resource)
+		case "time":
+			var s string
+			if s, err = dec.str(); err == nil {
+				ev.Time, err = time.Parse(time.RFC3339Nano, s)
+			}
+		case "usage":
+			ev.Usage = &Usage{}
+			err = dec.usage(ev.Usage)
+		case "v":
+			var v int64
+			if v, err = dec.integer(); err == nil && v != schemaVersion {
+				err = fmt.Errorf("event schema version %d is not %d", v, schemaVersion)
+			}
+		default:
+			err = unknown(string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) actor(a *Actor) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "kind":
+			a.Kind, err = dec.str()
+		case "id":
+			a.ID, err = dec.str()
+		case "ip":
+			a.IP, err = dec.str()
+		case "user_agent":
+			a.UserAgent, err = dec.str()
+		default:
+			err = unknown("actor." + string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) decision(d *Decision) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "outcome":
+			d.Outcome, err = dec.str()
+		case "reason":
+			d.Reason, err = dec.str()
+		default:
+			err = unknown("decision." + string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) details(ev *Event) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	ev.Details = map[string]string{}
+	for first := true; ; {
+		// Details keys may hold any text: unescape them.
+		more, err := dec.l.member(&first, '}')
+		if err != nil || !more {
+			return err
+		}
+		key, err := dec.str()
+		if err == nil {
+			err = dec.l.expect(':')
+		}
+		if err != nil {
+			return err
+		}
+		if ev.Details[key], err = dec.str(); err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) guards(ev *Event) error {
+	if err := dec.open('['); err != nil {
+		return err
+	}
+	for firstGuard := true; ; {
+		more, err := dec.l.member(&firstGuard, ']')
+		if err != nil || !more {
+			return err
+		}
+		var g GuardResult
+		if err := dec.open('{'); err != nil {
+			return err
+		}
+		for first := true; ; {
+			key, more, err := dec.key(&first)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			switch string(key) {
+			case "name":
+				g.Name, err = dec.str()
+			case "verdict":
+				g.Verdict, err = dec.str()
+			case "duration_us":
+				g.DurationUS, err = dec.integer()
+			case "score":
+				g.Score, err = dec.float()
+			default:
+				err = unknown("guards." + string(key))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		ev.Guards = append(ev.Guards, g)
+	}
+}
+
+func (dec *eventDecoder) http(h *HTTP) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "method":
+			h.Method, err = dec.str()
+		case "path":
+			h.Path, err = dec.str()
+		case "status":
+			var n int64
+			n, err = dec.integer()
+			h.Status = int(n)
+		default:
+			err = unknown("http." + string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) payloads(p *Payloads) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		ref := &PayloadRef{}
+		switch string(key) {
+		case PayloadInput:
+			p.Input = ref
+		case PayloadOutput:
+			p.Output = ref
+		default:
+			return unknown("payloads." + string(key))
+		}
+		if err := dec.open('{'); err != nil {
+			return err
+		}
+		for first := true; ; {
+			k, more, err := dec.key(&first)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			switch string(k) {
+			case "mode":
+				ref.Mode, err = dec.str()
+			case "sha256":
+				ref.SHA256, err = dec.str()
+			case "size":
+				ref.Size, err = dec.integer()
+			default:
+				err = unknown("payload." + string(k))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (dec *eventDecoder) resource(r *Resource) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "id":
+			r.ID, err = dec.str()
+		case "model":
+			r.Model, err = dec.str()
+		case "model_version":
+			r.ModelVersion, err = dec.str()
+		case "route":
+			r.Route, err = dec.str()
+		default:
+			err = unknown("resource." + string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (dec *eventDecoder) usage(u *Usage) (err error) {
+	if err := dec.open('{'); err != nil {
+		return err
+	}
+	for first := true; ; {
+		key, more, err := dec.key(&first)
+		if err != nil || !more {
+			return err
+		}
+		switch string(key) {
+		case "prompt_tokens":
+			u.PromptTokens, err = dec.integer()
+		case "completion_tokens":
+			u.CompletionTokens, err = dec.integer()
+		case "estimated":
+			u.Estimated, err = dec.l.boolean()
+		default:
+			err = unknown("usage." + string(key))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func unknown(key string) error { return fmt.Errorf("unknown field %q", key) }
+
+// interned are string values that recur in almost every event; reading
+// them costs no allocation.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		ActionInvoke, ActionDenied, ActionModelsRead, ActionHealthCheck, ActionKeyCreate, ActionKeyRevoke, ActionKeyRotate,
+		ActionRouteUpdate, ActionRouteDelete, ActionIPCreate, ActionIPDelete, ActionErase, ActionRetention, ActionServerStart, ActionServerStop,
+		Allowed, Denied, Failed, ActorAPIKey, ActorMTLS, ActorAdmin, ActorSystem, ActorAnonymous,
+		CaptureFull, CaptureRedacted, CaptureHash, "GET", "POST", "HEAD",
+		"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "127.0.0.1",
+	} {
+		m[s] = s
+	}
+	return m
+}()

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelgate/modelgate/audit"
+)
+
+// serveConfigEnv makes the test binary run `modelgate serve` instead of
+// the tests, so a test can start a real server process and kill it.
+const serveConfigEnv = "MODELGATE_TEST_SERVE_CONFIG"
+
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(serveConfigEnv); cfg != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, []string{"serve", "--config", cfg}, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type child struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	listen string
+}
+
+func startServer(t *testing.T, cfgPath, listen, admin string) *child {
+	t.Helper()
+	c := &child{listen: listen}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	c.cmd.Env = append(os.Environ(), serveConfigEnv+"="+cfgPath)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			c.cmd.Process.Kill()
+			t.Fatalf("server did not become ready:\n%s", c.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCrashKeepsEveryAcknowledgedEvent kills the server with SIGKILL under
+// load. After it, the log must verify, and every request that got a 2xx
+// must have its event: fail-closed mode releases nothing unrecorded.
+func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`)
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if code, _, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "load", "--scopes", "inference:invoke", "--models", "*"); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, out, _ := cli(t, "keys", "create", "--data-dir", data, "--name", "load2", "--scopes", "inference:invoke", "--models", "*")
+	key := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
+	listen, admin := freeAddr(t), freeAddr(t)
+	cfgPath := filepath.Join(dir, "modelgate.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: %s
+admin_listen: %s
+data_dir: %s
+log: {requests: false}
+rate_limits: {key: {rpm: 0}, ip: {rpm: 0}}
+routes:
+  - model: m
+    protocol: openai
+    upstream: {url: %q}
+`, listen, admin, data, upstream.URL+"/v1")), 0o600)
+
+	srv := startServer(t, cfgPath, listen, admin)
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 16 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
+					strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"load"}]}`))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // the server is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					mu.Lock()
+					acked = append(acked, resp.Header.Get("X-Request-Id"))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 100 {
+		t.Fatalf("only %d requests succeeded before the kill:\n%s", len(acked), srv.out.String())
+	}
+
+	// The log verifies, and holds every acknowledged request.
+	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data); code != 0 {
+		t.Fatalf("verify after kill -9: %d\n%s%s", code, out, errOut)
+	}
+	recorded := map[string]bool{}
+	code, jsonl, errOut := cli(t, "audit", "query", "--data-dir", data, "--format", "jsonl")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	sc := bufio.NewScanner(strings.NewReader(jsonl))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		ev, err := audit.ParseEvent(sc.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded[ev.RequestID] = true
+	}
+	for _, id := range acked {
+		if !recorded[id] {
+			t.Fatalf("request %s got a 2xx but has no audit event", id)
+		}
+	}
+
+	// The restarted server continues the same log.
+	srv = startServer(t, cfgPath, listen, admin)
+	for range 5 {
+		req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
+			strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"after"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("after restart: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	if err := srv.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, srv.out.String())
+	}
+	code, out, errOut = cli(t, "audit", "verify", "--data-dir", data)
+	if code != 0 || !strings.Contains(out, "OK:") || strings.Contains(out, "not yet covered") {
+		t.Fatalf("verify after restart and clean stop: %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("%d requests acknowledged before SIGKILL, all recorded; %s", len(acked), strings.SplitN(out, "\n", 2)[0])
+}
