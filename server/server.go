@@ -213,6 +213,16 @@ func (s *Server) ready() error {
 // configured grace period for requests in flight (streams included) to
 // finish, and closes the store.
 func (s *Server) Run(ctx context.Context) error {
+	// The start is on record before the first request is served, whatever
+	// happens to ctx meanwhile: a stop that arrives now is a normal
+	// shutdown, not a reason to cut connections.
+	if err := s.audit.System(context.WithoutCancel(ctx), audit.ActionServerStart, map[string]string{
+		"gateway": s.Addr().String(), "admin": s.AdminAddr().String(), "audit_mode": s.cfg.Audit.Mode,
+		"config_routes": strconv.Itoa(len(s.cfg.Routes)),
+	}); err != nil && s.audit.Mode() == audit.FailClosed {
+		s.Close()
+		return fmt.Errorf("audit log: cannot record the start: %w", err)
+	}
 	errc := make(chan error, 2)
 	serve := func(srv *http.Server, ln net.Listener) {
 		var err error
@@ -230,15 +240,6 @@ func (s *Server) Run(ctx context.Context) error {
 	scheme := "http"
 	if s.TLS() {
 		scheme = "https"
-	}
-	if err := s.audit.System(ctx, audit.ActionServerStart, map[string]string{
-		"gateway": s.Addr().String(), "admin": s.AdminAddr().String(), "audit_mode": s.cfg.Audit.Mode,
-		"config_routes": strconv.Itoa(len(s.cfg.Routes)),
-	}); err != nil && s.audit.Mode() == audit.FailClosed {
-		s.data.Close()
-		s.control.Close()
-		s.closeStores()
-		return fmt.Errorf("audit log: cannot record the start: %w", err)
 	}
 	stopBackground := s.runBackground(s.fwds)
 	s.log.Info("modelgate serving", "gateway", scheme+"://"+s.Addr().String(), "admin", scheme+"://"+s.AdminAddr().String(), "data_dir", s.cfg.DataDir)

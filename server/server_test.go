@@ -91,6 +91,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
+			t.Logf("in-flight request: %v", err)
 			result <- -1
 			return
 		}
