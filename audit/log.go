@@ -32,10 +32,14 @@ const (
 type Options struct {
 	Mode Mode // default FailClosed
 	// BatchMax bounds a group commit (default 1024 events). A batch is
-	// whatever queued while the previous one committed, so under load
-	// batches grow and at rest an event commits alone, at once.
+	// whatever queued while the previous one committed.
 	BatchMax int
-	// BatchWait optionally waits this long for a batch to fill (default 0).
+	// BatchWait is how long a batch that already has company (two events
+	// or more queued together) waits for more before it commits (default
+	// 1ms). Under load it turns many small commits into fewer large ones,
+	// which is what makes group commit cheap; at rest an event arrives
+	// alone and commits at once, so it adds nothing to quiet-time latency.
+	// Set it negative to never wait.
 	BatchWait time.Duration
 	// CheckpointEvery signs a checkpoint after this many events (default
 	// 1000); CheckpointInterval after this much time with new events
@@ -54,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BatchMax <= 0 {
 		o.BatchMax = 1024
+	}
+	if o.BatchWait == 0 {
+		o.BatchWait = time.Millisecond
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 1000
@@ -82,13 +89,17 @@ type Log struct {
 	log      *slog.Logger
 
 	queue   chan *entry
+	toSync  chan []*entry // committed batches waiting to be made durable
 	closing chan struct{}
 	stopped chan struct{}
+	synced  chan struct{}
 	once    sync.Once
 
-	unhealthy atomic.Pointer[error] // the last commit's error, nil when it worked
-	written   atomic.Int64          // events committed by this Log
-	failed    atomic.Int64          // events that could not be written
+	unhealthy  atomic.Pointer[error] // the last commit's error, nil when it worked
+	written    atomic.Int64          // events committed by this Log
+	failed     atomic.Int64          // events that could not be written
+	commits    atomic.Int64          // transactions committed
+	commitTime atomic.Int64          // nanoseconds spent committing
 
 	// Owned by the writer goroutine.
 	front        *frontier
@@ -119,7 +130,8 @@ type eraseJob struct {
 func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier note.Verifier, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
 	l := &Log{store: st, signer: signer, verifier: verifier, opts: opts, log: opts.Logger,
-		queue: make(chan *entry, opts.QueueSize), closing: make(chan struct{}), stopped: make(chan struct{})}
+		queue: make(chan *entry, opts.QueueSize), toSync: make(chan []*entry, 64),
+		closing: make(chan struct{}), stopped: make(chan struct{}), synced: make(chan struct{})}
 	// Check the store answers and pick up where the log stands.
 	if _, err := st.AuditSize(ctx); err != nil {
 		return nil, err
@@ -133,6 +145,7 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 		return nil, err
 	}
 	go l.run()
+	go l.syncLoop()
 	return l, nil
 }
 
@@ -150,8 +163,17 @@ func (l *Log) Healthy() error {
 	return nil
 }
 
-// Stats returns how many events this Log wrote and failed to write.
-func (l *Log) Stats() (written, failed int64) { return l.written.Load(), l.failed.Load() }
+// Stats counts what a Log has done.
+type Stats struct {
+	Written, Failed int64         // events
+	Commits         int64         // group commits
+	CommitTime      time.Duration // spent in them, in total
+}
+
+// Stats returns the Log's counters.
+func (l *Log) Stats() Stats {
+	return Stats{Written: l.written.Load(), Failed: l.failed.Load(), Commits: l.commits.Load(), CommitTime: time.Duration(l.commitTime.Load())}
+}
 
 func (l *Log) newEntry(ev *Event, payloads []Payload, wait bool) *entry {
 	e := &entry{ev: ev}
@@ -215,9 +237,10 @@ func (l *Log) enqueue(ctx context.Context, e *entry) error {
 
 // Erase deletes the payloads (bytes and salts) of the given events, or of
 // every event below before when before > 0, and appends ev recording it,
-// in one transaction. ev's details gain "indexes" (the events whose
-// payloads were erased, as ranges) or "before", which `audit verify` uses
-// to tell an erasure from tampering. It returns the erased indexes.
+// in one transaction. ev's details gain "indexes" (the events the erasure
+// covers, as ranges) or "before", which `audit verify` uses to tell an
+// erasure from tampering, and "erased" (how many of them had payloads to
+// erase). It returns the indexes whose payloads it erased.
 func (l *Log) Erase(ctx context.Context, ev *Event, indexes []int64, before int64) ([]int64, error) {
 	job := &eraseJob{indexes: indexes, before: before}
 	e := &entry{ev: ev, erase: job, done: make(chan error, 1)}
@@ -259,6 +282,7 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closing) })
 	<-l.stopped
+	<-l.synced
 	return l.Healthy()
 }
 
@@ -266,6 +290,7 @@ func (l *Log) Close() error {
 // commits it as one transaction.
 func (l *Log) run() {
 	defer close(l.stopped)
+	defer close(l.toSync)
 	tick := time.NewTicker(min(l.opts.CheckpointInterval, time.Second))
 	defer tick.Stop()
 	for {
@@ -285,14 +310,9 @@ func (l *Log) run() {
 	}
 }
 
-// fill adds what is already queued, and waits BatchWait for more.
+// fill adds what is already queued and, when that shows concurrent
+// traffic, waits up to BatchWait for more.
 func (l *Log) fill(batch []*entry) []*entry {
-	var deadline <-chan time.Time
-	if l.opts.BatchWait > 0 {
-		t := time.NewTimer(l.opts.BatchWait)
-		defer t.Stop()
-		deadline = t.C
-	}
 	for len(batch) < l.opts.BatchMax {
 		select {
 		case e := <-l.queue:
@@ -300,13 +320,18 @@ func (l *Log) fill(batch []*entry) []*entry {
 			continue
 		default:
 		}
-		if deadline == nil {
-			return batch
-		}
+		break
+	}
+	if len(batch) < 2 || l.opts.BatchWait <= 0 {
+		return batch
+	}
+	t := time.NewTimer(l.opts.BatchWait)
+	defer t.Stop()
+	for len(batch) < l.opts.BatchMax {
 		select {
 		case e := <-l.queue:
 			batch = append(batch, e)
-		case <-deadline:
+		case <-t.C:
 			return batch
 		}
 	}
@@ -362,6 +387,7 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 		ctx, end = context.WithTimeout(context.Background(), 30*time.Second)
 	)
 	defer end()
+	began := time.Now()
 	err := l.store.AppendAudit(ctx, func(tx store.AuditTx) error {
 		size, err := tx.Size()
 		if err != nil {
@@ -414,7 +440,48 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 		l.front, l.lastCPSize, l.lastCPTime = next, cpSize, cpTime
 		l.unhealthy.Store(nil)
 		l.written.Add(int64(len(events)))
+		l.commits.Add(1)
+		l.commitTime.Add(int64(time.Since(began)))
 	}
+	if err != nil {
+		release(batch, err)
+		return
+	}
+	l.toSync <- batch
+}
+
+// syncLoop makes committed batches durable and only then tells their
+// waiters. Batches that commit while a sync runs share the next one, so
+// the writer never waits on the disk and the disk sees one sync however
+// many batches it covers.
+func (l *Log) syncLoop() {
+	defer close(l.synced)
+	for batch := range l.toSync {
+		batches := [][]*entry{batch}
+	more:
+		for {
+			select {
+			case b, ok := <-l.toSync:
+				if !ok {
+					break more
+				}
+				batches = append(batches, b)
+			default:
+				break more
+			}
+		}
+		err := l.store.Sync(context.Background())
+		if err != nil {
+			l.unhealthy.Store(&err)
+			l.log.Error("audit log sync failed", "err", err)
+		}
+		for _, b := range batches {
+			release(b, err)
+		}
+	}
+}
+
+func release(batch []*entry, err error) {
 	for _, e := range batch {
 		if e.done != nil {
 			e.done <- err
@@ -423,11 +490,9 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 }
 
 func (l *Log) writeEvents(tx store.AuditTx, f *frontier, events []*entry) error {
-	leaves := make([]*store.AuditLeaf, len(events))
-	var (
-		hashIdx []int64
-		hashes  [][]byte
-	)
+	b := &store.AuditBatch{First: f.size, Leaves: make([]*store.AuditLeaf, len(events))}
+	firstHash := int64(-1)
+	var hashes [][]byte
 	for i, e := range events {
 		ev := e.ev
 		if e.erase != nil {
@@ -445,23 +510,35 @@ func (l *Log) writeEvents(tx store.AuditTx, f *frontier, events []*entry) error 
 			return err
 		}
 		for j := range hs {
-			hashIdx = append(hashIdx, idx[j])
+			// A record's stored hashes follow the previous record's.
+			if firstHash < 0 {
+				firstHash = idx[j]
+			} else if idx[j] != firstHash+int64(len(hashes)) {
+				return fmt.Errorf("audit: stored hash %d does not follow %d", idx[j], firstHash+int64(len(hashes))-1)
+			}
 			hashes = append(hashes, hs[j][:])
 		}
-		leaves[i] = leafOf(ev, data)
+		leaf := &store.AuditLeaf{Index: ev.Index, Data: data}
 		for _, p := range e.payloads {
-			b := &store.AuditBlob{Salt: p.salt, Data: p.data}
+			blob := &store.AuditBlob{Salt: p.salt, Data: p.data}
 			if p.kind == PayloadInput {
-				leaves[i].Input = b
+				leaf.Input = blob
 			} else {
-				leaves[i].Output = b
+				leaf.Output = blob
 			}
 		}
+		b.Leaves[i] = leaf
+		if i == 0 || ev.Time.Before(b.MinTime) {
+			b.MinTime = ev.Time
+		}
+		if ev.Time.After(b.MaxTime) {
+			b.MaxTime = ev.Time
+		}
 	}
-	if err := tx.InsertLeaves(leaves); err != nil {
+	if err := tx.InsertBatch(b); err != nil {
 		return err
 	}
-	return tx.InsertHashes(hashIdx, hashes)
+	return tx.InsertHashes(firstHash, hashes)
 }
 
 // erase runs an erasure inside the commit and completes its event.
@@ -485,11 +562,4 @@ func erase(tx store.AuditTx, e *entry) error {
 	e.head = appendHead(e.head[:0], ev)
 	e.tail = appendTail(e.tail[:0], ev)
 	return nil
-}
-
-// leafOf is the stored row: the canonical JSON and the columns queries
-// use, taken from the same event.
-func leafOf(ev *Event, data []byte) *store.AuditLeaf {
-	return &store.AuditLeaf{Index: ev.Index, Data: data, TimeNanos: ev.Time.UnixNano(), RequestID: ev.RequestID,
-		ActorKind: ev.Actor.Kind, ActorID: ev.Actor.ID, Action: ev.Action, Model: ev.Resource.Model, Outcome: ev.Decision.Outcome}
 }

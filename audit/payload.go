@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	mrand "math/rand/v2"
+	"sync"
 
 	"github.com/modelgate/modelgate/store"
 )
@@ -37,12 +39,35 @@ type sealed struct {
 	data []byte
 }
 
+// salts generates payload salts: ChaCha8 keyed from crypto/rand, a
+// cryptographically strong generator that costs nanoseconds where a
+// system call per salt cost microseconds on every request. Salts must be
+// unpredictable (so that an erased payload cannot be guessed back from its
+// digest), not secret from the process itself.
+var salts = struct {
+	sync.Mutex
+	r *mrand.ChaCha8
+}{r: newSaltSource()}
+
+func newSaltSource() *mrand.ChaCha8 {
+	var seed [32]byte
+	rand.Read(seed[:])
+	return mrand.NewChaCha8(seed)
+}
+
+func newSalt() []byte {
+	salt := make([]byte, 16)
+	salts.Lock()
+	salts.r.Read(salt)
+	salts.Unlock()
+	return salt
+}
+
 // seal salts and digests a payload. The digest commits to the content
 // without revealing it; with the salt erased, even someone who can guess
 // the content cannot link it to the digest.
 func seal(p Payload) (*PayloadRef, sealed) {
-	salt := make([]byte, 16)
-	rand.Read(salt)
+	salt := newSalt()
 	ref := &PayloadRef{Mode: p.Mode, SHA256: saltedDigest(salt, p.Data), Size: int64(len(p.Data))}
 	s := sealed{kind: p.Kind, salt: salt}
 	if p.Mode != CaptureHash {

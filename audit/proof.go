@@ -58,7 +58,7 @@ func BuildProof(ctx context.Context, st store.AuditStore, v note.Verifier, index
 		return nil, err
 	}
 	if index < 0 || index >= cp.Tree.N {
-		return nil, fmt.Errorf("event %d is not covered by the latest checkpoint (size %d)", index, cp.Tree.N)
+		return nil, fmt.Errorf("event %d is not covered by the latest checkpoint (size %d): %w", index, cp.Tree.N, store.ErrNotFound)
 	}
 	leaf, err := st.AuditLeaf(ctx, index)
 	if err != nil {

@@ -91,7 +91,7 @@ func (s *Server) runBackground(fws []*forward.Forwarder) (stop func()) {
 func (s *Server) retain(ctx context.Context, period time.Duration) {
 	var done int64 // payloads below this index are already erased
 	for {
-		before, err := retentionBoundary(ctx, s.auditDB, time.Now().Add(-period))
+		before, err := retentionBoundary(ctx, s.auditDB, done, time.Now().Add(-period))
 		if err != nil {
 			s.log.Error("audit retention", "err", err)
 		} else if before > done {
@@ -113,12 +113,21 @@ func (s *Server) retain(ctx context.Context, period time.Duration) {
 	}
 }
 
-// retentionBoundary returns one past the newest event older than cutoff.
-func retentionBoundary(ctx context.Context, st store.AuditStore, cutoff time.Time) (int64, error) {
-	var before int64
-	err := st.ScanAudit(ctx, store.AuditFilter{Until: cutoff, Descending: true, Limit: 1}, func(l *store.AuditLeaf) error {
-		before = l.Index + 1
+// retentionBoundary returns the first index from which an event is not
+// older than cutoff: every event before it is. Events are in time order
+// only roughly (a long request is recorded when it ends), so this stops at
+// the first younger one rather than trusting the order. The scan starts at
+// from, where the previous run stopped, so each run reads about an hour
+// of the log.
+func retentionBoundary(ctx context.Context, st store.AuditStore, from int64, cutoff time.Time) (int64, error) {
+	size, err := st.AuditSize(ctx)
+	if err != nil {
+		return 0, err
+	}
+	before := size
+	err = audit.Query(ctx, st, audit.Filter{FromIndex: from, Since: cutoff, Limit: 1}, func(_ *audit.Event, l *store.AuditLeaf) error {
+		before = l.Index
 		return nil
 	})
-	return before, err
+	return min(before, size), err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -92,10 +93,9 @@ func (f *auditFixture) event(requestID string) *audit.Event {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var found *audit.Event
-		err := f.srv.auditDB.ScanAudit(context.Background(), store.AuditFilter{RequestID: requestID}, func(l *store.AuditLeaf) error {
-			ev, err := audit.ParseEvent(l.Data)
+		err := audit.Query(context.Background(), f.srv.auditDB, audit.Filter{RequestID: requestID}, func(ev *audit.Event, _ *store.AuditLeaf) error {
 			found = ev
-			return err
+			return nil
 		})
 		if err != nil {
 			f.t.Fatal(err)
@@ -241,7 +241,7 @@ func breakAudit(t *testing.T, s *Server) (repair func()) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TRIGGER broken BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`); err != nil {
+	if _, err := db.Exec(`CREATE TRIGGER broken BEFORE INSERT ON audit_batches BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`); err != nil {
 		t.Fatal(err)
 	}
 	return func() {
@@ -308,7 +308,7 @@ func TestBestEffortKeepsServing(t *testing.T) {
 	}
 	waitFailed := time.Now().Add(5 * time.Second)
 	for {
-		if _, failed := f.srv.audit.Stats(); failed > 0 {
+		if f.srv.audit.Stats().Failed > 0 {
 			break
 		}
 		if time.Now().After(waitFailed) {
@@ -335,12 +335,58 @@ func TestAdminChangesAreRecorded(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
 	var ev *audit.Event
-	f.srv.auditDB.ScanAudit(context.Background(), store.AuditFilter{Action: audit.ActionKeyCreate}, func(l *store.AuditLeaf) error {
-		ev, _ = audit.ParseEvent(l.Data)
+	err = audit.Query(context.Background(), f.srv.auditDB, audit.Filter{Action: audit.ActionKeyCreate}, func(e *audit.Event, _ *store.AuditLeaf) error {
+		ev = e
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	adminID, _, _ := access.ParseKey(f.key)
 	if ev == nil || ev.Resource.ID != created.Key.ID || ev.Actor.Kind != audit.ActorAdmin || ev.Actor.ID != "api_key:"+adminID || ev.Details["name"] != "team-b" {
 		t.Fatalf("key.create event %+v", ev)
+	}
+}
+
+func TestRetentionBoundary(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.OpenAuditDir(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	signer, verifier, err := audit.LoadOrCreateKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	now := time.Now()
+	// Event 3 is old but recorded after a young one, as a long request is.
+	for _, age := range []time.Duration{3 * time.Hour, 2 * time.Hour, 10 * time.Minute, 2 * time.Hour, 0} {
+		ev := &audit.Event{Time: now.Add(-age), Actor: audit.Actor{Kind: audit.ActorSystem, ID: "test"},
+			Action: audit.ActionInvoke, Decision: audit.Decision{Outcome: audit.Allowed}}
+		if err := l.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		from   int64
+		cutoff time.Duration
+		want   int64
+	}{
+		{0, time.Hour, 2},     // stops at the first young event, not at 4
+		{3, time.Hour, 4},     // from where the last run stopped
+		{0, 4 * time.Hour, 0}, // nothing is old enough
+		{0, -time.Hour, 5},    // everything is
+	} {
+		got, err := retentionBoundary(ctx, db, tc.from, now.Add(-tc.cutoff))
+		if err != nil || got != tc.want {
+			t.Errorf("from %d, older than %s: boundary %d (%v), want %d", tc.from, tc.cutoff, got, err, tc.want)
+		}
 	}
 }

@@ -288,9 +288,13 @@ func (s *Server) Audit() *audit.Log { return s.audit }
 func registerAuditMetrics(reg prometheus.Registerer, l *audit.Log) {
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_events_written_total",
-			Help: "Audit events durably written."}, func() float64 { w, _ := l.Stats(); return float64(w) }),
+			Help: "Audit events durably written."}, func() float64 { return float64(l.Stats().Written) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_events_failed_total",
-			Help: "Audit events that could not be written."}, func() float64 { _, f := l.Stats(); return float64(f) }),
+			Help: "Audit events that could not be written."}, func() float64 { return float64(l.Stats().Failed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_commits_total",
+			Help: "Audit group commits (events written divided by this is the mean batch)."}, func() float64 { return float64(l.Stats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "modelgate_audit_commit_seconds_total",
+			Help: "Time spent in audit group commits."}, func() float64 { return l.Stats().CommitTime.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelgate_audit_healthy",
 			Help: "1 when the last audit write succeeded."}, func() float64 {
 			if l.Healthy() != nil {

@@ -5,19 +5,16 @@ import (
 	"time"
 )
 
-// AuditLeaf is one event of the audit log as stored. Data is the canonical
-// JSON the Merkle tree commits to; the other fields are copies kept beside
-// it for queries, and `audit verify` checks that they agree with Data.
+// The audit log is stored in batches: each group commit of the log writes
+// one batch, holding its events' canonical JSON (the leaves the Merkle tree
+// commits to) end to end, and beside it what is kept of their payloads.
+// One row per commit rather than one per event is what lets the log keep
+// up with a gateway: the cost of a write is paid per commit.
+
+// AuditLeaf is one event as stored.
 type AuditLeaf struct {
-	Index     int64
-	Data      []byte
-	TimeNanos int64
-	RequestID string
-	ActorKind string
-	ActorID   string
-	Action    string
-	Model     string
-	Outcome   string
+	Index int64
+	Data  []byte // canonical JSON
 
 	// Input and Output are what is kept of the payloads the event commits
 	// to, outside the leaf: nil when never captured or erased. Erasing
@@ -33,6 +30,14 @@ type AuditBlob struct {
 	Data []byte // nil when only the digest is kept
 }
 
+// AuditBatch is what one commit appends: consecutive events from First,
+// and the span of their times, which lets queries by time skip batches.
+type AuditBatch struct {
+	First            int64
+	Leaves           []*AuditLeaf // Index First, First+1, ...
+	MinTime, MaxTime time.Time
+}
+
 // AuditCheckpoint is a signed checkpoint of the log at Size events.
 type AuditCheckpoint struct {
 	Size      int64
@@ -40,19 +45,16 @@ type AuditCheckpoint struct {
 	CreatedAt time.Time
 }
 
-// AuditFilter selects events for queries. Zero fields match everything.
-type AuditFilter struct {
-	Since, Until time.Time // [Since, Until)
+// AuditRange selects events by index and, coarsely, by time: a store may
+// return events outside [Since, Until) from batches that overlap it, and
+// callers that care filter exactly.
+type AuditRange struct {
 	FromIndex    int64     // events with Index >= FromIndex
 	BeforeIndex  int64     // events with Index < BeforeIndex (when > 0)
-	ActorID      string
-	Action       string // exact, or a prefix ending in "." ("inference.")
-	Model        string
-	Outcome      string
-	RequestID    string
-	Limit        int  // 0: no limit
-	Descending   bool // newest first
-	WithPayloads bool // fill AuditLeaf.Input and Output
+	Since, Until time.Time // batches overlapping [Since, Until)
+	Descending   bool      // newest first
+	Limit        int       // at most this many events (0: no limit)
+	WithPayloads bool      // fill Input and Output
 }
 
 // AuditStore keeps the audit log: events, tree hashes, checkpoints,
@@ -60,8 +62,11 @@ type AuditFilter struct {
 type AuditStore interface {
 	// AppendAudit runs fn in a write transaction that excludes every other
 	// writer, in this process or another; what fn writes is committed
-	// durably together or not at all.
+	// together or not at all. The commit may not yet be durable: see Sync.
 	AppendAudit(ctx context.Context, fn func(tx AuditTx) error) error
+	// Sync makes every append that has returned durable. Separating it
+	// lets one append commit while the previous one is being synced.
+	Sync(ctx context.Context) error
 
 	// AuditSize returns the number of events.
 	AuditSize(ctx context.Context) (int64, error)
@@ -73,9 +78,9 @@ type AuditStore interface {
 	ScanAuditHashes(ctx context.Context, limit int64, fn func(index int64, hash []byte) error) error
 	// AuditLeaf returns one event, with its payloads, or ErrNotFound.
 	AuditLeaf(ctx context.Context, index int64) (*AuditLeaf, error)
-	// ScanAudit calls fn for the events the filter selects, in index order
-	// (or reverse with Descending). The leaf is valid only during the call.
-	ScanAudit(ctx context.Context, f AuditFilter, fn func(*AuditLeaf) error) error
+	// ScanAudit calls fn for the events in a range, in index order (or
+	// reverse). The leaf is valid only during the call.
+	ScanAudit(ctx context.Context, r AuditRange, fn func(*AuditLeaf) error) error
 	// AuditCheckpoints returns every checkpoint, smallest first.
 	AuditCheckpoints(ctx context.Context) ([]AuditCheckpoint, error)
 	// LatestAuditCheckpoint returns the largest checkpoint or ErrNotFound.
@@ -93,8 +98,10 @@ type AuditStore interface {
 type AuditTx interface {
 	Size() (int64, error)
 	Hashes(indexes []int64) ([][]byte, error)
-	InsertLeaves(leaves []*AuditLeaf) error
-	InsertHashes(indexes []int64, hashes [][]byte) error
+	InsertBatch(b *AuditBatch) error
+	// InsertHashes stores hashes with consecutive stored-hash indexes
+	// starting at first.
+	InsertHashes(first int64, hashes [][]byte) error
 	InsertCheckpoint(c AuditCheckpoint) error
 	LatestCheckpointSize() (int64, error)
 	// ErasePayloads deletes the payloads of the given events, or with

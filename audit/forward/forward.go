@@ -94,7 +94,7 @@ func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
 		records [][]byte
 		last    = next - 1
 	)
-	err := f.Store.ScanAudit(ctx, store.AuditFilter{FromIndex: next, Limit: f.Batch}, func(l *store.AuditLeaf) error {
+	err := f.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, Limit: f.Batch}, func(l *store.AuditLeaf) error {
 		ev, err := audit.ParseEvent(l.Data)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", l.Index, err)

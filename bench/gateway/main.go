@@ -2,9 +2,11 @@
 //
 // In one run it starts a loopback upstream that answers at once with a 1 KB
 // OpenAI-style chat completion, a bare httputil.ReverseProxy in front of
-// it, and modelgate in front of it with authentication, rate limits (per
-// key and per address, requests and tokens), metrics and the access log on.
-// It then drives 1 KB non-streaming requests at each target:
+// it, and modelgate in front of it twice: with authentication, rate limits
+// (per key and per address, requests and tokens), metrics and the access
+// log on, and with all that plus the audit log (fail closed: every
+// response waits for its event to be durable; payloads as digests, the
+// default). It then drives 1 KB non-streaming requests at each target:
 //
 //   - closed loop: -concurrency workers send back to back (throughput, and
 //     latency at saturation);
@@ -39,10 +41,15 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/access"
-	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// auditLog is the audit log of the modelgate + audit target, for its stats.
+var auditLog *audit.Log
 
 func main() {
 	var (
@@ -50,7 +57,7 @@ func main() {
 		warmup      = flag.Duration("warmup", 2*time.Second, "unmeasured time before each measurement")
 		concurrency = flag.Int("concurrency", 64, "closed-loop workers")
 		rate        = flag.Int("rate", 1000, "open-loop requests per second (0: skip the open-loop phase)")
-		only        = flag.String("only", "", "measure only the target with this name (direct, proxy, modelgate)")
+		only        = flag.String("only", "", "measure only the target with this name, or the targets whose names contain it")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	)
 	flag.Parse()
@@ -60,15 +67,24 @@ func main() {
 	proxy := httputil.NewSingleHostReverseProxy(upURL)
 	proxy.Transport = transport()
 	bare := listen(proxy)
-	gateway, key := startModelgate(upstream)
+	mg, key := startModelgate(upstream, false)
+	mgAudit, keyAudit := startModelgate(upstream, true)
 
 	targets := []target{
 		{name: "direct", url: upstream + "/v1/chat/completions"},
 		{name: "httputil.ReverseProxy", url: bare + "/v1/chat/completions"},
-		{name: "modelgate", url: gateway + "/v1/chat/completions", key: key},
+		{name: "modelgate", url: mg + "/v1/chat/completions", key: key},
+		{name: "modelgate + audit log", url: mgAudit + "/v1/chat/completions", key: keyAudit},
 	}
 	if *only != "" {
-		targets = slices.DeleteFunc(targets, func(t target) bool { return !strings.Contains(strings.ToLower(t.name), *only) })
+		// An exact name picks one target; otherwise every name containing it.
+		exact := slices.ContainsFunc(targets, func(t target) bool { return strings.EqualFold(t.name, *only) })
+		targets = slices.DeleteFunc(targets, func(t target) bool {
+			if exact {
+				return !strings.EqualFold(t.name, *only)
+			}
+			return !strings.Contains(strings.ToLower(t.name), strings.ToLower(*only))
+		})
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -93,6 +109,13 @@ func main() {
 		printTable(fmt.Sprintf("Open loop, %d requests/s", *rate), open)
 	}
 	summarise(closed, open)
+	if auditLog != nil {
+		st := auditLog.Stats()
+		if st.Commits > 0 {
+			fmt.Printf("audit log: %d events in %d group commits (%.1f events per commit, %s per commit)\n",
+				st.Written, st.Commits, float64(st.Written)/float64(st.Commits), (st.CommitTime / time.Duration(st.Commits)).Round(time.Microsecond))
+		}
+	}
 }
 
 // requestBody is a 1 KB chat request; responseBody a 1 KB completion.
@@ -127,33 +150,60 @@ func transport() *http.Transport {
 	return &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 512, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
 }
 
-// startModelgate runs modelgate as `modelgate serve` would, with limits
-// high enough never to refuse but checked on every request.
-func startModelgate(upstream string) (addr, key string) {
+// startModelgate assembles modelgate as `modelgate serve` does, with
+// limits high enough never to refuse but checked on every request, with
+// or without the audit log (the server has no switch to turn it off).
+func startModelgate(upstream string, withAudit bool) (addr, key string) {
+	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "modelgate-bench")
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	cfg.RateLimits.Key = access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000, MaxConcurrent: 10_000}
-	cfg.RateLimits.IP = access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000}
-	cfg.Log.Requests = true
-	cfg.Routes = []*store.Route{{Model: "bench", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: upstream + "/v1"}}}
+	st, err := sqlite.OpenDir(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.PutRoute(ctx, &store.Route{Model: "bench", Protocol: store.ProtocolOpenAI, Source: store.SourceConfig,
+		Upstream: store.Upstream{URL: upstream + "/v1"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+		log.Fatal(err)
+	}
+	_, key, err = access.CreateKey(ctx, st, access.KeySpec{Name: "bench", Scopes: []string{"inference:invoke"}, Models: []string{"bench"}}, now)
+	if err != nil {
+		log.Fatal(err)
+	}
 	// The access log is formatted as in production, then discarded so the
-	// disk does not enter the measurement.
+	// disk does not enter the measurement (the audit log's does: it is
+	// the point).
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	s, err := server.New(context.Background(), cfg, server.Options{Logger: logger})
+	opts := gateway.Options{
+		Store: st, Logger: logger, Metrics: gateway.NewMetrics(prometheus.NewRegistry()), LogRequests: true,
+		RateLimits: gateway.RateLimits{
+			Key: access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000, MaxConcurrent: 10_000},
+			IP:  access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000},
+		},
+	}
+	if withAudit {
+		adb, err := sqlite.OpenAuditDir(ctx, dir)
+		if err != nil {
+			log.Fatal(err)
+		}
+		signer, verifier, err := audit.LoadOrCreateKeys(dir)
+		if err != nil {
+			log.Fatal(err)
+		}
+		l, err := audit.Open(ctx, adb, signer, verifier, audit.Options{Mode: audit.FailClosed, Logger: logger})
+		if err != nil {
+			log.Fatal(err)
+		}
+		opts.Recorder = &audit.Recorder{Log: l}
+		auditLog = l
+	}
+	gw, err := gateway.New(opts)
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, key, err = access.CreateKey(context.Background(), s.Store(),
-		access.KeySpec{Name: "bench", Scopes: []string{"inference:invoke"}, Models: []string{"bench"}}, time.Now())
-	if err != nil {
-		log.Fatal(err)
-	}
-	go s.Run(context.Background())
-	return "http://" + s.Addr().String(), key
+	return listen(gw), key
 }
 
 type target struct {
@@ -314,17 +364,22 @@ func printTable(title string, rs []result) {
 }
 
 func summarise(closed, open []result) {
-	if len(closed) != 3 {
+	if len(closed) != 4 {
 		return
 	}
-	bare, mg := closed[1], closed[2]
+	bare, mg, mgAudit := closed[1], closed[2], closed[3]
 	fmt.Printf("modelgate vs bare proxy, closed loop: %.1f%% of its throughput (goal >= 70%%), p50 %+.0f µs (goal <= +150 µs), mean %+.0f µs, CPU %+.0f µs per request\n",
 		100*mg.throughput/bare.throughput, float64(mg.p50-bare.p50)/1e3, float64(mg.mean-bare.mean)/1e3, float64(mg.cpuPerReq-bare.cpuPerReq)/1e3)
-	if len(open) == 3 {
-		bare, mg = open[1], open[2]
+	fmt.Printf("audit log on vs off, closed loop:     %.1f%% of the throughput (goal >= 85%%), p50 %+.0f µs, CPU %+.0f µs per request\n",
+		100*mgAudit.throughput/mg.throughput, float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.cpuPerReq-mg.cpuPerReq)/1e3)
+	if len(open) == 4 {
+		bare, mg, mgAudit = open[1], open[2], open[3]
 		fmt.Printf("modelgate vs bare proxy, open loop:   p50 %+.0f µs, p99 %+.0f µs, mean %+.0f µs\n",
 			float64(mg.p50-bare.p50)/1e3, float64(mg.p99-bare.p99)/1e3, float64(mg.mean-bare.mean)/1e3)
+		fmt.Printf("audit log on vs off, open loop:       p50 %+.0f µs, p99 %+.0f µs (the wait for a durable commit)\n",
+			float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.p99-mg.p99)/1e3)
 	}
 }
 
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+func us(d time.Duration) string      { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+func mustDur(s string) time.Duration { d, _ := time.ParseDuration(s); return d }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,12 +207,16 @@ func auditProof(g *globals) *cobra.Command {
 			}
 			defer db.Close()
 			defer l.Close()
-			if _, err := l.Checkpoint(cmd.Context()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			cp, err := l.Checkpoint(cmd.Context())
+			if errors.Is(err, store.ErrNotFound) {
+				return usagef("the audit log is empty")
+			}
+			if err != nil {
 				return err
 			}
 			p, err := audit.BuildProof(cmd.Context(), db, l.Verifier(), index)
 			if errors.Is(err, store.ErrNotFound) {
-				return usagef("event %d does not exist", index)
+				return usagef("event %d does not exist: the log has events 0 to %d", index, cp.Tree.N-1)
 			}
 			if err != nil {
 				return err
@@ -244,7 +249,7 @@ func auditVerifyProof(g *globals) *cobra.Command {
 			}
 			b, err := os.ReadFile(args[0])
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			var p audit.Proof
 			if err := json.Unmarshal(b, &p); err != nil {
@@ -264,11 +269,19 @@ func auditVerifyProof(g *globals) *cobra.Command {
 }
 
 func auditConsistency(g *globals) *cobra.Command {
-	var pubkey string
+	var (
+		pubkey string
+		quick  bool
+	)
 	cmd := &cobra.Command{
-		Use:   "consistency OLD_CHECKPOINT_FILE [--pubkey KEY]",
+		Use:   "consistency OLD_CHECKPOINT_FILE [--pubkey KEY] [--quick]",
 		Short: "Prove the log today extends a checkpoint saved earlier: nothing removed or rewritten",
-		Args:  cobra.ExactArgs(1),
+		Long: `Prove that the latest signed checkpoint extends one saved earlier (an RFC 6962
+consistency proof), then verify every stored event against the log's
+checkpoints, as audit verify does: the proof alone shows the signed trees
+agree, not that the events in the file are still the ones signed.
+--quick skips the second part.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := verifierFor(g, pubkey)
 			if err != nil {
@@ -276,7 +289,7 @@ func auditConsistency(g *globals) *cobra.Command {
 			}
 			old, err := os.ReadFile(args[0])
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			db, err := auditFiles(cmd.Context(), g)
 			if err != nil {
@@ -291,11 +304,26 @@ func auditConsistency(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "FAILED: %v\n", err)
 				return findings{}
 			}
-			fmt.Fprintf(g.stdout, "OK: the log at %d events extends the saved checkpoint at %d events\n", n.Tree.N, o.Tree.N)
+			if quick {
+				fmt.Fprintf(g.stdout, "OK: the checkpoint at %d events extends the saved checkpoint at %d events (stored events not checked)\n", n.Tree.N, o.Tree.N)
+				return nil
+			}
+			audit.TuneForVerify()
+			r, err := audit.Verify(cmd.Context(), db, v)
+			var ve *audit.VerifyError
+			if errors.As(err, &ve) {
+				fmt.Fprintf(g.stdout, "FAILED: the checkpoints are consistent, but the stored log is not: %v\n", ve)
+				return findings{}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "OK: the log at %d events extends the saved checkpoint at %d events, and all %d stored events verify\n", n.Tree.N, o.Tree.N, r.Events)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&pubkey, "pubkey", "", "verifier key, or a file holding it (default: the data directory's)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "check only the consistency proof between the signed checkpoints")
 	return cmd
 }
 
@@ -318,8 +346,8 @@ func (q *queryFlags) add(cmd *cobra.Command, formats string) {
 	fl.StringVar(&q.format, "format", strings.SplitN(formats, "|", 2)[0], "output format: "+formats)
 }
 
-func (q *queryFlags) filter() (store.AuditFilter, error) {
-	f := store.AuditFilter{ActorID: q.actor, Action: q.action, Model: q.model, Outcome: q.decision, RequestID: q.requestID, Limit: q.limit}
+func (q *queryFlags) filter() (audit.Filter, error) {
+	f := audit.Filter{ActorID: q.actor, Action: q.action, Model: q.model, Outcome: q.decision, RequestID: q.requestID, Limit: q.limit}
 	var err error
 	if f.Since, err = parseWhen(q.since); err != nil {
 		return f, usagef("--since: %v", err)
@@ -400,11 +428,15 @@ func auditTail(g *globals) *cobra.Command {
 			}
 			defer db.Close()
 			// The last n, oldest first.
-			var last []store.AuditLeaf
+			type shown struct {
+				ev   *audit.Event
+				leaf store.AuditLeaf
+			}
+			var last []shown
 			back := f
 			back.Descending, back.Limit = true, n
-			if err := db.ScanAudit(cmd.Context(), back, func(l *store.AuditLeaf) error {
-				last = append(last, store.AuditLeaf{Index: l.Index, Data: append([]byte(nil), l.Data...)})
+			if err := audit.Query(cmd.Context(), db, back, func(ev *audit.Event, l *store.AuditLeaf) error {
+				last = append(last, shown{ev, store.AuditLeaf{Index: l.Index, Data: bytes.Clone(l.Data)}})
 				return nil
 			}); err != nil {
 				return err
@@ -412,10 +444,10 @@ func auditTail(g *globals) *cobra.Command {
 			p := newPrinter(g.stdout, q.format)
 			next := f.FromIndex
 			for i := len(last) - 1; i >= 0; i-- {
-				if err := p.print(&last[i]); err != nil {
+				if err := p.print(last[i].ev, &last[i].leaf); err != nil {
 					return err
 				}
-				next = last[i].Index + 1
+				next = last[i].leaf.Index + 1
 			}
 			if err := p.flush(); err != nil || !follow {
 				return err
@@ -432,9 +464,9 @@ func auditTail(g *globals) *cobra.Command {
 				case <-time.After(500 * time.Millisecond):
 				}
 				f.FromIndex = next
-				err := db.ScanAudit(cmd.Context(), f, func(l *store.AuditLeaf) error {
+				err := audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
 					next = l.Index + 1
-					return p.print(l)
+					return p.print(ev, l)
 				})
 				if err != nil {
 					if cmd.Context().Err() != nil {
@@ -487,11 +519,7 @@ func auditExport(g *globals) *cobra.Command {
 			defer db.Close()
 			bw := bufio.NewWriter(w)
 			fm := audit.Formatter{Format: q.format}
-			err = db.ScanAudit(cmd.Context(), f, func(l *store.AuditLeaf) error {
-				ev, err := audit.ParseEvent(l.Data)
-				if err != nil {
-					return fmt.Errorf("event %d: %w", l.Index, err)
-				}
+			err = audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
 				rec, err := fm.Record(ev, l.Data)
 				if err != nil {
 					return err
@@ -543,7 +571,7 @@ tell it apart from tampering.`,
 				if idx, err = audit.ParseRanges(indexes); err != nil {
 					return usagef("--index: %v", err)
 				}
-			} else if err := db.ScanAudit(cmd.Context(), store.AuditFilter{ActorID: actor}, func(leaf *store.AuditLeaf) error {
+			} else if err := audit.Query(cmd.Context(), db, audit.Filter{ActorID: actor}, func(_ *audit.Event, leaf *store.AuditLeaf) error {
 				idx = append(idx, leaf.Index)
 				return nil
 			}); err != nil {
@@ -585,14 +613,10 @@ func newPrinter(w io.Writer, format string) *printer {
 	return p
 }
 
-func (p *printer) print(l *store.AuditLeaf) error {
+func (p *printer) print(ev *audit.Event, l *store.AuditLeaf) error {
 	if p.format == "jsonl" {
 		p.w.Write(l.Data)
 		return p.w.WriteByte('\n')
-	}
-	ev, err := audit.ParseEvent(l.Data)
-	if err != nil {
-		return fmt.Errorf("event %d: %w", l.Index, err)
 	}
 	if !p.header {
 		fmt.Fprintln(p.tw, "INDEX\tTIME\tACTION\tDECISION\tACTOR\tMODEL\tSTATUS\tREQUEST")
@@ -609,7 +633,7 @@ func (p *printer) print(l *store.AuditLeaf) error {
 	if ev.Actor.ID != "" {
 		who = ev.Actor.ID
 	}
-	_, err = fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Index, ev.Time.UTC().Format("2006-01-02 15:04:05.000"),
+	_, err := fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Index, ev.Time.UTC().Format("2006-01-02 15:04:05.000"),
 		ev.Action, decision, who, ev.Resource.Model, status, ev.RequestID)
 	return err
 }
@@ -621,7 +645,7 @@ func (p *printer) flush() error {
 	return p.w.Flush()
 }
 
-func printEvents(ctx context.Context, g *globals, f store.AuditFilter, format string) error {
+func printEvents(ctx context.Context, g *globals, f audit.Filter, format string) error {
 	if format != "table" && format != "jsonl" {
 		return usagef("--format must be table or jsonl")
 	}
@@ -631,7 +655,7 @@ func printEvents(ctx context.Context, g *globals, f store.AuditFilter, format st
 	}
 	defer db.Close()
 	p := newPrinter(g.stdout, format)
-	if err := db.ScanAudit(ctx, f, p.print); err != nil {
+	if err := audit.Query(ctx, db, f, p.print); err != nil {
 		return err
 	}
 	return p.flush()

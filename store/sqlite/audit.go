@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,9 +24,18 @@ import (
 const AuditFileName = "audit.db"
 
 // AuditDB is a store.AuditStore backed by one SQLite file.
+//
+// Commits are written to the write-ahead log without waiting for the disk
+// (synchronous=NORMAL), and Sync fsyncs the WAL file. The audit log calls
+// Sync before it acknowledges anything, so what it acknowledges survives a
+// power loss, while the next commit does not wait behind the previous
+// one's fsync. Frames SQLite checkpoints out of the WAL it syncs itself.
 type AuditDB struct {
 	db   *sql.DB
 	path string
+
+	syncMu sync.Mutex
+	wal    *os.File
 
 	// Appends go through one dedicated connection with statements
 	// prepared once: preparing multi-row inserts for every batch cost more
@@ -47,11 +58,31 @@ func OpenAuditDir(ctx context.Context, dir string) (*AuditDB, error) {
 
 // OpenAudit opens (creating if needed) an audit database file.
 func OpenAudit(ctx context.Context, path string) (*AuditDB, error) {
-	db, err := openDB(ctx, path, "FULL", auditSchema)
+	db, err := openDB(ctx, path, "NORMAL", auditSchema)
 	if err != nil {
 		return nil, err
 	}
 	return &AuditDB{db: db, path: path, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// Sync fsyncs the write-ahead log, making every commit so far durable.
+func (a *AuditDB) Sync(ctx context.Context) error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	if a.wal == nil {
+		f, err := os.Open(a.path + "-wal")
+		if err != nil {
+			return fmt.Errorf("audit: open write-ahead log: %w", err)
+		}
+		a.wal = f
+	}
+	if err := a.wal.Sync(); err != nil {
+		// Reopen next time: the file may have been replaced.
+		a.wal.Close()
+		a.wal = nil
+		return fmt.Errorf("audit: sync: %w", err)
+	}
+	return nil
 }
 
 // Path returns the database file's path.
@@ -69,6 +100,12 @@ func (a *AuditDB) Close() error {
 		a.wconn = nil
 	}
 	a.wmu.Unlock()
+	a.syncMu.Lock()
+	if a.wal != nil {
+		a.wal.Close()
+		a.wal = nil
+	}
+	a.syncMu.Unlock()
 	return a.db.Close()
 }
 
@@ -83,7 +120,7 @@ func (a *AuditDB) AppendAudit(ctx context.Context, fn func(store.AuditTx) error)
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
-	if _, err := a.wconn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if err := a.exec(ctx, `BEGIN IMMEDIATE`); err != nil {
 		a.dropConn()
 		return fmt.Errorf("audit: begin: %w", err)
 	}
@@ -91,7 +128,7 @@ func (a *AuditDB) AppendAudit(ctx context.Context, fn func(store.AuditTx) error)
 	defer func() {
 		if !committed {
 			// A failed ROLLBACK leaves the connection in doubt: drop it.
-			if _, rerr := a.wconn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			if rerr := a.exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
 				a.dropConn()
 			}
 		}
@@ -99,11 +136,34 @@ func (a *AuditDB) AppendAudit(ctx context.Context, fn func(store.AuditTx) error)
 	if err := fn(&auditTx{ctx: ctx, a: a}); err != nil {
 		return err
 	}
-	if _, err := a.wconn.ExecContext(ctx, `COMMIT`); err != nil {
+	if err := a.exec(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("audit: commit: %w", err)
 	}
 	committed = true
 	return nil
+}
+
+// exec runs a statement prepared once on the write connection.
+func (a *AuditDB) exec(ctx context.Context, q string, args ...any) error {
+	st, err := a.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+// queryInt runs a prepared single-value query on the write connection.
+func (a *AuditDB) queryInt(ctx context.Context, q string) (int64, error) {
+	st, err := a.stmt(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var n sql.NullInt64
+	if err := st.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n.Int64, nil
 }
 
 func (a *AuditDB) dropConn() {
@@ -135,56 +195,57 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// sizeQuery finds the end of the last batch by its primary key.
+const sizeQuery = `SELECT first + count FROM audit_batches ORDER BY first DESC LIMIT 1`
+
 func auditSize(ctx context.Context, q queryer) (int64, error) {
-	var n sql.NullInt64
-	if err := q.QueryRowContext(ctx, `SELECT MAX(idx) FROM audit_events`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("audit: size: %w", err)
-	}
-	if !n.Valid {
+	var n int64
+	err := q.QueryRowContext(ctx, sizeQuery).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
-	return n.Int64 + 1, nil
+	if err != nil {
+		return 0, fmt.Errorf("audit: size: %w", err)
+	}
+	return n, nil
 }
 
-// readHashes reads stored hashes in one query per chunk.
+// hashSize is the size of one stored tree hash.
+const hashSize = 32
+
+// readHashes reads stored hashes by index. Each row holds a run of
+// consecutive hashes; a run is read once however many of its hashes are
+// wanted.
 func readHashes(ctx context.Context, q queryer, indexes []int64) ([][]byte, error) {
 	out := make([][]byte, len(indexes))
-	pos := make(map[int64][]int, len(indexes))
+	type run struct {
+		first int64
+		data  []byte
+	}
+	var runs []run
 	for i, idx := range indexes {
-		pos[idx] = append(pos[idx], i)
-	}
-	for start := 0; start < len(indexes); start += 500 {
-		chunk := indexes[start:min(start+500, len(indexes))]
-		args := make([]any, len(chunk))
-		for i, idx := range chunk {
-			args[i] = idx
-		}
-		rows, err := q.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx IN (`+placeholders(len(chunk))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("audit: read hashes: %w", err)
-		}
-		for rows.Next() {
-			var (
-				idx int64
-				h   []byte
-			)
-			if err := rows.Scan(&idx, &h); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			for _, i := range pos[idx] {
-				out[i] = h
+		var r *run
+		for j := range runs {
+			if idx >= runs[j].first && idx < runs[j].first+int64(len(runs[j].data)/hashSize) {
+				r = &runs[j]
+				break
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+		if r == nil {
+			var nr run
+			err := q.QueryRowContext(ctx, `SELECT first, hashes FROM audit_hashes WHERE first <= ? ORDER BY first DESC LIMIT 1`, idx).
+				Scan(&nr.first, &nr.data)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && idx >= nr.first+int64(len(nr.data)/hashSize) {
+				return nil, fmt.Errorf("audit: stored hash %d is missing: %w", idx, store.ErrNotFound)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("audit: read hashes: %w", err)
+			}
+			runs = append(runs, nr)
+			r = &runs[len(runs)-1]
 		}
-	}
-	for i, h := range out {
-		if h == nil {
-			return nil, fmt.Errorf("audit: stored hash %d is missing: %w", indexes[i], store.ErrNotFound)
-		}
+		off := (idx - r.first) * hashSize
+		out[i] = r.data[off : off+hashSize]
 	}
 	return out, nil
 }
@@ -265,10 +326,23 @@ func (a *AuditDB) AuditHashes(ctx context.Context, indexes []int64) ([][]byte, e
 	return readHashes(ctx, a.db, indexes)
 }
 
-// ScanAuditHashes calls fn for every stored hash below limit in index order.
+// ScanAuditHashes calls fn for every stored hash below limit in index
+// order. A run whose length is not a whole number of hashes, or runs that
+// overlap or leave a gap, are reported as they are found: the caller
+// decides what a missing or extra hash means.
 func (a *AuditDB) ScanAuditHashes(ctx context.Context, limit int64, fn func(int64, []byte) error) error {
-	err := a.rawScan(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx < ? ORDER BY idx`, []any{limit}, func(d []driver.Value) error {
-		return fn(asInt(d[0]), asBytes(d[1]))
+	err := a.rawScan(ctx, `SELECT first, hashes FROM audit_hashes WHERE first < ? ORDER BY first`, []any{limit}, func(d []driver.Value) error {
+		first, data := asInt(d[0]), asBytes(d[1])
+		for i := 0; i+hashSize <= len(data); i += hashSize {
+			idx := first + int64(i/hashSize)
+			if idx >= limit {
+				return nil
+			}
+			if err := fn(idx, data[i:i+hashSize]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("audit: scan hashes: %w", err)
@@ -276,106 +350,85 @@ func (a *AuditDB) ScanAuditHashes(ctx context.Context, limit int64, fn func(int6
 	return nil
 }
 
-const (
-	leafColumns    = `idx, data, time_ns, request_id, actor_kind, actor_id, action, model, outcome`
-	payloadColumns = `, in_salt, in_data, out_salt, out_data`
-)
-
-func scanLeaf(row scanner, l *store.AuditLeaf, payloads bool) error {
-	dest := []any{&l.Index, &l.Data, &l.TimeNanos, &l.RequestID, &l.ActorKind, &l.ActorID, &l.Action, &l.Model, &l.Outcome}
-	var inSalt, inData, outSalt, outData []byte
-	if payloads {
-		dest = append(dest, &inSalt, &inData, &outSalt, &outData)
-	}
-	if err := row.Scan(dest...); err != nil {
-		return err
-	}
-	l.Input, l.Output = blob(inSalt, inData), blob(outSalt, outData)
-	return nil
-}
-
-func blob(salt, data []byte) *store.AuditBlob {
-	if salt == nil {
-		return nil
-	}
-	return &store.AuditBlob{Salt: salt, Data: data}
-}
+// batchStart is the first index of the batch holding event idx.
+const batchStart = `COALESCE((SELECT first FROM audit_batches WHERE first <= ? ORDER BY first DESC LIMIT 1), 0)`
 
 // AuditLeaf returns one event with its payloads.
 func (a *AuditDB) AuditLeaf(ctx context.Context, index int64) (*store.AuditLeaf, error) {
-	var l store.AuditLeaf
-	err := scanLeaf(a.db.QueryRowContext(ctx, `SELECT `+leafColumns+payloadColumns+` FROM audit_events WHERE idx = ?`, index), &l, true)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("audit event %d: %w", index, store.ErrNotFound)
-	}
-	return &l, err
-}
-
-// ScanAudit calls fn for each event the filter selects.
-func (a *AuditDB) ScanAudit(ctx context.Context, f store.AuditFilter, fn func(*store.AuditLeaf) error) error {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
-	if !f.Since.IsZero() {
-		add("time_ns >= ?", f.Since.UnixNano())
-	}
-	if !f.Until.IsZero() {
-		add("time_ns < ?", f.Until.UnixNano())
-	}
-	if f.FromIndex > 0 {
-		add("idx >= ?", f.FromIndex)
-	}
-	if f.BeforeIndex > 0 {
-		add("idx < ?", f.BeforeIndex)
-	}
-	if f.ActorID != "" {
-		add("actor_id = ?", f.ActorID)
-	}
-	if f.Action != "" {
-		if strings.HasSuffix(f.Action, ".") {
-			add("substr(action, 1, ?) = ?", len(f.Action), f.Action)
-		} else {
-			add("action = ?", f.Action)
-		}
-	}
-	if f.Model != "" {
-		add("model = ?", f.Model)
-	}
-	if f.Outcome != "" {
-		add("outcome = ?", f.Outcome)
-	}
-	if f.RequestID != "" {
-		add("request_id = ?", f.RequestID)
-	}
-	cols := leafColumns
-	if f.WithPayloads {
-		cols += payloadColumns
-	}
-	q := `SELECT ` + cols + ` FROM audit_events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	if f.Descending {
-		q += ` ORDER BY idx DESC`
-	} else {
-		q += ` ORDER BY idx`
-	}
-	if f.Limit > 0 {
-		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
-	}
-	var l store.AuditLeaf
-	err := a.rawScan(ctx, q, args, func(d []driver.Value) error {
-		l = store.AuditLeaf{Index: asInt(d[0]), Data: asBytes(d[1]), TimeNanos: asInt(d[2]), RequestID: asString(d[3]),
-			ActorKind: asString(d[4]), ActorID: asString(d[5]), Action: asString(d[6]), Model: asString(d[7]), Outcome: asString(d[8])}
-		if f.WithPayloads {
-			l.Input, l.Output = blob(asBytes(d[9]), asBytes(d[10])), blob(asBytes(d[11]), asBytes(d[12]))
-		}
-		return fn(&l)
+	var found *store.AuditLeaf
+	err := a.ScanAudit(ctx, store.AuditRange{FromIndex: index, BeforeIndex: index + 1, WithPayloads: true}, func(l *store.AuditLeaf) error {
+		c := *l
+		found = &c
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("audit: query: %w", err)
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("audit event %d: %w", index, store.ErrNotFound)
+	}
+	return found, nil
+}
+
+// ScanAudit calls fn for the events in a range, decoding the batches that
+// hold them.
+func (a *AuditDB) ScanAudit(ctx context.Context, r store.AuditRange, fn func(*store.AuditLeaf) error) error {
+	before := r.BeforeIndex
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	cols := `first, count, leaves`
+	if r.WithPayloads {
+		cols += `, payloads`
+	}
+	q := `SELECT ` + cols + ` FROM audit_batches WHERE first >= ` + batchStart + ` AND first < ?`
+	args := []any{r.FromIndex, before}
+	if !r.Since.IsZero() {
+		// The time index finds where the span starts, so that a query for
+		// the last hour does not walk the log from the beginning.
+		q += ` AND first >= COALESCE((SELECT MIN(first) FROM audit_batches INDEXED BY audit_batches_time WHERE max_time >= ?), ` +
+			strconv.FormatInt(math.MaxInt64, 10) + `) AND max_time >= ?`
+		args = append(args, r.Since.UnixNano(), r.Since.UnixNano())
+	}
+	if !r.Until.IsZero() {
+		q += ` AND min_time < ?`
+		args = append(args, r.Until.UnixNano())
+	}
+	if r.Descending {
+		q += ` ORDER BY first DESC`
+	} else {
+		q += ` ORDER BY first`
+	}
+	sent := 0
+	errStop := errors.New("stop")
+	err := a.rawScan(ctx, q, args, func(d []driver.Value) error {
+		var payloads []byte
+		if r.WithPayloads {
+			payloads = asBytes(d[3])
+		}
+		leaves, err := store.DecodeBatch(asInt(d[0]), int(asInt(d[1])), asBytes(d[2]), payloads)
+		if err != nil {
+			return err
+		}
+		for i := range leaves {
+			l := leaves[i]
+			if r.Descending {
+				l = leaves[len(leaves)-1-i]
+			}
+			if l.Index < r.FromIndex || l.Index >= before {
+				continue
+			}
+			if err := fn(l); err != nil {
+				return err
+			}
+			if sent++; r.Limit > 0 && sent >= r.Limit {
+				return errStop
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("audit: read: %w", err)
 	}
 	return nil
 }
@@ -445,73 +498,49 @@ type auditTx struct {
 	a   *AuditDB
 }
 
-func (t *auditTx) Size() (int64, error) { return auditSize(t.ctx, t.a.wconn) }
+func (t *auditTx) Size() (int64, error) {
+	n, err := t.a.queryInt(t.ctx, sizeQuery)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("audit: size: %w", err)
+	}
+	return n, nil
+}
 
 func (t *auditTx) Hashes(indexes []int64) ([][]byte, error) {
 	return readHashes(t.ctx, t.a.wconn, indexes)
 }
 
-// chunkSizes are the row counts of the prepared multi-row inserts; a batch
-// is cut into these, largest first.
-var chunkSizes = []int{256, 32, 4, 1}
-
-// insertRows inserts n rows of cols columns with prepared multi-row
-// statements.
-func (t *auditTx) insertRows(prefix string, cols, n int, arg func(i int) []any) error {
-	row := "(" + placeholders(cols) + ")"
-	for start := 0; start < n; {
-		size := 1
-		for _, c := range chunkSizes {
-			if n-start >= c {
-				size = c
-				break
-			}
-		}
-		q := prefix + strings.TrimSuffix(strings.Repeat(row+",", size), ",")
-		st, err := t.a.stmt(t.ctx, q)
-		if err != nil {
-			return err
-		}
-		args := make([]any, 0, size*cols)
-		for i := start; i < start+size; i++ {
-			args = append(args, arg(i)...)
-		}
-		if _, err := st.ExecContext(t.ctx, args...); err != nil {
-			return err
-		}
-		start += size
+func (t *auditTx) InsertBatch(b *store.AuditBatch) error {
+	if len(b.Leaves) == 0 {
+		return nil
 	}
-	return nil
-}
-
-func blobArgs(b *store.AuditBlob) (salt, data any) {
-	if b == nil {
-		return nil, nil
+	var payloads any
+	if p := store.EncodePayloads(b.Leaves); p != nil {
+		payloads = p
 	}
-	if b.Data == nil {
-		return b.Salt, nil
-	}
-	return b.Salt, b.Data
-}
-
-func (t *auditTx) InsertLeaves(leaves []*store.AuditLeaf) error {
-	err := t.insertRows(`INSERT INTO audit_events (`+leafColumns+payloadColumns+`) VALUES `, 13, len(leaves), func(i int) []any {
-		l := leaves[i]
-		inSalt, inData := blobArgs(l.Input)
-		outSalt, outData := blobArgs(l.Output)
-		return []any{l.Index, l.Data, l.TimeNanos, l.RequestID, l.ActorKind, l.ActorID, l.Action, l.Model, l.Outcome,
-			inSalt, inData, outSalt, outData}
-	})
+	err := t.a.exec(t.ctx, `INSERT INTO audit_batches (first, count, min_time, max_time, leaves, payloads) VALUES (?, ?, ?, ?, ?, ?)`,
+		b.First, len(b.Leaves), b.MinTime.UnixNano(), b.MaxTime.UnixNano(), store.EncodeLeaves(b.Leaves), payloads)
 	if err != nil {
-		return fmt.Errorf("audit: insert events: %w", err)
+		return fmt.Errorf("audit: insert batch: %w", err)
 	}
 	return nil
 }
 
-func (t *auditTx) InsertHashes(indexes []int64, hashes [][]byte) error {
-	err := t.insertRows(`INSERT INTO audit_hashes (idx, hash) VALUES `, 2, len(indexes), func(i int) []any {
-		return []any{indexes[i], hashes[i]}
-	})
+func (t *auditTx) InsertHashes(first int64, hashes [][]byte) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	run := make([]byte, 0, len(hashes)*hashSize)
+	for _, h := range hashes {
+		if len(h) != hashSize {
+			return fmt.Errorf("audit: a tree hash has %d bytes", len(h))
+		}
+		run = append(run, h...)
+	}
+	st, err := t.a.stmt(t.ctx, `INSERT INTO audit_hashes (first, hashes) VALUES (?, ?)`)
+	if err == nil {
+		_, err = st.ExecContext(t.ctx, first, run)
+	}
 	if err != nil {
 		return fmt.Errorf("audit: insert hashes: %w", err)
 	}
@@ -519,7 +548,7 @@ func (t *auditTx) InsertHashes(indexes []int64, hashes [][]byte) error {
 }
 
 func (t *auditTx) InsertCheckpoint(c store.AuditCheckpoint) error {
-	_, err := t.a.wconn.ExecContext(t.ctx, `INSERT INTO audit_checkpoints (size, note, created_ns) VALUES (?, ?, ?)
+	err := t.a.exec(t.ctx, `INSERT INTO audit_checkpoints (size, note, created_ns) VALUES (?, ?, ?)
 		ON CONFLICT (size) DO NOTHING`, c.Size, c.Note, c.CreatedAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("audit: insert checkpoint: %w", err)
@@ -528,45 +557,70 @@ func (t *auditTx) InsertCheckpoint(c store.AuditCheckpoint) error {
 }
 
 func (t *auditTx) LatestCheckpointSize() (int64, error) {
-	var n sql.NullInt64
-	if err := t.a.wconn.QueryRowContext(t.ctx, `SELECT MAX(size) FROM audit_checkpoints`).Scan(&n); err != nil {
-		return 0, err
-	}
-	return n.Int64, nil
+	return t.a.queryInt(t.ctx, `SELECT MAX(size) FROM audit_checkpoints`)
 }
 
-const erasePayloads = `UPDATE audit_events SET in_salt = NULL, in_data = NULL, out_salt = NULL, out_data = NULL
-	WHERE (in_salt IS NOT NULL OR out_salt IS NOT NULL) AND `
-
+// ErasePayloads rewrites the payloads of the batches holding the events
+// to erase, without them.
 func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) {
-	var erased []int64
-	collect := func(q string, args ...any) error {
-		rows, err := t.a.wconn.QueryContext(t.ctx, q+` RETURNING idx`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
-				return err
-			}
-			erased = append(erased, i)
-		}
-		return rows.Err()
+	wanted := make(map[int64]bool, len(indexes))
+	lo, hi := int64(math.MaxInt64), int64(-1)
+	for _, i := range indexes {
+		wanted[i] = true
+		lo, hi = min(lo, i), max(hi, i)
 	}
 	if before > 0 {
-		if err := collect(erasePayloads+`idx < ?`, before); err != nil {
+		lo, hi = 0, max(hi, before-1)
+	}
+	if hi < 0 {
+		return nil, nil
+	}
+	type batch struct {
+		first    int64
+		count    int
+		leaves   []byte
+		payloads []byte
+	}
+	var batches []batch
+	rows, err := t.a.wconn.QueryContext(t.ctx, `SELECT first, count, leaves, payloads FROM audit_batches
+		WHERE payloads IS NOT NULL AND first >= `+batchStart+` AND first <= ? ORDER BY first`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("audit: erase: %w", err)
+	}
+	for rows.Next() {
+		var b batch
+		if err := rows.Scan(&b.first, &b.count, &b.leaves, &b.payloads); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		batches = append(batches, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var erased []int64
+	for _, b := range batches {
+		leaves, err := store.DecodeBatch(b.first, b.count, b.leaves, b.payloads)
+		if err != nil {
 			return nil, fmt.Errorf("audit: erase: %w", err)
 		}
-	}
-	for start := 0; start < len(indexes); start += 500 {
-		chunk := indexes[start:min(start+500, len(indexes))]
-		args := make([]any, len(chunk))
-		for i, idx := range chunk {
-			args[i] = idx
+		changed := false
+		for _, l := range leaves {
+			if (l.Input != nil || l.Output != nil) && (wanted[l.Index] || l.Index < before) {
+				l.Input, l.Output = nil, nil
+				erased = append(erased, l.Index)
+				changed = true
+			}
 		}
-		if err := collect(erasePayloads+`idx IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+		if !changed {
+			continue
+		}
+		var p any
+		if enc := store.EncodePayloads(leaves); enc != nil {
+			p = enc
+		}
+		if err := t.a.exec(t.ctx, `UPDATE audit_batches SET payloads = ? WHERE first = ?`, p, b.first); err != nil {
 			return nil, fmt.Errorf("audit: erase: %w", err)
 		}
 	}

@@ -1,32 +1,25 @@
--- The audit log. Events hold the canonical JSON the Merkle tree commits
--- to; the other columns are copies for queries, and the payload columns
--- hold what is kept of the payloads the event commits to (salt, and bytes
--- unless only the digest is kept), outside the leaf so they can be erased.
--- Times are Unix nanoseconds.
+-- The audit log, one row per group commit. leaves holds the batch's events
+-- (the canonical JSON the Merkle tree commits to), each as a uvarint length
+-- then the bytes; payloads holds what is kept of their payloads (salts, and
+-- bytes unless only digests are kept), apart so that it can be erased. The
+-- time span lets queries by time skip batches. Times are Unix nanoseconds.
 
-CREATE TABLE audit_events (
-    idx        INTEGER PRIMARY KEY,
-    data       BLOB    NOT NULL,
-    time_ns    INTEGER NOT NULL,
-    request_id TEXT    NOT NULL,
-    actor_kind TEXT    NOT NULL,
-    actor_id   TEXT    NOT NULL,
-    action     TEXT    NOT NULL,
-    model      TEXT    NOT NULL,
-    outcome    TEXT    NOT NULL,
-    in_salt    BLOB,
-    in_data    BLOB,
-    out_salt   BLOB,
-    out_data   BLOB
+CREATE TABLE audit_batches (
+    first    INTEGER PRIMARY KEY,
+    count    INTEGER NOT NULL CHECK (count > 0),
+    min_time INTEGER NOT NULL,
+    max_time INTEGER NOT NULL,
+    leaves   BLOB    NOT NULL,
+    payloads BLOB
 ) STRICT;
-CREATE INDEX audit_events_time ON audit_events (time_ns);
-CREATE INDEX audit_events_actor ON audit_events (actor_id, idx);
-CREATE INDEX audit_events_request ON audit_events (request_id) WHERE request_id <> '';
+CREATE INDEX audit_batches_time ON audit_batches (max_time);
 
--- Stored hashes of the RFC 6962 tree, numbered as golang.org/x/mod/sumdb/tlog does.
+-- Stored hashes of the RFC 6962 tree, numbered as golang.org/x/mod/sumdb/tlog
+-- does. The hashes a commit adds are consecutive, so each commit stores them
+-- as one row: the index of the first and the 32-byte hashes end to end.
 CREATE TABLE audit_hashes (
-    idx  INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL
+    first  INTEGER PRIMARY KEY,
+    hashes BLOB NOT NULL CHECK (length(hashes) > 0 AND length(hashes) % 32 = 0)
 ) STRICT;
 
 CREATE TABLE audit_checkpoints (
