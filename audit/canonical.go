@@ -102,7 +102,10 @@ func appendTail(b []byte, e *Event) []byte {
 		b = appendResource(b, &e.Resource)
 	}
 	b = appendKey(b, "time", false)
-	b = appendString(b, e.Time.UTC().Format(time.RFC3339Nano))
+	// An RFC 3339 time needs no escaping.
+	b = append(b, '"')
+	b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
 	if e.UpstreamLatencyUS != 0 {
 		b = appendKey(b, "upstream_latency_us", false)
 		b = strconv.AppendInt(b, e.UpstreamLatencyUS, 10)

@@ -83,7 +83,10 @@ func saltedDigest(salt, data []byte) string {
 	h := sha256.New()
 	h.Write(salt)
 	h.Write(data)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], h.Sum(sum[:0]))
+	return string(out[:])
 }
 
 // CheckPayload reports whether data is the payload a stored salt and a

@@ -2,6 +2,7 @@ package config
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/store"
@@ -65,6 +66,10 @@ func (v *validator) buildAudit(f *file, c *Config) {
 	}
 	if a.BatchWait != nil {
 		v.duration("audit.batch_wait", *a.BatchWait, &c.Audit.BatchWait)
+		// Every fail-closed response may wait this long: keep it short.
+		if c.Audit.BatchWait < 0 || c.Audit.BatchWait > 100*time.Millisecond {
+			v.fail("audit.batch_wait", "must be between 0s and 100ms, got %s", *a.BatchWait)
+		}
 	}
 	if a.PayloadRetention != nil && *a.PayloadRetention != "" {
 		d, err := access.ParseTTL(*a.PayloadRetention)

@@ -41,7 +41,9 @@ type Audit struct {
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
 	BatchMax           int
-	BatchWait          time.Duration
+	// BatchWait paces group commits under load (see audit.Options); 0
+	// commits at once.
+	BatchWait time.Duration
 	// PayloadRetention erases captured payloads older than this (0: keep).
 	PayloadRetention time.Duration
 	Forwarders       []Forwarder
@@ -106,6 +108,7 @@ func Default() *Config {
 			CheckpointEvery:    1000,
 			CheckpointInterval: 10 * time.Second,
 			BatchMax:           1024,
+			BatchWait:          2 * time.Millisecond,
 		},
 	}
 }

@@ -110,6 +110,18 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"same listeners", "listen: 127.0.0.1:1\nadmin_listen: 127.0.0.1:1\n", "admin_listen", 2, "differ"},
 		{"identity without ca", "identities:\n  - name: a\n    common_name: a\n    scopes: [admin]\n    models: ['*']\n", "identities", 1, "client_ca"},
 		{"identity bad scope", "tls:\n  cert_file: x\n  key_file: y\n  client_ca: z\nidentities:\n  - name: a\n    common_name: a\n    scopes: [root]\n    models: ['*']\n", "identities[0]", 6, "unknown scope"},
+		{"audit mode", "audit:\n  mode: sometimes\n", "audit.mode", 2, "fail_closed"},
+		{"audit capture", "audit:\n  capture:\n    input: everything\n", "audit.capture.input", 3, "full, redacted"},
+		{"route capture", "routes:\n  - model: m\n    protocol: openai\n    capture: {output: raw}\n    upstream: {url: 'http://x'}\n", "routes[0].capture.output", 4, "full, redacted"},
+		{"checkpoint every", "audit:\n  checkpoint_every: 0\n", "audit.checkpoint_every", 2, "at least 1"},
+		{"batch wait too long", "audit:\n  batch_wait: 1s\n", "audit.batch_wait", 2, "100ms"},
+		{"batch max", "audit:\n  batch_max: 0\n", "audit.batch_max", 2, "between"},
+		{"retention", "audit:\n  payload_retention: forever\n", "audit.payload_retention", 2, ""},
+		{"forwarder without name", "audit:\n  forwarders:\n    - type: file\n      path: /tmp/x\n", "audit.forwarders[0].name", 3, "required"},
+		{"forwarder type", "audit:\n  forwarders:\n    - name: a\n      type: kafka\n", "audit.forwarders[0].type", 4, "syslog, webhook"},
+		{"syslog address", "audit:\n  forwarders:\n    - name: a\n      type: syslog\n", "audit.forwarders[0].address", 3, "host:port"},
+		{"webhook format", "audit:\n  forwarders:\n    - name: a\n      type: webhook\n      url: https://siem\n      format: cef\n", "audit.forwarders[0].format", 6, "jsonl or ocsf"},
+		{"duplicate forwarder", "audit:\n  forwarders:\n    - {name: a, type: file, path: /tmp/a}\n    - {name: a, type: file, path: /tmp/b}\n", "audit.forwarders[1].name", 4, "twice"},
 		{"not yaml", "listen: [\n", "", 1, ""},
 	}
 	for _, tc := range tests {
@@ -178,5 +190,38 @@ func TestExampleConfig(t *testing.T) {
 		if !strings.Contains(p.Message, "no such file") {
 			t.Errorf("example config: line %d: %s: %s", p.Line, p.Key, p.Message)
 		}
+	}
+}
+
+func TestParseAudit(t *testing.T) {
+	c, err := Parse("m.yaml", []byte(`
+audit:
+  mode: best_effort
+  capture: {input: full, output: none}
+  checkpoint_every: 500
+  checkpoint_interval: 30s
+  batch_max: 256
+  batch_wait: 0s
+  payload_retention: 30d
+  forwarders:
+    - {name: siem, type: syslog, address: 'siem:6514', format: cef, tls: {ca_file: /etc/ca.pem}}
+    - {name: hook, type: webhook, url: 'https://siem/in', batch_size: 50, credential: {env: HOME}}
+    - {name: disk, type: file, path: /var/log/mg.jsonl, max_bytes: 1048576, max_files: 3}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Audit
+	if a.Mode != "best_effort" || a.Capture.Input != "full" || a.Capture.Output != "none" || a.CheckpointEvery != 500 ||
+		a.CheckpointInterval != 30*time.Second || a.BatchMax != 256 || a.BatchWait != 0 || a.PayloadRetention != 30*24*time.Hour {
+		t.Errorf("audit: %+v", a)
+	}
+	if len(a.Forwarders) != 3 || a.Forwarders[0].TLS == nil || a.Forwarders[0].TLS.CAFile != "/etc/ca.pem" ||
+		a.Forwarders[1].BatchSize != 50 || a.Forwarders[1].Credential == nil || a.Forwarders[2].MaxFiles != 3 {
+		t.Errorf("forwarders: %+v", a.Forwarders)
+	}
+	d := Default().Audit
+	if d.Mode != "fail_closed" || d.Capture.Input != "hash" || d.BatchWait != 2*time.Millisecond {
+		t.Errorf("audit defaults: %+v", d)
 	}
 }

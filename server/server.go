@@ -105,8 +105,12 @@ func (s *Server) openAudit(ctx context.Context) error {
 		return err
 	}
 	a := s.cfg.Audit
+	wait := a.BatchWait
+	if wait == 0 {
+		wait = -1 // the config's 0 means no wait; audit.Options' means its default
+	}
 	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{
-		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: a.BatchWait,
+		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: wait,
 		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
 	})
 	if err != nil {

@@ -76,7 +76,7 @@ func (a *AuditDB) Sync(ctx context.Context) error {
 		}
 		a.wal = f
 	}
-	if err := a.wal.Sync(); err != nil {
+	if err := fdatasync(a.wal); err != nil {
 		// Reopen next time: the file may have been replaced.
 		a.wal.Close()
 		a.wal = nil
