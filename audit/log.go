@@ -92,7 +92,7 @@ type Log struct {
 	log      *slog.Logger
 
 	queue   chan *entry
-	toSync  chan []*entry // committed batches waiting to be made durable
+	toSync  chan committed // waiting to be made durable
 	closing chan struct{}
 	stopped chan struct{}
 	synced  chan struct{}
@@ -104,6 +104,7 @@ type Log struct {
 	commits    atomic.Int64          // transactions committed
 	commitTime atomic.Int64          // nanoseconds spent committing
 	syncs      atomic.Int64          // syncs to disk
+	durable    atomic.Int64          // events known durable
 	syncTime   atomic.Int64          // nanoseconds spent syncing
 
 	// Owned by the writer goroutine.
@@ -136,12 +137,19 @@ type eraseJob struct {
 func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier note.Verifier, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
 	l := &Log{store: st, signer: signer, verifier: verifier, opts: opts, log: opts.Logger,
-		queue: make(chan *entry, opts.QueueSize), toSync: make(chan []*entry, 64),
+		queue: make(chan *entry, opts.QueueSize), toSync: make(chan committed, 64),
 		closing: make(chan struct{}), stopped: make(chan struct{}), synced: make(chan struct{})}
-	// Check the store answers and pick up where the log stands.
-	if _, err := st.AuditSize(ctx); err != nil {
+	// Check the store answers and pick up where the log stands. What
+	// another process committed is made durable before anyone reads it as
+	// such (a crash may have left it unsynced).
+	size, err := st.AuditSize(ctx)
+	if err != nil {
 		return nil, err
 	}
+	if err := st.Sync(ctx); err != nil {
+		return nil, err
+	}
+	l.durable.Store(size)
 	if cp, err := st.LatestAuditCheckpoint(ctx); err == nil {
 		if _, err := OpenCheckpoint(cp.Note, verifier); err != nil {
 			return nil, fmt.Errorf("audit: the latest checkpoint does not verify with this log's key: %w", err)
@@ -361,6 +369,16 @@ func (l *Log) onTick() {
 	if due || l.Healthy() != nil {
 		l.commit(nil, due)
 	}
+	// Events another process appended (the CLI recording an erasure) are
+	// durable once a sync after their commit returns: pick them up even
+	// when this process writes nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if size, err := l.store.AuditSize(ctx); err == nil && size > l.durable.Load() {
+		if l.store.Sync(ctx) == nil {
+			l.setDurable(size)
+		}
+	}
 }
 
 func (l *Log) drainAndStop() {
@@ -465,7 +483,27 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 		release(batch, err)
 		return
 	}
-	l.toSync <- batch
+	l.toSync <- committed{batch, next.size}
+}
+
+// committed is a committed batch and the log's size after it.
+type committed struct {
+	batch []*entry
+	size  int64
+}
+
+// DurableSize returns how many events are known durable: everything below
+// it survives a power loss. Forwarders send nothing beyond it, so that a
+// receiver never holds an event the log could lose.
+func (l *Log) DurableSize() int64 { return l.durable.Load() }
+
+func (l *Log) setDurable(size int64) {
+	for {
+		cur := l.durable.Load()
+		if size <= cur || l.durable.CompareAndSwap(cur, size) {
+			return
+		}
+	}
 }
 
 // syncLoop makes committed batches durable and only then tells their
@@ -474,8 +512,8 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 // many batches it covers.
 func (l *Log) syncLoop() {
 	defer close(l.synced)
-	for batch := range l.toSync {
-		batches := [][]*entry{batch}
+	for c := range l.toSync {
+		batches := []committed{c}
 	more:
 		for {
 			select {
@@ -496,8 +534,11 @@ func (l *Log) syncLoop() {
 			l.unhealthy.Store(&err)
 			l.log.Error("audit log sync failed", "err", err)
 		}
+		if err == nil {
+			l.setDurable(batches[len(batches)-1].size)
+		}
 		for _, b := range batches {
-			release(b, err)
+			release(b.batch, err)
 		}
 	}
 }

@@ -200,6 +200,27 @@ func TestTwoWriters(t *testing.T) {
 	}
 }
 
+// TestDurableSize checks that an acknowledged event is counted durable,
+// including events another process appended while this one was idle.
+func TestDurableSize(t *testing.T) {
+	dir := t.TempDir()
+	a := openTestLog(t, dir, Options{CheckpointInterval: 100 * time.Millisecond})
+	appendN(t, a, 3, false)
+	if n := a.log.DurableSize(); n != 3 {
+		t.Fatalf("durable %d after three acknowledged appends", n)
+	}
+	b := openTestLog(t, dir, Options{})
+	appendN(t, b, 2, false)
+	b.log.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for a.log.DurableSize() != 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("durable %d: the other process's events were not picked up", a.log.DurableSize())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestReopenContinues(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := sqlite.OpenAuditDir(context.Background(), dir)

@@ -20,7 +20,7 @@ import (
 func (s *Server) forwarders() ([]*forward.Forwarder, error) {
 	var out []*forward.Forwarder
 	for _, f := range s.cfg.Audit.Forwarders {
-		fw := &forward.Forwarder{Name: f.Name, Store: s.auditDB, Batch: f.BatchSize, Logger: s.log}
+		fw := &forward.Forwarder{Name: f.Name, Store: s.auditDB, Batch: f.BatchSize, Logger: s.log, Durable: s.audit.DurableSize}
 		switch f.Type {
 		case "syslog":
 			fw.Formatter.Format = audit.FormatSyslog

@@ -35,6 +35,10 @@ type Forwarder struct {
 	Poll      time.Duration // how often to look for new events; default 250ms
 	MaxDelay  time.Duration // longest back-off after failures; default 30s
 	Logger    *slog.Logger
+	// Durable, when set, returns how many events are durable; nothing
+	// beyond is sent, so a receiver never holds an event the log could
+	// still lose to a power cut (audit.Log.DurableSize).
+	Durable func() int64
 }
 
 // Run forwards until ctx ends.
@@ -94,7 +98,13 @@ func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
 		records [][]byte
 		last    = next - 1
 	)
-	err := f.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, Limit: f.Batch}, func(l *store.AuditLeaf) error {
+	r := store.AuditRange{FromIndex: next, Limit: f.Batch}
+	if f.Durable != nil {
+		if r.BeforeIndex = f.Durable(); r.BeforeIndex <= next {
+			return next, 0, nil
+		}
+	}
+	err := f.Store.ScanAudit(ctx, r, func(l *store.AuditLeaf) error {
 		ev, err := audit.ParseEvent(l.Data)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", l.Index, err)

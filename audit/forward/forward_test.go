@@ -143,6 +143,31 @@ func TestWebhookReceiverDownThenUp(t *testing.T) {
 	}
 }
 
+// TestSendsOnlyDurableEvents holds the durable size back and checks that
+// nothing beyond it reaches the receiver.
+func TestSendsOnlyDurableEvents(t *testing.T) {
+	l, st := newLog(t)
+	appendEvents(t, l, 0, 10)
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	var durable atomic.Int64
+	durable.Store(4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fw := &Forwarder{Name: "hook", Store: st, Sink: &Webhook{URL: srv.URL}, Formatter: audit.Formatter{Format: audit.FormatJSONL},
+		Poll: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Durable: durable.Load}
+	go fw.Run(ctx)
+	waitFor(t, "the durable events", func() bool { return len(rcv.indexes()) >= 4 })
+	time.Sleep(100 * time.Millisecond) // ten polls
+	if got := rcv.indexes(); len(got) != 4 {
+		t.Fatalf("sent %v with only 4 events durable", got)
+	}
+	durable.Store(l.DurableSize())
+	waitFor(t, "the rest", func() bool { return len(rcv.indexes()) >= 10 })
+	noGap(t, rcv.indexes(), 10)
+}
+
 // TestResumeAfterRestart stops a forwarder halfway and starts a new one:
 // it continues from the saved position.
 func TestResumeAfterRestart(t *testing.T) {
