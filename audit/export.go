@@ -208,32 +208,40 @@ func cef(ev *Event) []byte {
 	b.WriteByte('|')
 	b.WriteString(sev)
 	b.WriteByte('|')
-	ext := [][2]string{
-		{"rt", strconv.FormatInt(ev.Time.UnixMilli(), 10)},
-		{"externalId", ev.RequestID},
-		{"cn1Label", "auditIndex"}, {"cn1", strconv.FormatInt(ev.Index, 10)},
-		{"suser", ev.Actor.ID}, {"cs1Label", "actorKind"}, {"cs1", ev.Actor.Kind},
-		{"src", ev.Actor.IP}, {"requestClientApplication", ev.Actor.UserAgent},
-		{"act", ev.Action}, {"outcome", ev.Decision.Outcome}, {"reason", ev.Decision.Reason},
-		{"cs2Label", "model"}, {"cs2", ev.Resource.Model},
-		{"cs3Label", "modelVersion"}, {"cs3", ev.Resource.ModelVersion},
+	// Custom fields come with a label, written only with the value.
+	type field struct{ key, value, label string }
+	ext := []field{
+		{"rt", strconv.FormatInt(ev.Time.UnixMilli(), 10), ""},
+		{"externalId", ev.RequestID, ""},
+		{"cn1", strconv.FormatInt(ev.Index, 10), "auditIndex"},
+		{"suser", ev.Actor.ID, ""}, {"cs1", ev.Actor.Kind, "actorKind"},
+		{"src", ev.Actor.IP, ""}, {"requestClientApplication", ev.Actor.UserAgent, ""},
+		{"act", ev.Action, ""}, {"outcome", ev.Decision.Outcome, ""}, {"reason", ev.Decision.Reason, ""},
+		{"cs2", ev.Resource.Model, "model"},
+		{"cs3", ev.Resource.ModelVersion, "modelVersion"},
 	}
 	if ev.HTTP != nil {
-		ext = append(ext, [2]string{"requestMethod", ev.HTTP.Method}, [2]string{"request", ev.HTTP.Path},
-			[2]string{"cn2Label", "httpStatus"}, [2]string{"cn2", strconv.Itoa(ev.HTTP.Status)})
+		ext = append(ext, field{"requestMethod", ev.HTTP.Method, ""}, field{"request", ev.HTTP.Path, ""},
+			field{"cn2", strconv.Itoa(ev.HTTP.Status), "httpStatus"})
 	}
 	first := true
-	for _, kv := range ext {
-		if kv[1] == "" {
-			continue
-		}
+	put := func(k, v string) {
 		if !first {
 			b.WriteByte(' ')
 		}
 		first = false
-		b.WriteString(kv[0])
+		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(cefValue(kv[1]))
+		b.WriteString(cefValue(v))
+	}
+	for _, f := range ext {
+		if f.value == "" {
+			continue
+		}
+		if f.label != "" {
+			put(f.key+"Label", f.label)
+		}
+		put(f.key, f.value)
 	}
 	return []byte(b.String())
 }
@@ -248,7 +256,8 @@ func cefValue(s string) string  { return cefValueEscaper.Replace(s) }
 
 // syslog renders RFC 5424 with the canonical event as the message:
 // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG
-// The facility is 13 (log audit); the severity 6 (informational) for
+// PROCID is "-": the record may be exported long after, by another
+// process than the one that wrote the event. The facility is 13 (log audit); the severity 6 (informational) for
 // allowed, 4 (warning) for denied and 3 (error) for failed.
 func (f *Formatter) syslog(ev *Event, data []byte) []byte {
 	sev := 6
@@ -264,8 +273,8 @@ func (f *Formatter) syslog(ev *Event, data []byte) []byte {
 	}
 	host = syslogToken(host, 255)
 	msgID := syslogToken(ev.Action, 32)
-	b := fmt.Appendf(nil, "<%d>1 %s %s modelgate %d %s - ", 13*8+sev,
-		ev.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), host, os.Getpid(), msgID)
+	b := fmt.Appendf(nil, "<%d>1 %s %s modelgate - %s - ", 13*8+sev,
+		ev.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), host, msgID)
 	return append(b, data...)
 }
 
