@@ -140,6 +140,12 @@ curl -s %s/v1/chat/completions %s -d '{"model":"demo-chat","messages":[{"role":"
 # Gateway metrics
 curl -s %s/metrics | grep '^modelgate_requests_total'
 
+Every request above, refused ones too, is in the tamper-evident audit log.
+In another terminal (with go run ./cmd/modelgate for modelgate):
+
+modelgate audit tail --data-dir %s
+modelgate audit verify --data-dir %s
+
 Press Ctrl-C to stop.
 `,
 		d.gateway, d.admin, d.dataDir, d.chatURL, d.clfURL, 100*d.accuracy, d.key,
@@ -148,5 +154,6 @@ Press Ctrl-C to stop.
 		d.gateway, auth, jsonType,
 		d.gateway, auth,
 		d.gateway, jsonType,
-		d.admin)
+		d.admin,
+		d.dataDir, d.dataDir)
 }

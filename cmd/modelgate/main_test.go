@@ -88,6 +88,27 @@ func TestDemoCommandsWork(t *testing.T) {
 			t.Errorf("command %d output lacks %q:\n%s\n%s", i, want[i], c, got)
 		}
 	}
+	// The audit commands it printed, run as printed.
+	var audits int
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(line, "modelgate audit ") {
+			continue
+		}
+		audits++
+		code, got, errOut := cli(t, strings.Fields(line)[1:]...)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", line, code, errOut)
+		}
+		if strings.Contains(line, " tail ") && !strings.Contains(got, "inference.denied  denied (missing_api_key)") {
+			t.Errorf("%s: the refused request is not in the log:\n%s", line, got)
+		}
+		if strings.Contains(line, " verify ") && !strings.HasPrefix(got, "OK: ") {
+			t.Errorf("%s: %s", line, got)
+		}
+	}
+	if audits != 2 {
+		t.Errorf("demo printed %d audit commands, want 2", audits)
+	}
 	cancel()
 	select {
 	case code := <-done:
