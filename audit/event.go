@@ -8,6 +8,8 @@ package audit
 
 import (
 	"time"
+
+	"github.com/modelgate/modelgate/admin"
 )
 
 // Event is one entry of the audit log. Its canonical JSON (RFC 8785) is the
@@ -115,16 +117,22 @@ const (
 	ActionDenied      = "inference.denied"
 	ActionModelsRead  = "models.read"
 	ActionHealthCheck = "health.check"
-	ActionKeyCreate   = "key.create"
-	ActionKeyRevoke   = "key.revoke"
-	ActionKeyRotate   = "key.rotate"
-	ActionRouteUpdate = "route.update"
-	ActionRouteDelete = "route.delete"
-	ActionIPCreate    = "ipblock.create"
-	ActionIPDelete    = "ipblock.delete"
 	ActionConfigLoad  = "config.load"
 	ActionErase       = "audit.erase"
 	ActionRetention   = "audit.retention"
 	ActionServerStart = "server.start"
 	ActionServerStop  = "server.stop"
+)
+
+// Control-plane actions are named by the admin package, which makes the
+// changes.
+const (
+	ActionKeyCreate   = admin.ActionKeyCreate
+	ActionKeyRevoke   = admin.ActionKeyRevoke
+	ActionKeyRotate   = admin.ActionKeyRotate
+	ActionRouteUpdate = admin.ActionRouteUpdate
+	ActionRouteDelete = admin.ActionRouteDelete
+	ActionIPCreate    = admin.ActionIPCreate
+	ActionIPDelete    = admin.ActionIPDelete
+	ActionAdminDenied = admin.ActionDenied
 )

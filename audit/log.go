@@ -335,15 +335,7 @@ func (l *Log) run() {
 // frequent and smaller, and the gateway slower: each commit and sync
 // costs CPU the requests need.)
 func (l *Log) fill(batch []*entry) []*entry {
-	for len(batch) < l.opts.BatchMax {
-		select {
-		case e := <-l.queue:
-			batch = append(batch, e)
-			continue
-		default:
-		}
-		break
-	}
+	batch = l.takeQueued(batch)
 	wait := time.Until(l.lastCommit.Add(l.opts.BatchWait))
 	if len(batch) >= l.opts.BatchMax || l.opts.BatchWait <= 0 || wait <= 0 {
 		return batch
@@ -355,6 +347,19 @@ func (l *Log) fill(batch []*entry) []*entry {
 		case e := <-l.queue:
 			batch = append(batch, e)
 		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// takeQueued adds what is queued, up to BatchMax, without waiting.
+func (l *Log) takeQueued(batch []*entry) []*entry {
+	for len(batch) < l.opts.BatchMax {
+		select {
+		case e := <-l.queue:
+			batch = append(batch, e)
+		default:
 			return batch
 		}
 	}
@@ -383,16 +388,7 @@ func (l *Log) onTick() {
 
 func (l *Log) drainAndStop() {
 	for {
-		var batch []*entry
-		for len(batch) < l.opts.BatchMax {
-			select {
-			case e := <-l.queue:
-				batch = append(batch, e)
-				continue
-			default:
-			}
-			break
-		}
+		batch := l.takeQueued(nil)
 		if len(batch) == 0 {
 			l.commit(nil, true) // the final checkpoint
 			return

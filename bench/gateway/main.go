@@ -1,8 +1,8 @@
 // Command gateway measures what modelgate costs in front of a model server.
 //
-// In one run it starts a loopback upstream that answers at once with a 1 KB
-// OpenAI-style chat completion, a bare httputil.ReverseProxy in front of
-// it, and modelgate in front of it twice: with authentication, rate limits
+// In one run it starts a loopback upstream that answers at once (or after
+// -upstream-latency) with a 1 KB OpenAI-style chat completion, a bare
+// httputil.ReverseProxy in front of it, and modelgate in front of it twice: with authentication, rate limits
 // (per key and per address, requests and tokens), metrics and the access
 // log on, and with all that plus the audit log (fail closed: every
 // response waits for its event to be durable; payloads as digests, the

@@ -91,14 +91,7 @@ func (a *AuditDB) Path() string { return a.path }
 // Close closes the database.
 func (a *AuditDB) Close() error {
 	a.wmu.Lock()
-	for _, s := range a.stmts {
-		s.Close()
-	}
-	a.stmts = map[string]*sql.Stmt{}
-	if a.wconn != nil {
-		a.wconn.Close()
-		a.wconn = nil
-	}
+	a.dropConn()
 	a.wmu.Unlock()
 	a.syncMu.Lock()
 	if a.wal != nil {
