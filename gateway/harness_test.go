@@ -74,6 +74,20 @@ func (r *recorder) last() recorded {
 	return r.reqs[len(r.reqs)-1]
 }
 
+// answer sets the canned answer; answerWith a handler instead. Requests
+// still in flight from an earlier step may read them, hence the lock.
+func (r *recorder) answer(status int, body string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status, r.body = status, body
+}
+
+func (r *recorder) answerWith(h http.HandlerFunc) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handler = h
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -26,7 +26,7 @@ func TestStreamingPassthrough(t *testing.T) {
 	key, _ := h.key(nil)
 	firstSeen := make(chan struct{})
 	upstreamDone := make(chan struct{})
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 		defer close(upstreamDone)
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\"first\"}}]}\n\n")
@@ -38,7 +38,7 @@ func TestStreamingPassthrough(t *testing.T) {
 		}
 		io.WriteString(w, "data: {\"choices\":[{\"delta\":{\"content\":\" second\"}}]}\n\n")
 		io.WriteString(w, "data: [DONE]\n\n")
-	}
+	})
 	body := `{"model":"rec","stream":true,"messages":[{"role":"user","content":"go"}]}`
 	req, _ := http.NewRequest("POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -89,7 +89,7 @@ func TestClientCancelReachesUpstream(t *testing.T) {
 			key, _ := h.key(nil)
 			started := make(chan struct{})
 			cancelled := make(chan struct{})
-			h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+			h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 				if stream {
 					w.Header().Set("Content-Type", "text/event-stream")
 					io.WriteString(w, "data: {}\n\n")
@@ -101,7 +101,7 @@ func TestClientCancelReachesUpstream(t *testing.T) {
 					close(cancelled)
 				case <-time.After(10 * time.Second):
 				}
-			}
+			})
 			ctx, cancel := context.WithCancel(context.Background())
 			body := fmt.Sprintf(`{"model":"rec","stream":%v,"messages":[{"role":"user","content":"go"}]}`, stream)
 			req, _ := http.NewRequestWithContext(ctx, "POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(body))
@@ -129,7 +129,7 @@ func TestUpstreamSeesOnlyWhatItShould(t *testing.T) {
 	h := newHarness(t)
 	h.route(&store.Route{Model: "renamed", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{
 		URL: h.recSrv.URL + "/v1", Model: "llama3:8b", Credential: &store.Credential{Env: "MODELGATE_TEST_UPSTREAM_KEY"}}})
-	h.rec.body = `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`
+	h.rec.answer(0, `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`)
 	key, _ := h.key(nil)
 	body := `{"model":"renamed","temperature":0.2,"messages":[{"role":"user","content":"hi"}]}`
 	r := h.do("POST", "/v1/chat/completions", key, body, "Cookie", "session=abc", "X-Api-Key", key, "Connection", "keep-alive")
@@ -166,9 +166,9 @@ func TestUpstreamRedirectIsNotFollowed(t *testing.T) {
 		t.Error("the gateway followed an upstream redirect")
 	}))
 	defer elsewhere.Close()
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, elsewhere.URL, http.StatusTemporaryRedirect)
-	}
+	})
 	r := h.do("POST", "/v1/chat/completions", key, strings.Replace(chatBody, "demo-chat", "rec", 1))
 	wantError(t, r, 502, TypeUpstream, "bad_upstream_response")
 	if r.Header.Get("Location") != "" {
@@ -219,7 +219,7 @@ func TestPerIPLimitAppliesBeforeAuthentication(t *testing.T) {
 
 func TestTokenLimit(t *testing.T) {
 	h := newHarness(t)
-	h.rec.body = `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":10,"completion_tokens":90}}`
+	h.rec.answer(0, `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":10,"completion_tokens":90}}`)
 	key, _ := h.key(func(k *store.Key) { k.TPM = 150 })
 	body := strings.Replace(chatBody, "demo-chat", "rec", 1)
 	// The estimate (~11 tokens) fits; afterwards the real cost, 100
@@ -243,7 +243,7 @@ func TestTokenLimit(t *testing.T) {
 
 func TestTokensNotChargedWhenUpstreamFails(t *testing.T) {
 	h := newHarness(t)
-	h.rec.status, h.rec.body = 500, `{"error":{"message":"boom"}}`
+	h.rec.answer(500, `{"error":{"message":"boom"}}`)
 	key, _ := h.key(func(k *store.Key) { k.TPM = 30 })
 	body := strings.Replace(chatBody, "demo-chat", "rec", 1) // about 11 tokens
 	for i := range 6 {
@@ -259,11 +259,11 @@ func TestConcurrencyLimit(t *testing.T) {
 	inside := make(chan struct{})
 	release := make(chan struct{})
 	var once sync.Once
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 		once.Do(func() { close(inside) })
 		<-release
 		w.Write([]byte(`{}`))
-	}
+	})
 	body := strings.Replace(chatBody, "demo-chat", "rec", 1)
 	done := make(chan int)
 	go func() { done <- h.do("POST", "/v1/chat/completions", key, body).StatusCode }()

@@ -309,24 +309,24 @@ func TestUpstreamFailures(t *testing.T) {
 	wantError(t, h.do("POST", "/v1/chat/completions", key, body("down")), 502, TypeUpstream, "upstream_unreachable")
 	wantError(t, h.do("POST", "/v1/chat/completions", key, body("badcred")), 502, TypeUpstream, "upstream_misconfigured")
 
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	wantError(t, h.do("POST", "/v1/chat/completions", key, body("slow")), 504, TypeUpstream, "upstream_timeout")
 
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) }
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) })
 	wantError(t, h.do("POST", "/v1/chat/completions", key, body("rec")), 502, TypeUpstream, "upstream_auth_failed")
 
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write([]byte("\x1f\x8b"))
-	}
+	})
 	wantError(t, h.do("POST", "/v1/chat/completions", key, body("rec")), 502, TypeUpstream, "bad_upstream_response")
 
 	// An upstream's own 4xx passes through untouched.
-	h.rec.handler = func(w http.ResponseWriter, r *http.Request) {
+	h.rec.answerWith(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)
 		w.Write([]byte(`{"error":{"message":"context too long","type":"invalid_request_error"}}`))
-	}
+	})
 	if r := h.do("POST", "/v1/chat/completions", key, body("rec")); r.StatusCode != 400 || r.err.Error.Message != "context too long" {
 		t.Fatalf("upstream 400: %d %s", r.StatusCode, r.body)
 	}
