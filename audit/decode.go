@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,34 +33,38 @@ func (dec *eventDecoder) decode(data []byte) (*Event, error) {
 	return ev, nil
 }
 
-// open reads the byte that opens an object or array.
-func (dec *eventDecoder) open(c byte) error { return dec.l.expect(c) }
-
-// key returns the next key of an object, or more=false after its closing
-// brace; first tracks whether a comma is due. The key is valid until the
-// next read.
-func (dec *eventDecoder) key(first *bool) ([]byte, bool, error) {
-	more, err := dec.l.member(first, '}')
-	if err != nil || !more {
-		return nil, false, err
+// object reads an object whose members field decodes; field returns
+// errUnknownField for a key it does not know, reported with the object's
+// path. Every object of an event is read this way.
+func (dec *eventDecoder) object(path string, field func(key []byte) error) error {
+	if err := dec.l.expect('{'); err != nil {
+		return err
 	}
-	k, err := dec.l.key()
-	return k, err == nil, err
+	for first := true; ; {
+		more, err := dec.l.member(&first, '}')
+		if err != nil || !more {
+			return err
+		}
+		key, err := dec.l.key() // valid until the next read
+		if err != nil {
+			return err
+		}
+		if err := field(key); err == errUnknownField {
+			return unknown(path + string(key))
+		} else if err != nil {
+			return err
+		}
+	}
 }
+
+var errUnknownField = errors.New("unknown field")
 
 func (dec *eventDecoder) str() (string, error)    { return dec.l.str() }
 func (dec *eventDecoder) integer() (int64, error) { return dec.l.integer() }
 func (dec *eventDecoder) float() (float64, error) { return dec.l.float() }
 
-func (dec *eventDecoder) event(ev *Event) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) event(ev *Event) error {
+	return dec.object("", func(key []byte) (err error) {
 		switch string(key) {
 		case "action":
 			ev.Action, err = dec.str()
@@ -100,23 +105,14 @@ func (dec *eventDecoder) event(ev *Event) (err error) {
 				err = fmt.Errorf("event schema version %d is not %d", v, schemaVersion)
 			}
 		default:
-			err = unknown(string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
-func (dec *eventDecoder) actor(a *Actor) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) actor(a *Actor) error {
+	return dec.object("actor.", func(key []byte) (err error) {
 		switch string(key) {
 		case "kind":
 			a.Kind, err = dec.str()
@@ -127,44 +123,34 @@ func (dec *eventDecoder) actor(a *Actor) (err error) {
 		case "user_agent":
 			a.UserAgent, err = dec.str()
 		default:
-			err = unknown("actor." + string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
-func (dec *eventDecoder) decision(d *Decision) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) decision(d *Decision) error {
+	return dec.object("decision.", func(key []byte) (err error) {
 		switch string(key) {
 		case "outcome":
 			d.Outcome, err = dec.str()
 		case "reason":
 			d.Reason, err = dec.str()
 		default:
-			err = unknown("decision." + string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
-func (dec *eventDecoder) details(ev *Event) (err error) {
-	if err := dec.open('{'); err != nil {
+// details reads the details map. Its keys may hold any text, so they are
+// read as strings (unescaped), not as field names.
+func (dec *eventDecoder) details(ev *Event) error {
+	if err := dec.l.expect('{'); err != nil {
 		return err
 	}
 	ev.Details = map[string]string{}
 	for first := true; ; {
-		// Details keys may hold any text: unescape them.
 		more, err := dec.l.member(&first, '}')
 		if err != nil || !more {
 			return err
@@ -183,26 +169,16 @@ func (dec *eventDecoder) details(ev *Event) (err error) {
 }
 
 func (dec *eventDecoder) guards(ev *Event) error {
-	if err := dec.open('['); err != nil {
+	if err := dec.l.expect('['); err != nil {
 		return err
 	}
-	for firstGuard := true; ; {
-		more, err := dec.l.member(&firstGuard, ']')
+	for first := true; ; {
+		more, err := dec.l.member(&first, ']')
 		if err != nil || !more {
 			return err
 		}
 		var g GuardResult
-		if err := dec.open('{'); err != nil {
-			return err
-		}
-		for first := true; ; {
-			key, more, err := dec.key(&first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
+		err = dec.object("guards.", func(key []byte) (err error) {
 			switch string(key) {
 			case "name":
 				g.Name, err = dec.str()
@@ -213,25 +189,19 @@ func (dec *eventDecoder) guards(ev *Event) error {
 			case "score":
 				g.Score, err = dec.float()
 			default:
-				err = unknown("guards." + string(key))
+				err = errUnknownField
 			}
-			if err != nil {
-				return err
-			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		ev.Guards = append(ev.Guards, g)
 	}
 }
 
-func (dec *eventDecoder) http(h *HTTP) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) http(h *HTTP) error {
+	return dec.object("http.", func(key []byte) (err error) {
 		switch string(key) {
 		case "method":
 			h.Method, err = dec.str()
@@ -242,23 +212,14 @@ func (dec *eventDecoder) http(h *HTTP) (err error) {
 			n, err = dec.integer()
 			h.Status = int(n)
 		default:
-			err = unknown("http." + string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
-func (dec *eventDecoder) payloads(p *Payloads) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) payloads(p *Payloads) error {
+	return dec.object("payloads.", func(key []byte) error {
 		ref := &PayloadRef{}
 		switch string(key) {
 		case PayloadInput:
@@ -266,20 +227,10 @@ func (dec *eventDecoder) payloads(p *Payloads) (err error) {
 		case PayloadOutput:
 			p.Output = ref
 		default:
-			return unknown("payloads." + string(key))
+			return errUnknownField
 		}
-		if err := dec.open('{'); err != nil {
-			return err
-		}
-		for first := true; ; {
-			k, more, err := dec.key(&first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
-			switch string(k) {
+		return dec.object("payload.", func(key []byte) (err error) {
+			switch string(key) {
 			case "mode":
 				ref.Mode, err = dec.str()
 			case "sha256":
@@ -287,24 +238,15 @@ func (dec *eventDecoder) payloads(p *Payloads) (err error) {
 			case "size":
 				ref.Size, err = dec.integer()
 			default:
-				err = unknown("payload." + string(k))
+				err = errUnknownField
 			}
-			if err != nil {
-				return err
-			}
-		}
-	}
+			return err
+		})
+	})
 }
 
-func (dec *eventDecoder) resource(r *Resource) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) resource(r *Resource) error {
+	return dec.object("resource.", func(key []byte) (err error) {
 		switch string(key) {
 		case "id":
 			r.ID, err = dec.str()
@@ -315,23 +257,14 @@ func (dec *eventDecoder) resource(r *Resource) (err error) {
 		case "route":
 			r.Route, err = dec.str()
 		default:
-			err = unknown("resource." + string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
-func (dec *eventDecoder) usage(u *Usage) (err error) {
-	if err := dec.open('{'); err != nil {
-		return err
-	}
-	for first := true; ; {
-		key, more, err := dec.key(&first)
-		if err != nil || !more {
-			return err
-		}
+func (dec *eventDecoder) usage(u *Usage) error {
+	return dec.object("usage.", func(key []byte) (err error) {
 		switch string(key) {
 		case "prompt_tokens":
 			u.PromptTokens, err = dec.integer()
@@ -340,12 +273,10 @@ func (dec *eventDecoder) usage(u *Usage) (err error) {
 		case "estimated":
 			u.Estimated, err = dec.l.boolean()
 		default:
-			err = unknown("usage." + string(key))
+			err = errUnknownField
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 func unknown(key string) error { return fmt.Errorf("unknown field %q", key) }

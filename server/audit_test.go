@@ -18,7 +18,6 @@ import (
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/store"
-	"github.com/modelgate/modelgate/store/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -351,19 +350,11 @@ func TestAdminChangesAreRecorded(t *testing.T) {
 func TestRetentionBoundary(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.OpenAuditDir(ctx, dir)
+	l, db, err := OpenAudit(ctx, dir, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	signer, verifier, err := audit.LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer l.Close()
 	now := time.Now()
 	// Event 3 is old but recorded after a young one, as a long request is.

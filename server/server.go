@@ -92,33 +92,41 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	return s, nil
 }
 
-// openAudit opens the audit log in the data directory, creating its
-// signing key on first start.
+// openAudit opens the audit log as the configuration says.
 func (s *Server) openAudit(ctx context.Context) error {
-	db, err := sqlite.OpenAuditDir(ctx, s.cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	signer, verifier, err := audit.LoadOrCreateKeys(s.cfg.DataDir)
-	if err != nil {
-		db.Close()
-		return err
-	}
 	a := s.cfg.Audit
 	wait := a.BatchWait
 	if wait == 0 {
 		wait = -1 // the config's 0 means no wait; audit.Options' means its default
 	}
-	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{
+	l, db, err := OpenAudit(ctx, s.cfg.DataDir, audit.Options{
 		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: wait,
 		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
 	})
 	if err != nil {
-		db.Close()
 		return err
 	}
 	s.auditDB, s.audit = db, l
 	return nil
+}
+
+// OpenAudit opens the audit log of a data directory: its database and its
+// key pair, both created on first use. The server, the CLI and the
+// benchmarks all open it this way. Close the log, then the database.
+func OpenAudit(ctx context.Context, dir string, opts audit.Options) (*audit.Log, *sqlite.AuditDB, error) {
+	db, err := sqlite.OpenAuditDir(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, verifier, err := audit.LoadOrCreateKeys(dir)
+	if err == nil {
+		var l *audit.Log
+		if l, err = audit.Open(ctx, db, signer, verifier, opts); err == nil {
+			return l, db, nil
+		}
+	}
+	db.Close()
+	return nil, nil, err
 }
 
 func (s *Server) closeStores() {

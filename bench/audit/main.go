@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
-	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/modelgate/modelgate/server"
 )
 
 func main() {
@@ -36,15 +36,7 @@ func main() {
 		*dir = d
 	}
 	ctx := context.Background()
-	db, err := sqlite.OpenAuditDir(ctx, *dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	signer, verifier, err := audit.LoadOrCreateKeys(*dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{Logger: slog.New(slog.DiscardHandler)})
+	l, db, err := server.OpenAudit(ctx, *dir, audit.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -82,7 +74,7 @@ func main() {
 	// Verification, as `modelgate audit verify` runs it.
 	audit.TuneForVerify()
 	start = time.Now()
-	r, err := audit.Verify(ctx, db, verifier)
+	r, err := audit.Verify(ctx, db, l.Verifier())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -43,6 +43,7 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -187,15 +188,7 @@ func startModelgate(upstream string, withAudit bool) (addr, key string) {
 		},
 	}
 	if withAudit {
-		adb, err := sqlite.OpenAuditDir(ctx, dir)
-		if err != nil {
-			log.Fatal(err)
-		}
-		signer, verifier, err := audit.LoadOrCreateKeys(dir)
-		if err != nil {
-			log.Fatal(err)
-		}
-		l, err := audit.Open(ctx, adb, signer, verifier, audit.Options{Mode: audit.FailClosed, Logger: logger, BatchWait: batchWait})
+		l, _, err := server.OpenAudit(ctx, dir, audit.Options{Mode: audit.FailClosed, Logger: logger, BatchWait: batchWait})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/spf13/cobra"
@@ -37,11 +38,21 @@ file and the log's public key.`,
 	return cmd
 }
 
-// auditFiles opens the audit database read-side; it never creates one.
-func auditFiles(ctx context.Context, g *globals) (*sqlite.AuditDB, error) {
+// auditPath returns the data directory's audit database, which must
+// exist: the audit commands never create one.
+func auditPath(g *globals) (string, error) {
 	path := filepath.Join(g.dataDir, sqlite.AuditFileName)
 	if _, err := os.Stat(path); err != nil {
-		return nil, usagef("no audit log at %s: pass --data-dir", path)
+		return "", usagef("no audit log at %s: pass --data-dir", path)
+	}
+	return path, nil
+}
+
+// auditFiles opens the audit database read-side.
+func auditFiles(ctx context.Context, g *globals) (*sqlite.AuditDB, error) {
+	path, err := auditPath(g)
+	if err != nil {
+		return nil, err
 	}
 	return sqlite.OpenAudit(ctx, path)
 }
@@ -66,21 +77,10 @@ func verifierFor(g *globals, pubkey string) (note.Verifier, error) {
 // openWriter opens the log for commands that append (erase, checkpoint,
 // proof): the same file a running server writes to, safely.
 func openWriter(ctx context.Context, g *globals) (*audit.Log, *sqlite.AuditDB, error) {
-	db, err := auditFiles(ctx, g)
-	if err != nil {
+	if _, err := auditPath(g); err != nil {
 		return nil, nil, err
 	}
-	signer, verifier, err := audit.LoadOrCreateKeys(g.dataDir)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{})
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return l, db, nil
+	return server.OpenAudit(ctx, g.dataDir, audit.Options{})
 }
 
 // cliActor names the person at the terminal for the record.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store/sqlite"
 )
 
@@ -21,19 +22,11 @@ func auditDataDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := sqlite.OpenAuditDir(ctx, dir)
+	l, db, err := server.OpenAudit(ctx, dir, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	signer, verifier, err := audit.LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := audit.Open(ctx, db, signer, verifier, audit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	for i := range 12 {
 		ev := &audit.Event{

@@ -14,6 +14,7 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/spf13/cobra"
 )
@@ -68,22 +69,13 @@ func (f *keysFlags) open(ctx context.Context, g *globals, create bool) (admin.Ke
 	}
 	// Changes made here are recorded in the audit log like any other,
 	// in the same file a running server writes to.
-	adb, err := sqlite.OpenAuditDir(ctx, g.dataDir)
+	l, adb, err := server.OpenAudit(ctx, g.dataDir, audit.Options{})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	signer, verifier, err := audit.LoadOrCreateKeys(g.dataDir)
-	if err == nil {
-		var l *audit.Log
-		if l, err = audit.Open(ctx, adb, signer, verifier, audit.Options{}); err == nil {
-			keys := admin.Local{Store: st, Recorder: &audit.ChangeLog{Log: l}, Actor: admin.Change{Actor: cliActor()}}
-			return keys, func() { l.Close(); adb.Close(); st.Close() }, nil
-		}
-	}
-	adb.Close()
-	st.Close()
-	return nil, nil, err
+	keys := admin.Local{Store: st, Recorder: &audit.ChangeLog{Log: l}, Actor: admin.Change{Actor: cliActor()}}
+	return keys, func() { l.Close(); adb.Close(); st.Close() }, nil
 }
 
 func keysCreate(g *globals, f *keysFlags) *cobra.Command {
