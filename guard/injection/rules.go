@@ -1,0 +1,131 @@
+package injection
+
+import (
+	"regexp"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+)
+
+// A rule is one pattern of a family, with the weight its match adds: the
+// probability, on its own, that a text holding it is an attack. Rules run
+// on the folded text (normalised, lower-cased) and on what hidden payloads
+// decode to. They carry what the training data lacks: short direct
+// overrides, and instructions planted in documents and tool output.
+type rule struct {
+	family string
+	id     string
+	weight float64
+	re     *regexp.Regexp
+	// need lists groups of words; the text must hold a word of every
+	// group for the rule to be tried: a cheap test that spares most texts
+	// most expressions.
+	need [][]string
+}
+
+// Families.
+const (
+	FamilyOverride   = "instruction_override"
+	FamilyPersona    = "persona_jailbreak"
+	FamilyExtraction = "prompt_extraction"
+	FamilyDelimiter  = "delimiter_injection"
+	FamilyEncoded    = "encoded_payload"
+	FamilyIndirect   = "indirect_injection"
+)
+
+const (
+	prior     = `(?:previous|prior|above|earlier|preceding|former|original|initial|foregoing|all|any|your|the|these|those|system|developer)`
+	instrWord = `(?:instructions?|prompts?|directives?|rules?|guidelines?|context|commands?|orders|programming|constraints|restrictions|guardrails|policies|polic(?:y|ies)|messages?|text)`
+)
+
+var rules = []rule{
+	{FamilyOverride, "ignore_previous", 0.9, regexp.MustCompile(`\b(?:ignore|disregard|forget|skip|bypass|override|overlook|neglect|drop|abandon|discard|stop following)\b(?:\s+\w+){0,3}?\s+` + prior + `(?:\s+\w+){0,2}?\s+` + instrWord + `\b`), [][]string{{"ignore", "disregard", "forget", "skip", "bypass", "override", "overlook", "neglect", "drop", "abandon", "discard", "stop following"}, {"instruction", "prompt", "directive", "rule", "guideline", "context", "command", "order", "programming", "constraint", "restriction", "guardrail", "polic", "message", "text"}}},
+	{FamilyOverride, "ignore_everything", 0.75, regexp.MustCompile(`\b(?:ignore|disregard|forget)\s+(?:everything|all that|what)\s+(?:(?:i|you)\s+(?:said|told|were told|have been told)|above|before|previously)`), [][]string{{"ignore", "disregard", "forget"}, {"everything", "all that", "what"}}},
+	{FamilyOverride, "new_instructions", 0.7, regexp.MustCompile(`\b(?:new|updated|real|actual|true|revised)\s+(?:system\s+)?(?:instructions?|task|directive|rules?)\s*(?::|are|is|follow)`), [][]string{{"new", "updated", "real", "actual", "true", "revised"}, {"instruction", "task", "directive", "rule"}}},
+	{FamilyOverride, "instead_do", 0.55, regexp.MustCompile(`\b(?:instead|from now on|henceforth|going forward)\b[^.\n]{0,40}\b(?:you (?:will|must|shall|are)|respond|reply|answer|say|print|output|only)\b`), [][]string{{"instead", "from now on", "henceforth", "going forward"}, {"you will", "you must", "you shall", "you are", "respond", "reply", "answer", "say", "print", "output", "only"}}},
+	{FamilyOverride, "say_hacked", 0.7, regexp.MustCompile(`\b(?:say|print|output|respond with|reply with|write)\s+["'\x60]?(?:hacked|pwned|i have been pwned|i have been hacked|access granted)\b`), [][]string{{"hacked", "pwned", "access granted"}}},
+	{FamilyOverride, "no_restrictions", 0.65, regexp.MustCompile(`\b(?:without|no|free (?:of|from)|ignore (?:all |any )?(?:your )?)\s*(?:any\s+)?(?:restrictions|filters|censorship|limitations|ethical (?:guidelines|constraints)|moral (?:guidelines|constraints)|content polic(?:y|ies)|safety (?:guidelines|filters|measures))\b`), [][]string{{"without", "no ", "free of", "free from", "ignore"}, {"restriction", "filter", "censorship", "limitation", "ethical", "moral", "polic", "safety"}}},
+
+	{FamilyPersona, "dan", 0.8, regexp.MustCompile(`\b(?:dan|stan|dude|aim|kevin|mongo tom|evil ?bot|anti-?gpt|betterdan|jailbreak(?:en)?|jailbroken)\b[^\n]{0,60}\b(?:do anything now|mode|stands for|can do anything|no (?:rules|restrictions|limits))`), [][]string{{"dan", "stan", "dude", "aim", "kevin", "mongo", "evil", "anti", "jailbr"}, {"do anything now", "mode", "stands for", "can do anything", "no rules", "no restrictions", "no limits"}}},
+	{FamilyPersona, "do_anything_now", 0.85, regexp.MustCompile(`\bdo anything now\b`), [][]string{{"do anything now"}}},
+	{FamilyPersona, "developer_mode", 0.8, regexp.MustCompile(`\b(?:developer|dev|god|debug|admin|sudo|unrestricted|unfiltered|uncensored|evil|chaos|opposite|maintenance) mode\b[^\n]{0,60}\b(?:enabled|activated|on|unlocked|engaged|simulate|act|pretend|respond)`), [][]string{{" mode"}, {"developer", "dev ", "god", "debug", "admin", "sudo", "unrestricted", "unfiltered", "uncensored", "evil", "chaos", "opposite", "maintenance"}}},
+	{FamilyPersona, "unfiltered_ai", 0.7, regexp.MustCompile(`\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|unethical|immoral|unbound|rogue)\s+(?:ai|assistant|chatbot|model|language model|persona|character)\b`), [][]string{{"unfiltered", "uncensored", "unrestricted", "amoral", "unethical", "immoral", "unbound", "rogue"}}},
+	{FamilyPersona, "two_responses", 0.6, regexp.MustCompile(`\b(?:two|2|both)\s+(?:different\s+)?(?:responses|answers|paragraphs)\b[^\n]{0,80}\b(?:normal|classic|filtered|censored)\b`), [][]string{{"two", "2", "both"}, {"normal", "classic", "filtered", "censored"}, {"response", "answer", "paragraph"}}},
+	{FamilyPersona, "stay_in_character", 0.5, regexp.MustCompile(`\b(?:stay in character|never break character|you (?:must|will) never refuse|never refuse|cannot refuse|can't refuse|not allowed to refuse)\b`), [][]string{{"character", "refuse"}}},
+	{FamilyPersona, "pretend_no_rules", 0.6, regexp.MustCompile(`\b(?:pretend|imagine|act as if|roleplay as|role-play as|you are now)\b[^\n]{0,60}\b(?:no (?:rules|restrictions|filters|limits|guidelines)|not bound by|freed from|broken free|without (?:any )?(?:rules|restrictions|limits))`), [][]string{{"pretend", "imagine", "act as if", "roleplay", "role-play", "you are now"}, {"no rules", "no restrictions", "no filters", "no limits", "no guidelines", "not bound", "freed from", "broken free", "without"}}},
+
+	{FamilyExtraction, "reveal_prompt", 0.8, regexp.MustCompile(`\b(?:reveal|show|print|display|output|repeat|tell me|give me|list|write out|leak|dump|recite|spell out|what (?:is|are|were))\b(?:\s+\w+){0,4}?\s+(?:your|the|its)?\s*(?:(?:initial|original|hidden|secret|system|full|complete|exact|first)\s+)+(?:prompt|instructions?|message|rules|guidelines|configuration|directives)\b`), [][]string{{"reveal", "show", "print", "display", "output", "repeat", "tell me", "give me", "list", "write out", "leak", "dump", "recite", "spell out", "what is", "what are", "what were"}, {"prompt", "instruction", "message", "rules", "guideline", "configuration", "directive"}, {"initial", "original", "hidden", "secret", "system", "full", "complete", "exact", "first"}}},
+	{FamilyExtraction, "repeat_above", 0.75, regexp.MustCompile(`\b(?:repeat|print|output|copy|echo)\b[^\n]{0,30}\b(?:the (?:text|words|everything) above|everything above|all (?:of )?the (?:text|words) (?:above|before)|starting with ["']?you are)`), [][]string{{"repeat", "print", "output", "copy", "echo"}, {"above", "you are"}}},
+	{FamilyExtraction, "secret_password", 0.55, regexp.MustCompile(`\b(?:what is|tell me|reveal|give me|spell|say)\b[^\n]{0,20}\b(?:the|your)\s+(?:secret|password|passphrase|secret key|hidden word|access code)\b`), [][]string{{"secret", "password", "passphrase", "hidden word", "access code"}, {"what is", "tell me", "reveal", "give me", "spell", "say"}}},
+
+	{FamilyDelimiter, "chat_template", 0.9, regexp.MustCompile(`<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text)\|>|\[/?inst\]|<</?sys>>|<start_of_turn>|<end_of_turn>`), [][]string{{"<|", "[inst", "[/inst", "<<sys", "<</sys", "_of_turn>"}}},
+	{FamilyDelimiter, "fake_turn", 0.65, regexp.MustCompile(`(?m)^\s*(?:#{1,4}\s*)?(?:system|assistant|developer)\s*(?:message|prompt)?\s*:\s*\S`), [][]string{{"system", "assistant", "developer"}, {":"}}},
+	{FamilyDelimiter, "fake_boundary", 0.6, regexp.MustCompile(`(?:end of (?:user )?(?:input|prompt|instructions|document|context)|-{3,}\s*(?:begin|start) (?:new )?(?:system|instructions)|\[(?:system|admin|developer) (?:message|override|note)\]|<\s*/?\s*(?:system|instructions?)\s*>)`), [][]string{{"end of", "begin", "start", "[system", "[admin", "[developer", "system>", "instruction>", "instructions>"}}},
+
+	{FamilyIndirect, "ai_addressed", 0.7, regexp.MustCompile(`\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|bot)s?\s*(?:reading|processing|summari[sz]ing|analy[sz]ing)\s+(?:this|the)\b[^\n]{0,60}\b(?:must|should|need to|ignore|instead)`), [][]string{{"reading", "processing", "summari", "analy"}, {"ai", "assistant", "chatbot", "language model", "llm", "gpt", "claude", "bot"}}},
+	{FamilyIndirect, "note_to_ai", 0.65, regexp.MustCompile(`\b(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|chatbot|language model|llm|model|agent)\b`), [][]string{{"note", "message", "instruction", "attention"}, {" ai", "assistant", "chatbot", "language model", "llm", "model", "agent"}}},
+	{FamilyIndirect, "when_summarising", 0.6, regexp.MustCompile(`\b(?:when|if|before)\s+(?:you\s+)?(?:summari[sz]e|summari[sz]ing|answer|translat|read|process)\w*\b[^\n]{0,50}\b(?:also|instead|first|you must|do not mention|don't mention|include the (?:link|url))`), [][]string{{"summari", "answer", "translat", "read", "process"}, {"also", "instead", "first", "you must", "do not mention", "don't mention", "include the"}, {"when", "if", "before"}}},
+	{FamilyIndirect, "exfil_instruction", 0.75, regexp.MustCompile(`\b(?:send|forward|email|post|upload|exfiltrate|leak)\b[^\n]{0,40}\b(?:conversation|chat history|user'?s? (?:data|email|password|credentials)|api key|the above)\b[^\n]{0,40}\b(?:to|at)\b`), [][]string{{"send", "forward", "email", "post", "upload", "exfiltrate", "leak"}, {"conversation", "chat history", "user", "api key", "the above"}}},
+}
+
+// keywords is every word the rules need, found in one pass over a text
+// by an Aho-Corasick automaton (the one gitleaks uses), where a search per
+// word read a 4 KB text a hundred times over.
+var keywords = func() (k struct {
+	trie  *ahocorasick.Trie
+	index map[string]int
+}) {
+	k.index = map[string]int{}
+	b := ahocorasick.NewTrieBuilder()
+	for _, r := range rules {
+		for _, g := range r.need {
+			for _, w := range g {
+				if _, ok := k.index[w]; !ok {
+					k.index[w] = len(k.index)
+					b.AddString(w)
+				}
+			}
+		}
+	}
+	k.trie = b.Build()
+	return k
+}()
+
+// present returns which of the rules' words s holds.
+func present(s string) []bool {
+	found := make([]bool, len(keywords.index))
+	keywords.trie.Walk([]byte(s), func(_, _, pattern int64) bool {
+		found[pattern] = true
+		return true
+	})
+	return found
+}
+
+// match reports every rule that matches s.
+func match(s string, hit func(*rule)) {
+	found := present(s)
+	for i := range rules {
+		r := &rules[i]
+		if !needs(found, r.need) {
+			continue
+		}
+		if r.re.MatchString(s) {
+			hit(r)
+		}
+	}
+}
+
+func needs(found []bool, groups [][]string) bool {
+	for _, g := range groups {
+		ok := false
+		for _, w := range g {
+			if found[keywords.index[w]] {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
