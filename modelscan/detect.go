@@ -1,0 +1,105 @@
+package modelscan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"path"
+	"strings"
+)
+
+// Formats, as detected.
+const (
+	FormatPickle      = "pickle"
+	FormatZip         = "zip" // PyTorch, NumPy .npz, Keras .keras
+	FormatTar         = "tar" // legacy PyTorch
+	FormatNumPy       = "numpy"
+	FormatSafetensors = "safetensors"
+	FormatGGUF        = "gguf"
+	FormatHDF5        = "hdf5"
+	FormatONNX        = "onnx"
+	FormatSavedModel  = "tensorflow_savedmodel"
+	FormatGzip        = "gzip"
+	FormatZlib        = "zlib"
+	FormatXZ          = "xz"
+	FormatLZ4         = "lz4"
+	Format7z          = "7z"
+	FormatUnknown     = "unknown"
+)
+
+// detect names a file's format from its first bytes (head, at least 512
+// when the file has them) and, only where the content has no signature
+// (protobuf), its name. A pickle named .bin, .pt or .safetensors is a
+// pickle.
+func detect(name string, head []byte, size int64) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
+		return FormatZip
+	case bytes.HasPrefix(head, []byte("\x93NUMPY")):
+		return FormatNumPy
+	case bytes.HasPrefix(head, []byte("GGUF")):
+		return FormatGGUF
+	case bytes.HasPrefix(head, []byte("\x89HDF\r\n\x1a\n")):
+		return FormatHDF5
+	case bytes.HasPrefix(head, []byte("\x1f\x8b")):
+		return FormatGzip
+	case bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")):
+		return FormatXZ
+	case bytes.HasPrefix(head, []byte("\x04\x22\x4d\x18")):
+		return FormatLZ4
+	case bytes.HasPrefix(head, []byte("7z\xbc\xaf\x27\x1c")):
+		return Format7z
+	case len(head) >= 262 && string(head[257:262]) == "ustar":
+		return FormatTar
+	case safetensorsHead(head, size):
+		return FormatSafetensors
+	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
+		return FormatPickle
+	case len(head) >= 2 && head[0] == 0x78 && (head[1] == 0x01 || head[1] == 0x5e || head[1] == 0x9c || head[1] == 0xda):
+		return FormatZlib
+	}
+	base := strings.ToLower(path.Base(strings.ReplaceAll(name, "\\", "/")))
+	switch {
+	case base == "saved_model.pb":
+		return FormatSavedModel
+	case strings.HasSuffix(base, ".onnx"):
+		return FormatONNX
+	}
+	if len(head) > 0 && protocol0Start(head) {
+		return FormatPickle
+	}
+	return FormatUnknown
+}
+
+// safetensorsHead reports whether a file starts like safetensors: an
+// 8-byte little-endian header length, then '{'. The length is not checked
+// here: a file claiming a length beyond its end is still safetensors, and
+// a malformed one.
+func safetensorsHead(head []byte, size int64) bool {
+	if len(head) < 9 || head[8] != '{' {
+		return false
+	}
+	return binary.LittleEndian.Uint64(head) >= 2
+}
+
+// protocol0Start reports whether text-looking bytes start like a protocol
+// 0 or 1 pickle: a GLOBAL, INST, MARK or container opcode followed by what
+// that opcode needs.
+func protocol0Start(head []byte) bool {
+	switch head[0] {
+	case 'c', 'i':
+		nl := bytes.IndexByte(head, '\n')
+		return nl > 1 && nl < 256 && nameLikeBytes(head[1:nl])
+	case '(', ']', '}', ')':
+		return len(head) > 1 && strings.IndexByte("(SVIJKLFGNcdlt]})aseu.pqgh0", head[1]) >= 0
+	}
+	return false
+}
+
+func nameLikeBytes(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

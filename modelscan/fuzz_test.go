@@ -1,0 +1,40 @@
+package modelscan
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzScan feeds any bytes through format detection and every parser:
+// the scan never panics, and a file it could not read is never clean.
+func FuzzScan(f *testing.F) {
+	f.Add("model.pkl", evilPickle)
+	f.Add("w.safetensors", []byte("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":{\"dtype\":\"F32\"}}"))
+	f.Add("a.npy", []byte("\x93NUMPY\x01\x00\x10\x00{'descr': '|O'}\n\x80\x02."))
+	f.Add("t.pt", []byte("PK\x03\x04\x14\x00\x08\x00\x00\x00"))
+	f.Add("x.gz", []byte("\x1f\x8b\x08\x00"))
+	f.Add("m.onnx", onnxModel("../x", "evil"))
+	f.Add("saved_model.pb", msg(2, msg(2, msg(1, msg(1, "p", 2, "PyFunc")))))
+	f.Add("m.gguf", ggufFile("{{ x.__class__ }}", 0))
+	f.Add("m.h5", h5With(nestedLambda))
+	s := &Scanner{MaxUnpacked: 1 << 20}
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		files := s.scan(name, bytes.NewReader(b), int64(len(b)), 0)
+		if len(files) == 0 {
+			t.Fatal("no entry for the file")
+		}
+	})
+}
+
+// FuzzZip: the lenient zip reader on any bytes.
+func FuzzZip(f *testing.F) {
+	f.Add([]byte("PK\x03\x04\x14\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00xPK\x05\x06"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		members, _, _ := readZip(bytes.NewReader(b), int64(len(b)))
+		for _, m := range members {
+			if m.offset < 0 || m.offset > int64(len(b)) || m.csize < 0 {
+				t.Fatalf("member %+v out of bounds of %d bytes", m, len(b))
+			}
+		}
+	})
+}
