@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/registry"
+	"github.com/modelgate/modelgate/registry/registrytest"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/modelgate/modelgate/store/storetest"
@@ -135,4 +137,15 @@ func TestClosedStoreErrors(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+}
+
+func TestRegistryConformance(t *testing.T) {
+	registrytest.Run(t, func(t *testing.T) registry.Store {
+		db, err := sqlite.OpenDir(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
 }

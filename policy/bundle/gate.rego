@@ -1,0 +1,111 @@
+# The default promotion gate. A model may be promoted (and served) only
+# when no rule here denies it. Input: the model record (see docs/policy.md).
+# Each denial is {"rule": ID, "msg": TEXT}: the ID names the rule for
+# reports (SARIF), the text says what is wrong with this model.
+#
+# Every rule fails closed: a field that is missing or has the wrong type
+# counts against the model, never for it. Tests of a field are written as
+# helper rules negated with "not": a negated expression whose operand is
+# undefined (not is_object(input.card) with no card) fails in Rego rather
+# than succeeding, so it cannot be tested inline.
+package modelgate.gate
+
+import rego.v1
+
+# Fairness limits for high-risk models: the absolute value of each metric
+# must not exceed its limit.
+fairness_limits := {
+	"demographic_parity_difference": 0.1,
+	"equalized_odds_difference": 0.1,
+}
+
+# Scan severities that block promotion.
+blocking_severities := ["critical", "high"]
+
+high_risk if input.risk_tier == "high"
+
+# A risk tier we do not know is treated as high: an unknown tier must not
+# skip the checks a high-risk model gets.
+high_risk if not known_risk_tier
+
+known_risk_tier if input.risk_tier in {"low", "medium", "high"}
+
+signature_valid if input.signature.valid == true
+
+deny contains {"rule": "unsigned", "msg": "the model is not signed"} if {
+	not input.signature.signed == true
+}
+
+deny contains {"rule": "signature-invalid", "msg": msg} if {
+	input.signature.signed == true
+	not signature_valid
+	msg := sprintf("the model's signature does not verify: %s", [object.get(input, ["signature", "error"], "no verification result")])
+}
+
+deny contains {"rule": "scan-findings", "msg": msg} if {
+	some severity in blocking_severities
+	n := object.get(input, ["scan", "by_severity", severity], 0)
+	n != 0
+	msg := sprintf("the model scan found %v %s finding(s)", [n, severity])
+}
+
+deny contains {"rule": "scan-unreadable", "msg": msg} if {
+	n := input.scan.errors
+	n != 0
+	msg := sprintf("the model scan could not read %v file(s)", [n])
+}
+
+scanned if is_object(input.scan.by_severity)
+
+deny contains {"rule": "never-scanned", "msg": "the model was never scanned"} if not scanned
+
+card_complete if input.card.completeness >= 1
+
+has_card if is_object(input.card)
+
+deny contains {"rule": "card-incomplete", "msg": msg} if {
+	has_card
+	not card_complete
+	missing := object.get(input.card, "missing", [])
+	msg := sprintf("the model card is incomplete: missing %s", [concat(", ", missing)])
+}
+
+deny contains {"rule": "card-missing", "msg": "the model has no model card"} if not has_card
+
+deny contains {"rule": "fairness-limit", "msg": msg} if {
+	high_risk
+	some metric, limit in fairness_limits
+	value := input.metrics[metric]
+	is_number(value)
+	abs(value) > limit
+	msg := sprintf("fairness metric %s is %v, beyond %v for a high-risk model", [metric, value, limit])
+}
+
+deny contains {"rule": "fairness-unreported", "msg": msg} if {
+	high_risk
+	some metric, _ in fairness_limits
+	not reports_metric(metric)
+	msg := sprintf("a high-risk model must report fairness metric %s", [metric])
+}
+
+reports_metric(metric) if is_number(input.metrics[metric])
+
+has_threat_model if {
+	is_string(input.threat_model)
+	trim_space(input.threat_model) != ""
+}
+
+deny contains {"rule": "threat-model-missing", "msg": "a high-risk model needs a threat model"} if {
+	high_risk
+	not has_threat_model
+}
+
+contract_acceptable(d) if d.contract in {"passed", "unchecked"}
+
+# A dataset's contract status is "passed", "failed" or "unchecked" (no
+# contract was given when it was registered); anything else is a failure.
+deny contains {"rule": "dataset-contract", "msg": msg} if {
+	some d in input.datasets
+	not contract_acceptable(d)
+	msg := sprintf("dataset %s fails its data contract (%v)", [d.name, object.get(d, "contract", "no status")])
+}
