@@ -104,3 +104,16 @@ func remaining(slack, interval int64) int64 {
 	}
 	return slack / interval
 }
+
+// Cost returns the time n units occupy (n emission intervals), for
+// limiters that run GCRA elsewhere (in Redis).
+func (l Limit) Cost(n int64) time.Duration { return time.Duration(l.cost(n)) }
+
+// ResultOf builds a Result from GCRA state computed elsewhere: whether the
+// units were allowed, how long until the bucket is full again, and how
+// long until refused units would fit.
+func ResultOf(l Limit, allowed bool, resetAfter, retryAfter time.Duration) Result {
+	r := Result{Allowed: allowed, ResetAfter: resetAfter, RetryAfter: retryAfter}
+	r.Remaining = remaining(l.cost(l.Capacity())-int64(resetAfter), l.cost(1))
+	return r
+}
