@@ -109,3 +109,33 @@ type AuditTx interface {
 	// indexes whose payloads were deleted.
 	ErasePayloads(indexes []int64, before int64) ([]int64, error)
 }
+
+// AuditQueue is an AuditStore shared by several writers (gateway
+// replicas on PostgreSQL). Each writer queues its events durably, which is
+// all a request waits for; one writer at a time, the sequencer, moves
+// queued events into the log, gives them their indexes, extends the
+// Merkle tree and signs checkpoints.
+type AuditQueue interface {
+	AuditStore
+	// Enqueue stores events durably, in one transaction, in order.
+	Enqueue(ctx context.Context, events []QueuedEvent) error
+	// Lead blocks until the caller is the sequencer, or ctx ends. The
+	// returned context ends if leadership is lost (the lock's connection
+	// died); release gives leadership up.
+	Lead(ctx context.Context) (lead context.Context, release func(), err error)
+	// Sequence runs fn in an AppendAudit transaction with up to max
+	// queued events, oldest first, and deletes them from the queue in
+	// the same transaction, so each is sequenced exactly once. It returns
+	// how many fn was given; with none queued, fn is not called.
+	Sequence(ctx context.Context, max int, fn func(tx AuditTx, events []QueuedEvent) error) (int, error)
+	// QueueLen returns how many events wait to be sequenced.
+	QueueLen(ctx context.Context) (int64, error)
+}
+
+// QueuedEvent is an event waiting for its index: its canonical JSON before
+// and after the index value, and its payloads.
+type QueuedEvent struct {
+	Time          time.Time
+	Head, Tail    []byte
+	Input, Output *AuditBlob
+}

@@ -58,7 +58,14 @@ type Route struct {
 	// Capture says what the audit log keeps of this route's bodies; nil
 	// means the configured default.
 	Capture *Capture `json:"capture,omitempty"`
-	Source  string   `json:"source"`
+	// Guards names the guard pipeline of this route: "" for the configured
+	// default, "none" for no guards.
+	Guards string `json:"guards,omitempty"`
+	// Registry names a registry model this route serves: the gateway
+	// serves only its version in production that passed the gate, and
+	// refuses (503) while there is none.
+	Registry string `json:"registry,omitempty"`
+	Source   string `json:"source"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

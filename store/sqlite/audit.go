@@ -556,27 +556,18 @@ func (t *auditTx) LatestCheckpointSize() (int64, error) {
 // ErasePayloads rewrites the payloads of the batches holding the events
 // to erase, without them.
 func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) {
-	wanted := make(map[int64]bool, len(indexes))
-	lo, hi := int64(math.MaxInt64), int64(-1)
-	for _, i := range indexes {
-		wanted[i] = true
-		lo, hi = min(lo, i), max(hi, i)
-	}
-	if before > 0 {
-		lo, hi = 0, max(hi, before-1)
-	}
-	if hi < 0 {
+	plan := store.NewErasure(indexes, before)
+	if plan.Hi < 0 {
 		return nil, nil
 	}
 	type batch struct {
-		first    int64
-		count    int
-		leaves   []byte
-		payloads []byte
+		first            int64
+		count            int
+		leaves, payloads []byte
 	}
 	var batches []batch
 	rows, err := t.a.wconn.QueryContext(t.ctx, `SELECT first, count, leaves, payloads FROM audit_batches
-		WHERE payloads IS NOT NULL AND first >= `+batchStart+` AND first <= ? ORDER BY first`, lo, hi)
+		WHERE payloads IS NOT NULL AND first >= `+batchStart+` AND first <= ? ORDER BY first`, plan.Lo, plan.Hi)
 	if err != nil {
 		return nil, fmt.Errorf("audit: erase: %w", err)
 	}
@@ -594,28 +585,21 @@ func (t *auditTx) ErasePayloads(indexes []int64, before int64) ([]int64, error) 
 	}
 	var erased []int64
 	for _, b := range batches {
-		leaves, err := store.DecodeBatch(b.first, b.count, b.leaves, b.payloads)
+		enc, done, changed, err := plan.Rewrite(b.first, b.count, b.leaves, b.payloads)
 		if err != nil {
-			return nil, fmt.Errorf("audit: erase: %w", err)
-		}
-		changed := false
-		for _, l := range leaves {
-			if (l.Input != nil || l.Output != nil) && (wanted[l.Index] || l.Index < before) {
-				l.Input, l.Output = nil, nil
-				erased = append(erased, l.Index)
-				changed = true
-			}
+			return nil, err
 		}
 		if !changed {
 			continue
 		}
 		var p any
-		if enc := store.EncodePayloads(leaves); enc != nil {
+		if enc != nil {
 			p = enc
 		}
 		if err := t.a.exec(t.ctx, `UPDATE audit_batches SET payloads = ? WHERE first = ?`, p, b.first); err != nil {
 			return nil, fmt.Errorf("audit: erase: %w", err)
 		}
+		erased = append(erased, done...)
 	}
 	return erased, nil
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,11 +17,10 @@ const keyColumns = `id, name, secret_hash, prev_secret_hash, prev_valid_until, s
 
 // CreateKey stores a new key.
 func (s *DB) CreateKey(ctx context.Context, k *store.Key) error {
-	scopes, _ := json.Marshal(nonNil(k.Scopes))
-	models, _ := json.Marshal(nonNil(k.Models))
+	scopes, models := store.EncodeKeyLists(k)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Name, k.SecretHash, k.PrevSecretHash, nullTime(k.PrevValidUntil), string(scopes), string(models),
+		k.ID, k.Name, k.SecretHash, k.PrevSecretHash, nullTime(k.PrevValidUntil), scopes, models,
 		k.RPM, k.TPM, k.Burst, k.MaxConcurrent, k.CreatedAt.UnixNano(),
 		nullTime(k.ExpiresAt), nullTime(k.RevokedAt), nullTime(k.RotatedAt))
 	if err != nil {
@@ -118,11 +116,8 @@ func scanKey(row scanner) (*store.Key, error) {
 		&k.RPM, &k.TPM, &k.Burst, &k.MaxConcurrent, &created, &expires, &revoked, &rotated); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
-		return nil, fmt.Errorf("key %q: corrupt scopes: %w", k.ID, err)
-	}
-	if err := json.Unmarshal([]byte(models), &k.Models); err != nil {
-		return nil, fmt.Errorf("key %q: corrupt models: %w", k.ID, err)
+	if err := store.DecodeKeyLists(&k, scopes, models); err != nil {
+		return nil, err
 	}
 	k.CreatedAt = fromNanos(created)
 	k.PrevValidUntil = fromNull(prevUntil)
@@ -130,13 +125,6 @@ func scanKey(row scanner) (*store.Key, error) {
 	k.RevokedAt = fromNull(revoked)
 	k.RotatedAt = fromNull(rotated)
 	return &k, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // isUniqueViolation reports a primary-key or UNIQUE constraint failure.

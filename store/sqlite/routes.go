@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/modelgate/modelgate/store"
@@ -20,22 +19,15 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// routeSpec is what the upstream column holds: everything about a route
-// but its name, protocol, source and times.
-type routeSpec struct {
-	store.Upstream
-	Capture *store.Capture `json:"capture,omitempty"`
-}
-
 func putRoute(ctx context.Context, db execer, r *store.Route) error {
-	up, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture})
+	up, err := store.EncodeRouteSpec(r)
 	if err != nil {
-		return fmt.Errorf("route %q: %w", r.Model, err)
+		return err
 	}
 	_, err = db.ExecContext(ctx, `INSERT INTO routes (`+routeColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (model) DO UPDATE SET protocol = excluded.protocol, upstream = excluded.upstream,
 			source = excluded.source, updated_at = excluded.updated_at`,
-		r.Model, r.Protocol, string(up), r.Source, r.CreatedAt.UnixNano(), r.UpdatedAt.UnixNano())
+		r.Model, r.Protocol, up, r.Source, r.CreatedAt.UnixNano(), r.UpdatedAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("put route %q: %w", r.Model, err)
 	}
@@ -134,11 +126,9 @@ func scanRoute(row scanner) (*store.Route, error) {
 	if err := row.Scan(&r.Model, &r.Protocol, &up, &r.Source, &created, &updated); err != nil {
 		return nil, err
 	}
-	var spec routeSpec
-	if err := json.Unmarshal([]byte(up), &spec); err != nil {
-		return nil, fmt.Errorf("route %q: corrupt upstream: %w", r.Model, err)
+	if err := store.DecodeRouteSpec(&r, up); err != nil {
+		return nil, err
 	}
-	r.Upstream, r.Capture = spec.Upstream, spec.Capture
 	r.CreatedAt, r.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return &r, nil
 }

@@ -235,6 +235,7 @@ func sampleRoute(model string) *store.Route {
 			Timeout:      store.Duration(30 * time.Second),
 		},
 		Capture:   &store.Capture{Input: store.CaptureFull, Output: store.CaptureHash},
+		Guards:    "strict",
 		Source:    store.SourceAPI,
 		CreatedAt: ts(0),
 		UpdatedAt: ts(0),
