@@ -153,7 +153,7 @@ func appendActor(b []byte, a *Actor) []byte {
 func appendResource(b []byte, r *Resource) []byte {
 	b = append(b, '{')
 	first := true
-	for _, f := range [...]struct{ k, v string }{{"id", r.ID}, {"model", r.Model}, {"model_version", r.ModelVersion}, {"route", r.Route}} {
+	for _, f := range [...]struct{ k, v string }{{"id", r.ID}, {"model", r.Model}, {"model_digest", r.ModelDigest}, {"model_version", r.ModelVersion}, {"route", r.Route}} {
 		if f.v == "" {
 			continue
 		}
@@ -172,11 +172,25 @@ func appendGuard(b []byte, g *GuardResult) []byte {
 		b = strconv.AppendInt(b, g.DurationUS, 10)
 		first = false
 	}
+	if len(g.Entities) > 0 {
+		b = appendKey(b, "entities", first)
+		b = appendCounts(b, g.Entities)
+		first = false
+	}
+	if g.Error != "" {
+		b = appendKey(b, "error", first)
+		b = appendString(b, g.Error)
+		first = false
+	}
 	b = appendKey(b, "name", first)
 	b = appendString(b, g.Name)
 	if s := roundScore(g.Score); s != 0 {
 		b = appendKey(b, "score", false)
 		b = strconv.AppendFloat(b, s, 'f', -1, 64)
+	}
+	if g.Stage != "" {
+		b = appendKey(b, "stage", false)
+		b = appendString(b, g.Stage)
 	}
 	b = appendKey(b, "verdict", false)
 	b = appendString(b, g.Verdict)
@@ -208,6 +222,15 @@ func appendPayload(b []byte, p *PayloadRef) []byte {
 // UTF-16 code units, which differs from byte order only for characters
 // beyond U+FFFF.
 func appendDetails(b []byte, m map[string]string) []byte {
+	return appendMap(b, m, appendString)
+}
+
+// appendCounts writes a map of counts with its keys in JCS order.
+func appendCounts(b []byte, m map[string]int64) []byte {
+	return appendMap(b, m, func(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) })
+}
+
+func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -216,7 +239,7 @@ func appendDetails(b []byte, m map[string]string) []byte {
 	b = append(b, '{')
 	for i, k := range keys {
 		b = appendKey(b, k, i == 0)
-		b = appendString(b, m[k])
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }

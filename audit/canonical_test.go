@@ -13,11 +13,12 @@ import (
 func sampleEvent() *Event {
 	return &Event{
 		Index: 42, Time: time.Date(2026, 11, 21, 23, 59, 59, 123456789, time.UTC), RequestID: "req_abc",
-		Actor:     Actor{Kind: ActorAPIKey, ID: "k3xabcdefghi", IP: "203.0.113.9", UserAgent: "curl/8.5 \"quoted\""},
-		Action:    ActionInvoke,
-		Resource:  Resource{Route: "chat", Model: "llama3:8b", ModelVersion: "sha256:abc"},
-		Decision:  Decision{Outcome: Allowed},
-		Guards:    []GuardResult{{Name: "pii", Verdict: "redact", Score: 0.8723456789, DurationUS: 12}},
+		Actor:    Actor{Kind: ActorAPIKey, ID: "k3xabcdefghi", IP: "203.0.113.9", UserAgent: "curl/8.5 \"quoted\""},
+		Action:   ActionInvoke,
+		Resource: Resource{Route: "chat", Model: "llama3:8b", ModelVersion: "sha256:abc"},
+		Decision: Decision{Outcome: Allowed},
+		Guards: []GuardResult{{Name: "pii", Stage: "input", Verdict: "redact", Score: 0.8723456789, DurationUS: 12, Entities: map[string]int64{"EMAIL": 2, "\U0001F600x": 1, "\uffffy": 3}},
+			{Name: "secrets", Stage: "output", Verdict: "block", Error: "guard overran its time budget"}},
 		HTTP:      &HTTP{Method: "POST", Path: "/v1/chat/completions", Status: 200},
 		LatencyUS: 1234, UpstreamLatencyUS: 1000,
 		Usage:    &Usage{PromptTokens: 10, CompletionTokens: 20, Estimated: true},

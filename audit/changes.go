@@ -24,8 +24,13 @@ func (c *ChangeLog) RecordChange(ctx context.Context, ch admin.Change) error {
 		Decision: Decision{Outcome: ch.Outcome, Reason: ch.Reason},
 		Details:  ch.Details,
 	}
-	if strings.HasPrefix(ch.Action, "route.") {
+	switch {
+	case strings.HasPrefix(ch.Action, "route."):
 		ev.Resource = Resource{Route: ch.Target, Model: ch.Target}
+	case strings.HasPrefix(ch.Action, "model.") || strings.HasPrefix(ch.Action, "dataset."):
+		// Registry changes name NAME@VERSION (a rollback names the model).
+		name, version, _ := strings.Cut(ch.Target, "@")
+		ev.Resource = Resource{Model: name, ModelVersion: version}
 	}
 	return c.Log.Append(ctx, ev)
 }

@@ -146,10 +146,19 @@ func (dec *eventDecoder) decision(d *Decision) error {
 // details reads the details map. Its keys may hold any text, so they are
 // read as strings (unescaped), not as field names.
 func (dec *eventDecoder) details(ev *Event) error {
+	ev.Details = map[string]string{}
+	return dec.members(func(key string) (err error) {
+		ev.Details[key], err = dec.str()
+		return err
+	})
+}
+
+// members decodes an object whose keys are data (a map), calling value to
+// decode the value of each key.
+func (dec *eventDecoder) members(value func(key string) error) error {
 	if err := dec.l.expect('{'); err != nil {
 		return err
 	}
-	ev.Details = map[string]string{}
 	for first := true; ; {
 		more, err := dec.l.member(&first, '}')
 		if err != nil || !more {
@@ -159,10 +168,10 @@ func (dec *eventDecoder) details(ev *Event) error {
 		if err == nil {
 			err = dec.l.expect(':')
 		}
-		if err != nil {
-			return err
+		if err == nil {
+			err = value(key)
 		}
-		if ev.Details[key], err = dec.str(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -188,6 +197,12 @@ func (dec *eventDecoder) guards(ev *Event) error {
 				g.DurationUS, err = dec.integer()
 			case "score":
 				g.Score, err = dec.float()
+			case "stage":
+				g.Stage, err = dec.str()
+			case "error":
+				g.Error, err = dec.str()
+			case "entities":
+				g.Entities, err = dec.counts()
 			default:
 				err = errUnknownField
 			}
@@ -198,6 +213,16 @@ func (dec *eventDecoder) guards(ev *Event) error {
 		}
 		ev.Guards = append(ev.Guards, g)
 	}
+}
+
+// counts decodes an object of integer values.
+func (dec *eventDecoder) counts() (map[string]int64, error) {
+	m := map[string]int64{}
+	err := dec.members(func(key string) (err error) {
+		m[key], err = dec.integer()
+		return err
+	})
+	return m, err
 }
 
 func (dec *eventDecoder) http(h *HTTP) error {
@@ -252,6 +277,8 @@ func (dec *eventDecoder) resource(r *Resource) error {
 			r.ID, err = dec.str()
 		case "model":
 			r.Model, err = dec.str()
+		case "model_digest":
+			r.ModelDigest, err = dec.str()
 		case "model_version":
 			r.ModelVersion, err = dec.str()
 		case "route":

@@ -59,7 +59,10 @@ type Resource struct {
 	Route        string `json:"route,omitempty"`
 	Model        string `json:"model,omitempty"`
 	ModelVersion string `json:"model_version,omitempty"`
-	ID           string `json:"id,omitempty"` // key id, rule id, ...
+	// ModelDigest is the registry manifest digest of the version served,
+	// when the route serves a registry model.
+	ModelDigest string `json:"model_digest,omitempty"`
+	ID          string `json:"id,omitempty"` // key id, rule id, ...
 }
 
 // Outcomes.
@@ -77,10 +80,17 @@ type Decision struct {
 
 // GuardResult is what one guard decided. Scores are kept to six decimals.
 type GuardResult struct {
-	Name       string  `json:"name"`
+	Name string `json:"name"`
+	// Stage is "input" or "output".
+	Stage      string  `json:"stage,omitempty"`
 	Verdict    string  `json:"verdict"`
 	Score      float64 `json:"score,omitempty"`
 	DurationUS int64   `json:"duration_us,omitempty"`
+	// Entities counts what the guard acted on by entity type; the values
+	// themselves are never recorded.
+	Entities map[string]int64 `json:"entities,omitempty"`
+	// Error says why a guard could not decide.
+	Error string `json:"error,omitempty"`
 }
 
 // HTTP is the request's method, path and response status.

@@ -107,12 +107,18 @@ type Log struct {
 	durable    atomic.Int64          // events known durable
 	syncTime   atomic.Int64          // nanoseconds spent syncing
 
-	// Owned by the writer goroutine.
-	lastCommit   time.Time // when the last commit with events started
-	front        *frontier
-	lastCPSize   int64
-	lastCPTime   time.Time
-	pendingSince time.Time
+	// The tree's frontier and checkpoint state, written by the writer
+	// goroutine and, on a shared store, by the sequencer: under treeMu.
+	treeMu                 sync.Mutex
+	lastCommit             time.Time // when the last commit with events started
+	front                  *frontier
+	lastCPSize, nextCPSize int64
+	lastCPTime, nextCPTime time.Time
+	pendingSince           time.Time
+
+	// shared is set when the store is shared by several writers: see
+	// shared.go.
+	shared *sharedLog
 }
 
 // entry is one queued event (or, with ev nil, a checkpoint request).
@@ -157,6 +163,10 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 		l.lastCPSize, l.lastCPTime = cp.Size, cp.CreatedAt
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
+	}
+	if q, ok := st.(store.AuditQueue); ok {
+		l.shared = &sharedLog{q: q, stop: make(chan struct{}), done: make(chan struct{})}
+		go l.sequence()
 	}
 	go l.run()
 	go l.syncLoop()
@@ -302,6 +312,10 @@ func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closing) })
 	<-l.stopped
 	<-l.synced
+	if l.shared != nil {
+		l.shared.stopOnce.Do(func() { close(l.shared.stop) })
+		<-l.shared.done
+	}
 	return l.Healthy()
 }
 
@@ -370,7 +384,9 @@ func (l *Log) onTick() {
 	// A checkpoint when events have waited long enough; and when the last
 	// write failed, an empty transaction to find out whether writing
 	// works again, so Healthy recovers without waiting for traffic.
+	l.treeMu.Lock()
 	due := l.front != nil && l.front.size > l.lastCPSize && time.Since(l.pendingSince) >= l.opts.CheckpointInterval
+	l.treeMu.Unlock()
 	if due || l.Healthy() != nil {
 		l.commit(nil, due)
 	}
@@ -400,6 +416,17 @@ func (l *Log) drainAndStop() {
 // commit writes a batch, its tree hashes and, when due, a checkpoint in one
 // transaction, then tells every waiter the outcome.
 func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
+	if l.shared != nil {
+		// Plain events go to the shared queue; the sequencer writes
+		// them. Erasures and checkpoints are written here, below.
+		probe := len(batch) == 0
+		if batch = l.enqueueShared(batch); len(batch) == 0 && !forceCheckpoint {
+			if probe && l.Healthy() != nil {
+				l.probeShared()
+			}
+			return
+		}
+	}
 	var events []*entry
 	for _, e := range batch {
 		if e.ev == nil {
@@ -408,78 +435,89 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 			events = append(events, e)
 		}
 	}
-	var (
-		next     *frontier
-		cpSize   int64
-		cpTime   time.Time
-		now      = time.Now()
-		ctx, end = context.WithTimeout(context.Background(), 30*time.Second)
-	)
-	defer end()
+	l.treeMu.Lock()
+	defer l.treeMu.Unlock()
 	began := time.Now()
 	if len(events) > 0 {
 		l.lastCommit = began
 	}
-	err := l.store.AppendAudit(ctx, func(tx store.AuditTx) error {
-		size, err := tx.Size()
-		if err != nil {
-			return err
-		}
-		// Another process (the CLI erasing payloads, say) may have
-		// appended since: rebuild the frontier from what is stored.
-		if l.front == nil || l.front.size != size {
-			if l.front, err = loadFrontier(size, tx.Hashes); err != nil {
-				return err
-			}
-			if l.lastCPSize, err = tx.LatestCheckpointSize(); err != nil {
-				return err
-			}
-		}
-		f := l.front.clone()
-		if len(events) > 0 {
-			if err := l.writeEvents(tx, f, events); err != nil {
-				return err
-			}
-		}
-		cpSize, cpTime = l.lastCPSize, l.lastCPTime
-		due := forceCheckpoint || f.size-l.lastCPSize >= l.opts.CheckpointEvery
-		if due && f.size > l.lastCPSize {
-			root, err := f.root()
-			if err != nil {
-				return err
-			}
-			msg, err := signCheckpoint(l.signer, tlog.Tree{N: f.size, Hash: root})
-			if err != nil {
-				return err
-			}
-			if err := tx.InsertCheckpoint(store.AuditCheckpoint{Size: f.size, Note: msg, CreatedAt: now}); err != nil {
-				return err
-			}
-			cpSize, cpTime = f.size, now
-		}
-		next = f
-		return nil
+	var next *frontier
+	ctx, end := context.WithTimeout(context.Background(), 30*time.Second)
+	defer end()
+	err := l.store.AppendAudit(ctx, func(tx store.AuditTx) (err error) {
+		next, err = l.writeTx(tx, events, forceCheckpoint)
+		return err
 	})
-	if err != nil {
-		l.front = nil // reload from storage on the next commit
-		l.unhealthy.Store(&err)
-		l.failed.Add(int64(len(events)))
-		l.log.Error("audit log write failed", "events", len(events), "err", err)
-	} else {
-		if len(events) > 0 && (l.front == nil || l.front.size == l.lastCPSize) {
-			l.pendingSince = now
-		}
-		l.front, l.lastCPSize, l.lastCPTime = next, cpSize, cpTime
-		l.unhealthy.Store(nil)
-		l.written.Add(int64(len(events)))
-		l.commits.Add(1)
-		l.commitTime.Add(int64(time.Since(began)))
-	}
+	l.afterWrite(next, len(events), began, err)
 	if err != nil {
 		release(batch, err)
 		return
 	}
 	l.toSync <- committed{batch, next.size}
+}
+
+// writeTx appends events (possibly none) to the tree inside tx and signs a
+// checkpoint when one is due, returning the new frontier. The caller holds
+// treeMu and records the outcome with afterWrite.
+func (l *Log) writeTx(tx store.AuditTx, events []*entry, forceCheckpoint bool) (*frontier, error) {
+	now := time.Now()
+	size, err := tx.Size()
+	if err != nil {
+		return nil, err
+	}
+	// Another process (the CLI erasing payloads, another replica) may
+	// have appended since: rebuild the frontier from what is stored.
+	if l.front == nil || l.front.size != size {
+		if l.front, err = loadFrontier(size, tx.Hashes); err != nil {
+			return nil, err
+		}
+		if l.lastCPSize, err = tx.LatestCheckpointSize(); err != nil {
+			return nil, err
+		}
+	}
+	f := l.front.clone()
+	if len(events) > 0 {
+		if err := l.writeEvents(tx, f, events); err != nil {
+			return nil, err
+		}
+	}
+	l.nextCPSize, l.nextCPTime = l.lastCPSize, l.lastCPTime
+	due := forceCheckpoint || f.size-l.lastCPSize >= l.opts.CheckpointEvery
+	if due && f.size > l.lastCPSize {
+		root, err := f.root()
+		if err != nil {
+			return nil, err
+		}
+		msg, err := signCheckpoint(l.signer, tlog.Tree{N: f.size, Hash: root})
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.InsertCheckpoint(store.AuditCheckpoint{Size: f.size, Note: msg, CreatedAt: now}); err != nil {
+			return nil, err
+		}
+		l.nextCPSize, l.nextCPTime = f.size, now
+	}
+	return f, nil
+}
+
+// afterWrite records the outcome of a tree write: the new frontier and
+// checkpoint on success, the error (and a frontier to reload) on failure.
+func (l *Log) afterWrite(next *frontier, events int, began time.Time, err error) {
+	if err != nil {
+		l.front = nil // reload from storage on the next commit
+		l.unhealthy.Store(&err)
+		l.failed.Add(int64(events))
+		l.log.Error("audit log write failed", "events", events, "err", err)
+		return
+	}
+	if events > 0 && (l.front == nil || l.front.size == l.lastCPSize) {
+		l.pendingSince = began
+	}
+	l.front, l.lastCPSize, l.lastCPTime = next, l.nextCPSize, l.nextCPTime
+	l.unhealthy.Store(nil)
+	l.written.Add(int64(events))
+	l.commits.Add(1)
+	l.commitTime.Add(int64(time.Since(began)))
 }
 
 // committed is a committed batch and the log's size after it.

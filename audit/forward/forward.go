@@ -39,6 +39,12 @@ type Forwarder struct {
 	// beyond is sent, so a receiver never holds an event the log could
 	// still lose to a power cut (audit.Log.DurableSize).
 	Durable func() int64
+	// Active, when set, says whether this process should forward now:
+	// replicas sharing one log forward only from the one that sequences
+	// it (audit.Log.Leading), so a receiver gets each event once per
+	// forwarder, not once per replica. A forwarder that becomes active
+	// resumes from the stored position, wherever another replica left it.
+	Active func() bool
 }
 
 // Run forwards until ctx ends.
@@ -61,8 +67,29 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		return fmt.Errorf("forwarder %s: read position: %w", f.Name, err)
 	}
 	delay := f.Poll
-	failing := false
+	failing, active := false, true
 	for {
+		if f.Active != nil && !f.Active() {
+			active = false
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(f.Poll):
+			}
+			continue
+		}
+		if !active {
+			if next, err = f.Store.AuditCursor(ctx, f.Name); err != nil {
+				f.Logger.Error("audit forwarder: cannot read its position; will retry", "forwarder", f.Name, "err", err)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(f.MaxDelay):
+				}
+				continue
+			}
+			active = true
+		}
 		sent, n, err := f.step(ctx, next)
 		switch {
 		case ctx.Err() != nil:

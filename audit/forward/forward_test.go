@@ -136,11 +136,19 @@ func TestWebhookReceiverDownThenUp(t *testing.T) {
 	waitFor(t, "retries while down", func() bool { return rcv.calls.Load() > calls+2 })
 	rcv.down.Store(false)
 	appendEvents(t, l, 35, 5)
-	waitFor(t, "catch-up", func() bool { return len(rcv.indexes()) >= 40 })
+	// The receiver records a batch before the forwarder saves its
+	// position, so wait for the position, then look at what arrived.
+	waitCursor(t, st, "hook", 40)
 	noGap(t, rcv.indexes(), 40)
-	if pos, _ := st.AuditCursor(context.Background(), "hook"); pos != 40 {
-		t.Fatalf("saved position %d, want 40", pos)
-	}
+}
+
+// waitCursor waits until the forwarder name has saved position pos.
+func waitCursor(t *testing.T, st *sqlite.AuditDB, name string, pos int64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%s at position %d", name, pos), func() bool {
+		got, _ := st.AuditCursor(context.Background(), name)
+		return got == pos
+	})
 }
 
 // TestSendsOnlyDurableEvents holds the durable size back and checks that
@@ -293,10 +301,7 @@ func TestSyslogOverTCP(t *testing.T) {
 	go serve(ln2)
 	defer ln2.Close()
 	appendEvents(t, l, 7, 1)
-	waitFor(t, "catch-up", func() bool {
-		pos, _ := st.AuditCursor(context.Background(), "siem")
-		return pos == 8
-	})
+	waitCursor(t, st, "siem", 8)
 	mu.Lock()
 	defer mu.Unlock()
 	seen := map[int64]bool{}
@@ -313,4 +318,49 @@ func TestSyslogOverTCP(t *testing.T) {
 			t.Fatalf("event %d never arrived (got %v)", i, seen)
 		}
 	}
+}
+
+// TestHandOverBetweenReplicas: two forwarders of the same name on one
+// shared log, as two replicas run them, with only the active one (the
+// sequencer's) sending: each event reaches the receiver once, across a
+// hand-over.
+func TestHandOverBetweenReplicas(t *testing.T) {
+	l, st := newLog(t)
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	var (
+		leader  atomic.Int64 // which replica forwards: 1 or 2
+		stepped atomic.Bool  // replica 1 has seen that it is no longer active
+	)
+	leader.Store(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for id := int64(1); id <= 2; id++ {
+		active := func() bool {
+			ok := leader.Load() == id
+			if id == 1 && !ok {
+				stepped.Store(true)
+			}
+			return ok
+		}
+		fw := &Forwarder{Name: "hook", Store: st, Sink: &Webhook{URL: srv.URL}, Formatter: audit.Formatter{Format: audit.FormatJSONL},
+			Poll: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler), Active: active}
+		go fw.Run(ctx)
+	}
+	appendEvents(t, l, 0, 20)
+	// A hand-over while a batch is in flight may send it twice (delivery
+	// is at least once), so hand over between batches: after the first
+	// replica saved its position and before new events exist.
+	waitCursor(t, st, "hook", 20)
+	leader.Store(2)
+	waitFor(t, "replica 1 to step down", stepped.Load)
+	appendEvents(t, l, 20, 20)
+	waitCursor(t, st, "hook", 40)
+	time.Sleep(50 * time.Millisecond)
+	got := rcv.indexes()
+	if len(got) != 40 {
+		t.Fatalf("the receiver got %d records for 40 events", len(got))
+	}
+	noGap(t, got, 40)
 }
