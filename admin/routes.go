@@ -14,6 +14,8 @@ import (
 type RouteRequest struct {
 	Protocol string         `json:"protocol"`
 	Upstream store.Upstream `json:"upstream"`
+	// Guards names the route's guard pipeline ("" for the default, "none").
+	Guards string `json:"guards,omitempty"`
 }
 
 func (h *Handler) listRoutes(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
@@ -47,7 +49,7 @@ func (h *Handler) putRoute(w http.ResponseWriter, r *http.Request, p *access.Pri
 	}
 	model := r.PathValue("model")
 	now := time.Now().UTC()
-	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
+	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Guards: req.Guards, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
 	if err := gateway.ValidateRoute(rt); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", err.Error())
 		return

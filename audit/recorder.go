@@ -74,7 +74,7 @@ func (r *Recorder) event(x *gateway.Exchange) (*Event, []Payload) {
 		Time:      x.Received,
 		RequestID: x.ID,
 		Actor:     actorOf(x),
-		Resource:  Resource{Model: x.Model, ModelVersion: x.ModelVersion},
+		Resource:  Resource{Model: x.Model, ModelVersion: x.ModelVersion, ModelDigest: x.ModelDigest},
 		HTTP:      &HTTP{Method: x.R.Method, Path: x.R.URL.Path, Status: x.Status},
 		LatencyUS: time.Since(x.Received).Microseconds(),
 	}
@@ -96,7 +96,8 @@ func (r *Recorder) event(x *gateway.Exchange) (*Event, []Payload) {
 		ev.Usage = &Usage{PromptTokens: x.Usage.PromptTokens, CompletionTokens: x.Usage.CompletionTokens, Estimated: x.Usage.Estimated}
 	}
 	for _, g := range x.Guards {
-		ev.Guards = append(ev.Guards, GuardResult{Name: g.Name, Verdict: g.Verdict, Score: g.Score, DurationUS: g.Duration.Microseconds()})
+		ev.Guards = append(ev.Guards, GuardResult{Name: g.Name, Stage: g.Stage, Verdict: g.Verdict, Score: g.Score,
+			DurationUS: g.Duration.Microseconds(), Entities: g.Entities, Error: g.Error})
 	}
 	if x.CaptureTruncated {
 		ev.Details = map[string]string{"output_truncated": "true"}

@@ -54,7 +54,10 @@ type Exchange struct {
 	// asked for (KServe path) or configured on the route.
 	Model        string
 	ModelVersion string
-	Stream       bool
+	// ModelDigest is the registry manifest digest of the version served,
+	// for a route that serves a registry model.
+	ModelDigest string
+	Stream      bool
 
 	// RawBody is the request body as the caller sent it; Body is what the
 	// upstream will receive (input stages may replace it). Segments is the
@@ -83,6 +86,7 @@ type Exchange struct {
 	// reading its full response (zero if it was never sent).
 	UpstreamLatency time.Duration
 	cleanups        []func()
+	values          map[any]any
 	upstream        *upstream
 	kserveVersion   string // version segment of a KServe path
 	kserveSuffix    string // "/infer", "/ready" or "" after the model path
@@ -122,6 +126,18 @@ type Denial struct {
 
 // Context returns the request's context.
 func (x *Exchange) Context() context.Context { return x.R.Context() }
+
+// SetValue attaches a value to the exchange under key, for a later stage:
+// state an input guard leaves for the output filter of the same request.
+func (x *Exchange) SetValue(key, v any) {
+	if x.values == nil {
+		x.values = make(map[any]any, 1)
+	}
+	x.values[key] = v
+}
+
+// Value returns the value attached under key, or nil.
+func (x *Exchange) Value(key any) any { return x.values[key] }
 
 // OnDone registers a function to run when the request is over, after the
 // response is complete (release a concurrency slot, charge tokens).

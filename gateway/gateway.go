@@ -98,6 +98,9 @@ type Options struct {
 	Hooks          Hooks
 	// Recorder, when set, records every exchange (the audit log).
 	Recorder Recorder
+	// Admission decides which version of a registry model a route serves;
+	// nil: routes naming a registry model refuse every request.
+	Admission Admission
 	// LogRequests writes one log line per request at Info.
 	LogRequests bool
 }
@@ -134,7 +137,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	keys := access.NewKeyCache(opts.Store)
 	g.auth = &access.Authenticator{Keys: keys, Certs: opts.Certs}
-	g.state = &state{store: opts.Store, keys: keys, static: opts.StaticIPRules, log: g.log}
+	g.state = &state{store: opts.Store, keys: keys, static: opts.StaticIPRules, admission: opts.Admission, log: g.log}
 	observers := append([]Middleware{g.observe}, opts.Hooks.Observe...)
 	g.handler = chain(g.serve, observers)
 	g.input = chain(g.forward, opts.Hooks.Input)
@@ -291,7 +294,7 @@ func (g *Gateway) resolveModel(x *Exchange, snap *snapshot) bool {
 	if x.ModelVersion == "" {
 		x.ModelVersion = u.route.Upstream.ModelVersion
 	}
-	return true
+	return admitted(x, snap)
 }
 
 func protocolHint(r *store.Route) string {

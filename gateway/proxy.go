@@ -65,6 +65,12 @@ func (g *Gateway) forward(x *Exchange) {
 	h["Accept-Encoding"] = []string{"identity"}
 	h["User-Agent"] = []string{userAgent}
 	h["X-Request-Id"] = []string{x.ID}
+	if x.ModelDigest != "" {
+		// A registry route: tell the model server which version the
+		// registry admits, so one that hosts several can pick it.
+		h["X-Modelgate-Model-Version"] = []string{x.ModelVersion}
+		h["X-Modelgate-Model-Digest"] = []string{x.ModelDigest}
+	}
 	if u.credHeader != "" {
 		h.Set(u.credHeader, u.credValue)
 	}

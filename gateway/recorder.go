@@ -27,9 +27,14 @@ type Recorder interface {
 // GuardResult is what one guard decided about a request or response.
 type GuardResult struct {
 	Name     string
-	Verdict  string // allow, redact, block, flag
+	Stage    string // input or output
+	Verdict  string // allow, flag, redact, block
 	Score    float64
 	Duration time.Duration
+	// Entities counts the findings acted on by entity type; never values.
+	Entities map[string]int64
+	// Error says why the guard could not decide, if it could not.
+	Error string
 }
 
 // release records an exchange the gateway is about to answer with status,

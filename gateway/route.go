@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 
+	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -43,6 +44,11 @@ func ValidateRoute(r *store.Route) error {
 		}
 	default:
 		return fieldErr("protocol", "must be %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolKServeV2, r.Protocol)
+	}
+	if r.Registry != "" {
+		if err := registry.ValidName("registry model name", r.Registry); err != nil {
+			return fieldErr("registry", "%q is not a registry model name: %v", r.Registry, err)
+		}
 	}
 	u, err := url.Parse(r.Upstream.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

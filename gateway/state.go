@@ -16,6 +16,7 @@ type snapshot struct {
 	upstreams map[string]*upstream // by public model name
 	routes    []*store.Route       // ordered by name, for listings
 	ip        *access.IPPolicy
+	admitted  map[string]Admitted // registry routes' versions, by public model name
 }
 
 // state keeps the current snapshot and the key cache in step with the
@@ -24,10 +25,11 @@ type snapshot struct {
 // before the request is authenticated, so a revoked key, a removed route or
 // a new IP block applies to the very next request, whoever made the change.
 type state struct {
-	store  store.Store
-	keys   *access.KeyCache
-	static []*store.IPRule
-	log    *slog.Logger
+	store     store.Store
+	keys      *access.KeyCache
+	static    []*store.IPRule
+	admission Admission
+	log       *slog.Logger
 
 	mu  sync.Mutex // serialises rebuilds
 	cur atomic.Pointer[snapshot]
@@ -71,7 +73,10 @@ func (s *state) build(ctx context.Context, gen uint64) (*snapshot, error) {
 		return nil, err // a rule that cannot be read fails closed
 	}
 	old := s.cur.Load()
-	snap := &snapshot{gen: gen, upstreams: make(map[string]*upstream, len(routes)), routes: routes, ip: ip}
+	snap := &snapshot{gen: gen, upstreams: make(map[string]*upstream, len(routes)), routes: routes, ip: ip, admitted: map[string]Admitted{}}
+	if err := s.admit(ctx, snap); err != nil {
+		return nil, err
+	}
 	for _, r := range routes {
 		u := compileUpstream(r)
 		// Keep the old client, and its warm connections, if nothing changed.
