@@ -20,6 +20,10 @@ type Config struct {
 	AdminListen       string
 	DataDir           string
 	InsecurePlaintext bool
+	// Store is where keys, routes and IP rules live; Redis, when set,
+	// holds rate limits shared by every replica.
+	Store Store
+	Redis Redis
 
 	Log Log
 	TLS *TLS // nil: plaintext (loopback only, unless InsecurePlaintext)
@@ -32,6 +36,7 @@ type Config struct {
 	Routes         []*store.Route
 	ShutdownGrace  time.Duration
 	Audit          Audit
+	Guards         Guards
 }
 
 // Audit configures the audit log.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,26 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"webhook format", "audit:\n  forwarders:\n    - name: a\n      type: webhook\n      url: https://siem\n      format: cef\n", "audit.forwarders[0].format", 6, "jsonl or ocsf"},
 		{"duplicate forwarder", "audit:\n  forwarders:\n    - {name: a, type: file, path: /tmp/a}\n    - {name: a, type: file, path: /tmp/b}\n", "audit.forwarders[1].name", 4, "twice"},
 		{"not yaml", "listen: [\n", "", 1, ""},
+		{"store driver", "store:\n  driver: mysql\n", "store.driver", 2, "sqlite or postgres"},
+		{"postgres without dsn", "store:\n  driver: postgres\n", "store.dsn_env", 1, "must name"},
+		{"postgres dsn unset", "store:\n  driver: postgres\n  dsn_env: CONFIG_TEST_SURELY_UNSET\n", "store.dsn_env", 3, "unset"},
+		{"redis without addr", "redis:\n  on_error: fail_open\n", "redis.addr", 1, "host:port"},
+		{"redis on_error", "redis:\n  addr: 127.0.0.1:6379\n  on_error: shrug\n", "redis.on_error", 3, "fail_closed or fail_open"},
+		{"registry stage", "routes:\n  - model: fraud@staging\n    protocol: openai\n    upstream: {url: 'http://x'}\n", "routes[0].model", 2, "only a registry model's production"},
+		{"registry name", "routes:\n  - model: m\n    registry: a/b\n    protocol: openai\n    upstream: {url: 'http://x'}\n", "routes[0].registry", 3, "not a registry model name"},
+		{"unknown guard", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: antivirus\n", "guards.pipelines.p.input[0].guard", 5, "unknown guard"},
+		{"sanitize on input", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: sanitize\n", "guards.pipelines.p.input[0].guard", 5, "output"},
+		{"mask on output", "guards:\n  pipelines:\n    p:\n      output:\n        - guard: pii\n          action: mask\n", "guards.pipelines.p.output[0].action", 6, "mask is for input"},
+		{"bad action", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: pii\n          action: shred\n", "guards.pipelines.p.input[0].action", 6, "unknown action"},
+		{"unknown entity", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: pii\n          entities: {PASSPORT: block}\n", "guards.pipelines.p.input[0].entities.PASSPORT", 6, "no entity type"},
+		{"unknown gitleaks rule", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: secrets\n          entities: {NOT_A_RULE: flag}\n", "guards.pipelines.p.input[0].entities.NOT_A_RULE", 6, "no entity type"},
+		{"hash without key", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: pii\n          action: hash\n", "guards", 1, "hash_key_env"},
+		{"small holdback", "guards:\n  pipelines:\n    p:\n      holdback: 8\n", "guards.pipelines.p.holdback", 4, "at least"},
+		{"fail mode", "guards:\n  pipelines:\n    p:\n      fail_mode: maybe\n", "guards.pipelines.p.fail_mode", 4, "closed or open"},
+		{"unknown default pipeline", "guards:\n  default: strict\n", "guards.default", 2, "no pipeline"},
+		{"remote injection url", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: injection_remote\n          url: ftp://x\n", "guards.pipelines.p.input[0].url", 6, "http or https"},
+		{"injection model file", "guards:\n  pipelines:\n    p:\n      input:\n        - guard: injection\n          model: /nonexistent/model.bin\n", "guards.pipelines.p.input[0].model", 6, "no such file"},
+		{"route names unknown pipeline", "routes:\n  - model: m\n    protocol: openai\n    guards: strict\n    upstream: {url: 'http://x'}\n", "routes[0].guards", 4, "no pipeline"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,5 +244,20 @@ audit:
 	d := Default().Audit
 	if d.Mode != "fail_closed" || d.Capture.Input != "hash" || d.BatchWait != 2*time.Millisecond {
 		t.Errorf("audit defaults: %+v", d)
+	}
+}
+
+func TestRegistryRoute(t *testing.T) {
+	c, err := Parse("t.yaml", []byte("routes:\n  - model: fraud-detector@production\n    protocol: openai\n    upstream: {url: 'http://x'}\n  - model: public\n    registry: internal-name\n    protocol: openai\n    upstream: {url: 'http://y'}\n  - model: vendor@2024\n    protocol: openai\n    upstream: {url: 'http://z'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [][2]string{}
+	for _, r := range c.Routes {
+		got = append(got, [2]string{r.Model, r.Registry})
+	}
+	want := [][2]string{{"fraud-detector", "fraud-detector"}, {"public", "internal-name"}, {"vendor@2024", ""}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("routes %v, want %v", got, want)
 	}
 }

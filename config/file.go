@@ -7,11 +7,13 @@ import (
 // file mirrors the YAML layout. Pointers tell "unset" (take the default)
 // from an explicit zero (no limit).
 type file struct {
-	Listen            *string `yaml:"listen"`
-	AdminListen       *string `yaml:"admin_listen"`
-	DataDir           *string `yaml:"data_dir"`
-	InsecurePlaintext bool    `yaml:"insecure_plaintext"`
-	ShutdownGrace     *string `yaml:"shutdown_grace"`
+	Listen            *string    `yaml:"listen"`
+	AdminListen       *string    `yaml:"admin_listen"`
+	DataDir           *string    `yaml:"data_dir"`
+	Store             *storeFile `yaml:"store"`
+	Redis             *redisFile `yaml:"redis"`
+	InsecurePlaintext bool       `yaml:"insecure_plaintext"`
+	ShutdownGrace     *string    `yaml:"shutdown_grace"`
 
 	Log *struct {
 		Level    *string `yaml:"level"`
@@ -60,6 +62,8 @@ type file struct {
 	} `yaml:"access"`
 
 	Routes []routeFile `yaml:"routes"`
+
+	Guards *guardsFile `yaml:"guards"`
 
 	Audit *struct {
 		Mode               *string      `yaml:"mode"`
@@ -115,6 +119,10 @@ type routeFile struct {
 	Model    string       `yaml:"model"`
 	Protocol string       `yaml:"protocol"`
 	Capture  *captureFile `yaml:"capture"`
+	Guards   string       `yaml:"guards"`
+	// Registry names the registry model served; model: NAME@production
+	// says the same with the public name NAME.
+	Registry string `yaml:"registry"`
 	Upstream struct {
 		URL                   string    `yaml:"url"`
 		Model                 string    `yaml:"model"`

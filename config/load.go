@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store"
 	"go.yaml.in/yaml/v3"
 )
@@ -193,10 +194,12 @@ func (v *validator) build(f *file) *Config {
 		v.fail("admin_listen", "must differ from listen: the admin API has its own listener")
 	}
 	v.buildLog(f, c)
+	v.buildScaleOut(f, c)
 	v.buildTLS(f, c)
 	v.buildIdentities(f, c)
 	v.buildLimits(f, c)
 	v.buildAccess(f, c)
+	v.buildGuards(f, c)
 	v.buildRoutes(f, c)
 	v.buildAudit(f, c)
 	return c
@@ -366,12 +369,15 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 	for i, rf := range f.Routes {
 		key := "routes[" + strconv.Itoa(i) + "]"
 		up := rf.Upstream
-		r := &store.Route{Model: rf.Model, Protocol: rf.Protocol, Source: store.SourceConfig, CreatedAt: now, UpdatedAt: now,
+		r := &store.Route{Model: rf.Model, Registry: rf.Registry, Protocol: rf.Protocol, Source: store.SourceConfig, CreatedAt: now, UpdatedAt: now,
 			Upstream: store.Upstream{URL: up.URL, Model: up.Model, ModelVersion: up.ModelVersion, MaxResponseBytes: up.MaxResponseBytes}}
 		r.Upstream.Credential = up.Credential.credential()
 		r.Upstream.TLS = up.TLS.upstreamTLS()
 		if rf.Capture != nil {
 			r.Capture = &store.Capture{Input: rf.Capture.Input, Output: rf.Capture.Output}
+		}
+		if r.Guards = rf.Guards; r.Guards != "" && r.Guards != "none" && c.Guards.Pipelines[r.Guards] == nil {
+			v.fail(key+".guards", "no pipeline named %q under guards.pipelines", r.Guards)
 		}
 		var d time.Duration
 		v.duration(key+".upstream.connect_timeout", up.ConnectTimeout, &d)
@@ -380,6 +386,16 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 		r.Upstream.ResponseHeaderTimeout, d = store.Duration(d), 0
 		v.duration(key+".upstream.timeout", up.Timeout, &d)
 		r.Upstream.Timeout = store.Duration(d)
+		if name, stage, ok := strings.Cut(rf.Model, "@"); ok && isRegistryStage(stage) {
+			// A route to a registry model by stage: only production serves.
+			if stage != "production" {
+				v.fail(key+".model", "%q: only a registry model's production version can be served (write %s@production)", rf.Model, name)
+			}
+			if rf.Registry != "" && rf.Registry != name {
+				v.fail(key+".registry", "%q contradicts model %q", rf.Registry, rf.Model)
+			}
+			r.Model, r.Registry, rf.Model = name, name, name
+		}
 		if seen[rf.Model] {
 			v.fail(key+".model", "model %q is routed twice", rf.Model)
 		}
@@ -404,4 +420,11 @@ func (l Log) Handler(w interface{ Write([]byte) (int, error) }) slog.Handler {
 		return slog.NewTextHandler(w, opts)
 	}
 	return slog.NewJSONHandler(w, opts)
+}
+
+// isRegistryStage reports whether s names a stage of the model registry,
+// which a route's model may name after an @.
+func isRegistryStage(s string) bool {
+	_, err := registry.ParseStage(s)
+	return err == nil
 }
