@@ -21,6 +21,9 @@ func (s *Server) forwarders() ([]*forward.Forwarder, error) {
 	var out []*forward.Forwarder
 	for _, f := range s.cfg.Audit.Forwarders {
 		fw := &forward.Forwarder{Name: f.Name, Store: s.auditDB, Batch: f.BatchSize, Logger: s.log, Durable: s.audit.DurableSize}
+		if _, shared := s.auditDB.(store.AuditQueue); shared {
+			fw.Active = s.audit.Leading
+		}
 		switch f.Type {
 		case "syslog":
 			fw.Formatter.Format = audit.FormatSyslog

@@ -18,6 +18,7 @@ import (
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -235,7 +236,7 @@ func TestCaptureModes(t *testing.T) {
 // would, and returns a function that repairs it.
 func breakAudit(t *testing.T, s *Server) (repair func()) {
 	t.Helper()
-	db, err := sql.Open("sqlite", s.auditDB.Path()+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", s.auditDB.(*sqlite.AuditDB).Path()+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,17 +17,37 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/access/ratelimit"
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/audit/forward"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/guard/inline"
 	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/postgres"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
+
+// guardHooks puts the configured guards in front of any hooks the caller
+// adds: input guards run first on the way in, output guards last on the
+// way out, after the caller's filters.
+func guardHooks(cfg config.Guards, extra gateway.Hooks) (gateway.Hooks, error) {
+	// Installed even with no pipelines, so that a route naming one that
+	// does not exist is refused rather than served unguarded.
+	g, err := inline.New(cfg)
+	if err != nil {
+		return gateway.Hooks{}, fmt.Errorf("guards: %w", err)
+	}
+	in, out := g.Hooks()
+	h := extra
+	h.Input = append([]gateway.Middleware{in}, extra.Input...)
+	h.Output = append(append([]gateway.ResponseFilter(nil), extra.Output...), out)
+	return h, nil
+}
 
 // ErrInsecureListener is returned when a listener reachable from other
 // machines would serve plaintext.
@@ -45,7 +65,9 @@ type Server struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	store    store.Store
-	auditDB  *sqlite.AuditDB
+	limiter  ratelimit.Limiter
+	closeRL  func()
+	auditDB  store.AuditStore
 	audit    *audit.Log
 	data     *http.Server
 	control  *http.Server
@@ -76,13 +98,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 			return nil, err
 		}
 	}
-	st, err := sqlite.OpenDir(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
+	s.limiter, s.closeRL = newLimiter(cfg.Redis, log)
 	if err := s.openAudit(ctx); err != nil {
 		st.Close()
+		s.closeRL()
 		return nil, err
 	}
 	if err := s.setUp(ctx, certs, tlsConf, opts); err != nil {
@@ -99,10 +123,22 @@ func (s *Server) openAudit(ctx context.Context) error {
 	if wait == 0 {
 		wait = -1 // the config's 0 means no wait; audit.Options' means its default
 	}
-	l, db, err := OpenAudit(ctx, s.cfg.DataDir, audit.Options{
+	opts := audit.Options{
 		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: wait,
 		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
-	})
+	}
+	if pg, ok := s.store.(*postgres.DB); ok {
+		// Every replica appends to the one log in PostgreSQL, signing
+		// checkpoints with the key pair in its data directory, which
+		// must be the same on every replica (docs/deploy.md).
+		l, err := OpenSharedAudit(ctx, pg.Audit(), s.cfg.DataDir, opts)
+		if err != nil {
+			return err
+		}
+		s.auditDB, s.audit = pg.Audit(), l
+		return nil
+	}
+	l, db, err := OpenAudit(ctx, s.cfg.DataDir, opts)
 	if err != nil {
 		return err
 	}
@@ -135,6 +171,7 @@ func (s *Server) closeStores() {
 		s.auditDB.Close()
 	}
 	s.store.Close()
+	s.closeRL()
 }
 
 func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *tls.Config, opts Options) error {
@@ -151,10 +188,14 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerAuditMetrics(reg, s.audit)
+	hooks, err := guardHooks(cfg.Guards, opts.Hooks)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{
 		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs,
 		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
-		StaticIPRules: cfg.IPRules, Hooks: opts.Hooks, LogRequests: cfg.Log.Requests,
+		StaticIPRules: cfg.IPRules, Hooks: hooks, LogRequests: cfg.Log.Requests, Admission: newAdmission(s.store), Limiter: s.limiter,
 		Recorder: &audit.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
 	})
 	if err != nil {
