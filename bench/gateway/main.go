@@ -13,7 +13,11 @@
 //   - open loop: requests at a fixed -rate whatever the answers do
 //     (latency when not saturated, the figure vendors quote);
 //
-// and reports throughput, p50/p99 latency and process CPU per request.
+// and reports throughput, p50/p99 latency and process CPU per request. A
+// fifth target runs the standard guard pipeline (config.StandardGuards) on
+// every request and answer. Last, it times the first content token of
+// streamed answers through modelgate with and without guards, which hold
+// streamed text back until they have seen enough of it.
 //
 //	go run ./bench/gateway -duration 10s
 package main
@@ -31,6 +35,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -42,7 +47,9 @@ import (
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/guard/inline"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -67,6 +74,7 @@ func main() {
 	)
 	flag.DurationVar(&batchWait, "batch-wait", 0, "the audit log's batch_wait (0: its default)")
 	flag.DurationVar(&upstreamLatency, "upstream-latency", 0, "how long the upstream takes to answer (a model takes tens of milliseconds or more)")
+	ttft := flag.Int("ttft", 40, "streams to time for the time to first token (0: skip)")
 	flag.Parse()
 
 	upstream := listen(http.HandlerFunc(answer))
@@ -74,13 +82,15 @@ func main() {
 	proxy := httputil.NewSingleHostReverseProxy(upURL)
 	proxy.Transport = transport()
 	bare := listen(proxy)
-	mg, key := startModelgate(upstream, false)
-	mgAudit, keyAudit := startModelgate(upstream, true)
+	mg, key := startModelgate(upstream, false, false)
+	mgGuards, keyGuards := startModelgate(upstream, false, true)
+	mgAudit, keyAudit := startModelgate(upstream, true, false)
 
 	targets := []target{
 		{name: "direct", url: upstream + "/v1/chat/completions"},
 		{name: "httputil.ReverseProxy", url: bare + "/v1/chat/completions"},
 		{name: "modelgate", url: mg + "/v1/chat/completions", key: key},
+		{name: "modelgate + guards", url: mgGuards + "/v1/chat/completions", key: keyGuards},
 		{name: "modelgate + audit log", url: mgAudit + "/v1/chat/completions", key: keyAudit},
 	}
 	if *only != "" {
@@ -109,6 +119,18 @@ func main() {
 		printTable(fmt.Sprintf("Open loop, %d requests/s", *rate), open)
 	}
 	summarise(closed, open)
+	if *ttft > 0 {
+		streamer := listen(http.HandlerFunc(streamAnswer))
+		off, offKey := startModelgate(streamer, false, false)
+		on, onKey := startModelgate(streamer, false, true)
+		fmt.Printf("\nStreams: time to first content token, %d sequential streams of %d words, one word per event every %s\n",
+			*ttft, streamWords, streamGap)
+		for _, t := range []target{{name: "modelgate", url: off + "/v1/chat/completions", key: offKey},
+			{name: "modelgate + guards", url: on + "/v1/chat/completions", key: onKey}} {
+			p50, p99, total := t.firstToken(*ttft)
+			fmt.Printf("  %-22s first token p50 %-9s p99 %-9s whole stream p50 %s\n", t.name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), total.Round(time.Microsecond))
+		}
+	}
 	if auditLog != nil {
 		st := auditLog.Stats()
 		if st.Commits > 0 {
@@ -157,7 +179,7 @@ func transport() *http.Transport {
 // startModelgate assembles modelgate as `modelgate serve` does, with
 // limits high enough never to refuse but checked on every request, with
 // or without the audit log (the server has no switch to turn it off).
-func startModelgate(upstream string, withAudit bool) (addr, key string) {
+func startModelgate(upstream string, withAudit, withGuards bool) (addr, key string) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "modelgate-bench")
 	if err != nil {
@@ -186,6 +208,18 @@ func startModelgate(upstream string, withAudit bool) (addr, key string) {
 			Key: access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000, MaxConcurrent: 10_000},
 			IP:  access.Limits{RPM: 100_000_000, TPM: 1_000_000_000_000},
 		},
+	}
+	if withGuards {
+		cfg, err := config.Parse("standard", []byte(config.StandardGuards))
+		if err != nil {
+			log.Fatal(err)
+		}
+		g, err := inline.New(cfg.Guards)
+		if err != nil {
+			log.Fatal(err)
+		}
+		in, out := g.Hooks()
+		opts.Hooks = gateway.Hooks{Input: []gateway.Middleware{in}, Output: []gateway.ResponseFilter{out}}
 	}
 	if withAudit {
 		l, _, err := server.OpenAudit(ctx, dir, audit.Options{Mode: audit.FailClosed, Logger: logger, BatchWait: batchWait})
@@ -415,3 +449,64 @@ func summarise(closed, open []result) {
 
 func us(d time.Duration) string      { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 func mustDur(s string) time.Duration { d, _ := time.ParseDuration(s); return d }
+
+// streamWords and streamGap shape the streamed answer: a model emitting
+// one word every 10 ms, about 100 tokens per second.
+const (
+	streamWords = 60
+	streamGap   = 10 * time.Millisecond
+)
+
+func streamAnswer(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "text/event-stream")
+	f := w.(http.Flusher)
+	words := strings.Fields(strings.Repeat("the quick brown fox jumps over the lazy dog and keeps running ", 6))
+	for i := range streamWords {
+		fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s \"},\"finish_reason\":null}]}\n\n", words[i%len(words)])
+		f.Flush()
+		time.Sleep(streamGap)
+	}
+	fmt.Fprint(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	f.Flush()
+}
+
+var contentEvent = regexp.MustCompile(`"content":"[^"]`)
+
+// firstToken sends n streamed requests one after another and times the
+// first event that carries content, and the whole stream.
+func (t target) firstToken(n int) (p50, p99, total time.Duration) {
+	client := &http.Client{Transport: transport()}
+	body := []byte(`{"model":"bench","stream":true,"messages":[{"role":"user","content":"tell me a story"}]}`)
+	var firsts, totals []time.Duration
+	for range n {
+		req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+t.key)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		buf := make([]byte, 0, 64<<10)
+		first := time.Duration(0)
+		chunk := make([]byte, 4096)
+		for {
+			k, err := resp.Body.Read(chunk)
+			buf = append(buf, chunk[:k]...)
+			if first == 0 && contentEvent.Match(buf) {
+				first = time.Since(start)
+			}
+			if err != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+		if first == 0 {
+			log.Fatalf("%s: no content in the stream (status %d): %s", t.name, resp.StatusCode, buf[max(0, len(buf)-600):])
+		}
+		firsts, totals = append(firsts, first), append(totals, time.Since(start))
+	}
+	slices.Sort(firsts)
+	slices.Sort(totals)
+	return firsts[len(firsts)/2], firsts[len(firsts)*99/100], totals[len(totals)/2]
+}

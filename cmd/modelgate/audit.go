@@ -20,6 +20,7 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/store/postgres"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
@@ -48,13 +49,30 @@ func auditPath(g *globals) (string, error) {
 	return path, nil
 }
 
-// auditFiles opens the audit database read-side.
-func auditFiles(ctx context.Context, g *globals) (*sqlite.AuditDB, error) {
+// auditFiles opens the audit database read-side: the data directory's, or
+// with --postgres-dsn-env the one replicas share. Close it when done.
+func auditFiles(ctx context.Context, g *globals) (store.AuditStore, error) {
+	if g.postgresEnv != "" {
+		dsn, err := postgresDSN(g)
+		if err != nil {
+			return nil, err
+		}
+		return postgres.OpenAudit(ctx, dsn, postgres.Options{})
+	}
 	path, err := auditPath(g)
 	if err != nil {
 		return nil, err
 	}
 	return sqlite.OpenAudit(ctx, path)
+}
+
+// postgresDSN reads the DSN --postgres-dsn-env names.
+func postgresDSN(g *globals) (string, error) {
+	dsn := os.Getenv(g.postgresEnv)
+	if dsn == "" {
+		return "", usagef("--postgres-dsn-env: environment variable %s is empty or unset", g.postgresEnv)
+	}
+	return dsn, nil
 }
 
 // verifierFor takes --pubkey (a key or a file holding one) or the key in
@@ -76,7 +94,19 @@ func verifierFor(g *globals, pubkey string) (note.Verifier, error) {
 
 // openWriter opens the log for commands that append (erase, checkpoint,
 // proof): the same file a running server writes to, safely.
-func openWriter(ctx context.Context, g *globals) (*audit.Log, *sqlite.AuditDB, error) {
+func openWriter(ctx context.Context, g *globals) (*audit.Log, store.AuditStore, error) {
+	if g.postgresEnv != "" {
+		a, err := auditFiles(ctx, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := server.OpenSharedAudit(ctx, a, g.dataDir, audit.Options{})
+		if err != nil {
+			a.Close()
+			return nil, nil, err
+		}
+		return l, a, nil
+	}
 	if _, err := auditPath(g); err != nil {
 		return nil, nil, err
 	}
@@ -157,9 +187,14 @@ Exits 0 when everything holds, 1 naming the first bad event otherwise.`,
 }
 
 // findings makes the command exit 1 after it has printed why.
-type findings struct{}
+type findings struct{ msg string }
 
-func (findings) Error() string { return "verification failed" }
+func (f findings) Error() string {
+	if f.msg == "" {
+		return "verification failed"
+	}
+	return f.msg
+}
 
 func auditCheckpoint(g *globals) *cobra.Command {
 	var out string

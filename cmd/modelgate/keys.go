@@ -14,8 +14,6 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/audit"
-	"github.com/modelgate/modelgate/server"
-	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -58,24 +56,17 @@ func (f *keysFlags) open(ctx context.Context, g *globals, create bool) (admin.Ke
 		}
 		return &admin.Client{BaseURL: f.server, Key: key}, func() {}, nil
 	}
-	if !create {
+	if !create && g.postgresEnv == "" {
 		if _, err := os.Stat(g.dataDir); err != nil {
 			return nil, nil, usagef("no data directory at %s: pass --data-dir, or create a key first", g.dataDir)
 		}
 	}
-	st, err := sqlite.OpenDir(ctx, g.dataDir)
+	st, l, done, err := openLocal(ctx, g)
 	if err != nil {
-		return nil, nil, err
-	}
-	// Changes made here are recorded in the audit log like any other,
-	// in the same file a running server writes to.
-	l, adb, err := server.OpenAudit(ctx, g.dataDir, audit.Options{})
-	if err != nil {
-		st.Close()
 		return nil, nil, err
 	}
 	keys := admin.Local{Store: st, Recorder: &audit.ChangeLog{Log: l}, Actor: admin.Change{Actor: cliActor()}}
-	return keys, func() { l.Close(); adb.Close(); st.Close() }, nil
+	return keys, done, nil
 }
 
 func keysCreate(g *globals, f *keysFlags) *cobra.Command {

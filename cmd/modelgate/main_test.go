@@ -68,8 +68,11 @@ func TestDemoCommandsWork(t *testing.T) {
 		}
 	}
 	want := []string{
-		`"content":"Hello, modelgate!"`,                       // chat
-		`data: [DONE]`,                                        // stream
+		`"content":"Hello, modelgate!"`, // chat
+		`data: [DONE]`,                  // stream
+		`"content":"Card <CREDIT_CARD>, mail jane@example.com"`, // guards: redact, mask and restore
+		`PROMPT_INJECTION`,                                    // guards: an injection
+		`"code":"request_blocked"`,                            // guards: a credential
 		`"name":"probability"`,                                // classifier
 		`"id":"demo-chat"`,                                    // models
 		`"code":"missing_api_key"`,                            // refusal

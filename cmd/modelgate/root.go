@@ -11,8 +11,13 @@ import (
 // globals are the flags every command shares.
 type globals struct {
 	dataDir string
-	stdout  io.Writer
-	stderr  io.Writer
+	// postgresEnv, set by --postgres-dsn-env, names the variable with
+	// the DSN of a PostgreSQL store that replicas share: the commands
+	// that read or change keys, the registry and the audit log then work
+	// on it instead of the data directory's SQLite files.
+	postgresEnv string
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -30,8 +35,10 @@ Start with:  modelgate demo`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", config.DefaultDataDir, "data directory (keys, routes, state)")
+	root.PersistentFlags().StringVar(&g.postgresEnv, "postgres-dsn-env", "",
+		"work on the PostgreSQL store replicas share, whose DSN is in this environment variable, instead of the data directory's (the audit key pair stays in the data directory)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newAudit(g), newVersion(g))
+	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newAudit(g), newGuard(g), newScan(g), newData(g), newKeygen(g), newSign(g), newVerify(g), newCard(g), newModels(g), newDatasets(g), newGate(g), newBOM(g), newVersion(g))
 	return root
 }
 

@@ -37,7 +37,11 @@ listener, until SIGINT or SIGTERM; then drain requests in flight and stop.`,
 				return err
 			}
 			if keys, err := s.Store().ListKeys(cmd.Context()); err == nil && len(keys) == 0 {
-				log.Warn("no API keys exist yet; create one with: modelgate keys create --name NAME --scopes inference:invoke --models '*' --data-dir " + cfg.DataDir)
+				where := "--data-dir " + cfg.DataDir
+				if cfg.Store.Driver == "postgres" {
+					where = "--postgres-dsn-env " + cfg.Store.DSNEnv
+				}
+				log.Warn("no API keys exist yet; create one with: modelgate keys create --name NAME --scopes inference:invoke --models '*' " + where)
 			}
 			return s.Run(cmd.Context())
 		},
