@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -138,4 +139,25 @@ type QueuedEvent struct {
 	Time          time.Time
 	Head, Tail    []byte
 	Input, Output *AuditBlob
+}
+
+// LeafByScan returns event index with its payloads by scanning a range of
+// one: how stores that keep events in batches, and so cannot read one
+// alone, implement AuditLeaf.
+func LeafByScan(ctx context.Context, s interface {
+	ScanAudit(ctx context.Context, r AuditRange, fn func(*AuditLeaf) error) error
+}, index int64) (*AuditLeaf, error) {
+	var found *AuditLeaf
+	err := s.ScanAudit(ctx, AuditRange{FromIndex: index, BeforeIndex: index + 1, WithPayloads: true}, func(l *AuditLeaf) error {
+		c := *l
+		found = &c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("audit event %d: %w", index, ErrNotFound)
+	}
+	return found, nil
 }

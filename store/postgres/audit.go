@@ -183,19 +183,7 @@ const batchStart = `COALESCE((SELECT first FROM audit_batches WHERE first <= $1 
 
 // AuditLeaf returns one event with its payloads.
 func (a *AuditDB) AuditLeaf(ctx context.Context, index int64) (*store.AuditLeaf, error) {
-	var found *store.AuditLeaf
-	err := a.ScanAudit(ctx, store.AuditRange{FromIndex: index, BeforeIndex: index + 1, WithPayloads: true}, func(l *store.AuditLeaf) error {
-		c := *l
-		found = &c
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if found == nil {
-		return nil, fmt.Errorf("audit event %d: %w", index, store.ErrNotFound)
-	}
-	return found, nil
+	return store.LeafByScan(ctx, a, index)
 }
 
 // ScanAudit calls fn for the events in a range.
