@@ -171,6 +171,9 @@ func (g *Gateway) readRequest(x *Exchange) bool {
 	case EndpointInfer:
 		q, r = parseInfer(body, x.Model)
 	}
+	if r == nil {
+		r = checkFoldedNames(body)
+	}
 	if r != nil {
 		x.Refuse(r)
 		return false
