@@ -135,7 +135,7 @@ func (q *request) walkTensor(data jsontext.Value, dt, at, ptr string) (int64, *R
 			return 0, r
 		}
 		if dt == "BYTES" {
-			q.addText(p, "", tok.String())
+			q.addText(p, "user", tok.String())
 		}
 		n++
 		if len(index) > 0 {

@@ -229,7 +229,7 @@ func (q *request) addTextOrTokens(t textOrTokens, ptr string) {
 		if len(t.texts) > 1 || t.tokens > 0 {
 			p += "/" + strconv.Itoa(i)
 		}
-		q.addText(p, "", s)
+		q.addText(p, "user", s)
 	}
 	q.tokens += t.tokens
 }

@@ -82,7 +82,34 @@ type Segment struct {
 	Path string
 	Role string
 	Text string
+	Kind Kind
 }
+
+// Kind says what a segment's text is, which decides how it may be read and
+// whether it can be rewritten in place.
+type Kind uint8
+
+// Kinds of segment.
+const (
+	// Prose is text: every detector reads it and guards may rewrite it.
+	Prose Kind = iota
+	// Identifier is a generated id at a position that holds ids (a tool
+	// call's id, a response id, a model name). Detectors read it, but
+	// heuristics that flag randomness as a secret do not apply.
+	Identifier
+	// MemberName is an object member's name. Detectors read it; a guard
+	// that would rewrite it blocks the message instead, since renaming a
+	// member changes what the message means.
+	MemberName
+	// Decoded is text decoded from an encoded value (a data: URL). It is
+	// read like prose but cannot be rewritten in place, so a rewrite
+	// blocks the message.
+	Decoded
+)
+
+// Rewritable reports whether guards may rewrite a segment of this kind in
+// place; a rewrite of any other kind must block the message instead.
+func (k Kind) Rewritable() bool { return k == Prose || k == Identifier }
 
 // Finding is one entity a detector found.
 type Finding struct {

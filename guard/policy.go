@@ -22,6 +22,8 @@ type Policy struct {
 	// MinScore drops findings the detector is less sure of.
 	MinScore float64
 	// Roles, when set, limits the guard to segments with these chat roles.
+	// A segment without a role is text of unknown provenance: every guard
+	// reads it, whatever its roles.
 	Roles []string
 }
 
@@ -33,12 +35,18 @@ func (p *Policy) action(entity string) Action {
 	return p.Default
 }
 
-func (p *Policy) appliesTo(role string) bool {
-	if len(p.Roles) == 0 {
+func (p *Policy) appliesTo(role string) bool { return RoleMatches(p.Roles, role) }
+
+// RoleMatches reports whether a guard limited to roles reads a segment with
+// role. No roles means every role. A segment without a role is text of
+// unknown provenance, which every guard reads; "function" is the legacy
+// name of a tool result, read by a guard on tool results.
+func RoleMatches(roles []string, role string) bool {
+	if len(roles) == 0 || role == "" {
 		return true
 	}
-	for _, r := range p.Roles {
-		if r == role {
+	for _, r := range roles {
+		if r == role || r == "tool" && role == "function" {
 			return true
 		}
 	}

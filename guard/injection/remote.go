@@ -52,7 +52,7 @@ func (r *Remote) Inspect(ctx context.Context, texts []*guard.Text) (guard.Result
 		action = guard.BlockIt
 	}
 	for i, t := range texts {
-		if len(r.Roles) > 0 && !contains(r.Roles, t.Role) || t.Text == "" {
+		if !guard.RoleMatches(r.Roles, t.Role) || t.Text == "" {
 			continue
 		}
 		score, err := r.score(ctx, t.Text)
@@ -107,15 +107,6 @@ func (r *Remote) score(ctx context.Context, text string) (float64, error) {
 	}
 	r.cache.put(key, *out.Score)
 	return *out.Score, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // lru is a small least-recently-used cache of scores; the zero value with

@@ -10,6 +10,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/modelgate/modelgate/gateway"
+	"github.com/modelgate/modelgate/guard"
 )
 
 // FuzzStream feeds arbitrary upstream events through the stream guard: it
@@ -62,13 +63,15 @@ func FuzzRewriteJSON(f *testing.F) {
 		if !jsontext.Value(doc).IsValid() {
 			return
 		}
-		segs, err := textFields(doc)
+		segs, err := textFields(doc, "")
 		if err != nil {
 			return
 		}
 		repl := map[string]string{}
 		for _, s := range segs {
-			repl[s.Path] = with
+			if s.Kind.Rewritable() {
+				repl[s.Path] = with
+			}
 		}
 		out, err := rewriteJSON(doc, repl, map[string][]byte{"/messages": []byte(`{"role":"system","content":"c"}`)}, []string{"/choices/#/logprobs"})
 		if err != nil {
@@ -80,13 +83,64 @@ func FuzzRewriteJSON(f *testing.F) {
 		if !utf8.ValidString(with) {
 			return
 		}
-		again, err := textFields(out)
+		again, err := textFields(out, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range again {
+			if !s.Kind.Rewritable() {
+				continue
+			}
 			if _, replaced := repl[s.Path]; replaced && s.Text != with && s.Path != "/messages/0/role" && s.Path != "/messages/0/content" {
 				t.Fatalf("%s reads back %q, want %q", s.Path, s.Text, with)
+			}
+		}
+	})
+}
+
+// FuzzTextFields: nothing that could carry a credential, a number or an
+// instruction is passed over. Every string value with a character outside
+// a lower-case word (other than a data: URL or base64 media, which are
+// decoded) and every member name with a character outside [a-z_] is among
+// the segments guards read.
+func FuzzTextFields(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","name":"AKIAZ3MSJV4WWNKWW5FG","content":"hi"}],"metadata":{"Key X":"v"}}`))
+	f.Add([]byte(`{"id":"chatcmpl-1","object":"chat.completion","choices":[{"finish_reason":"stop","message":{"tool_calls":[{"id":"call_1"}]}}]}`))
+	f.Add([]byte(`{"inputs":[{"name":"x","datatype":"BYTES","data":["a"],"parameters":{"k":"v"}}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		segs, err := textFields(doc, "")
+		if err != nil {
+			return
+		}
+		read := map[string]bool{}
+		for _, s := range segs {
+			read[s.Path+"\x00"+string(rune('0'+s.Kind))] = true
+			if !utf8.ValidString(s.Text) {
+				t.Fatalf("segment %s with invalid UTF-8", s.Path)
+			}
+		}
+		dec := jsontext.NewDecoder(bytes.NewReader(doc))
+		for {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return
+			}
+			if tok.Kind() != '"' {
+				continue
+			}
+			s, ptr := tok.String(), string(dec.StackPointer())
+			if k, n := dec.StackIndex(dec.StackDepth()); k == '{' && n%2 == 1 {
+				if strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") != "" && !read[ptr+"\x00"+string(rune('0'+guard.MemberName))] {
+					t.Fatalf("member name %q at %s not read", s, ptr)
+				}
+				continue
+			}
+			if strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_.") == "" || strings.HasPrefix(strings.ToLower(s), "data:") ||
+				strings.HasSuffix(ptr, "/input_audio/data") || strings.HasSuffix(ptr, "/datatype") {
+				continue
+			}
+			if !read[ptr+"\x00"+string(rune('0'+guard.Prose))] && !read[ptr+"\x00"+string(rune('0'+guard.Identifier))] {
+				t.Fatalf("value %q at %s not read", s, ptr)
 			}
 		}
 	})

@@ -63,10 +63,12 @@ func (g *Guards) input(next gateway.Handler) gateway.Handler {
 }
 
 // requestTexts returns what input guards read: the segments the gateway
-// parsed (messages, prompts, tool-call arguments, BYTES tensors) and every
-// other string of the body that is not metadata (a "user" field, a tool's
-// description, a field a client invents), so that no text reaches the
-// model unread.
+// parsed (messages, prompts, tool-call arguments, BYTES tensors, with their
+// roles) and everything else textFields finds in the body (a "user" field,
+// a tool's name and description, tool parameter names, metadata keys, a
+// field a client invents, the text of a data: URL), so that no text reaches
+// the model unread. Text outside the parsed segments has no role: every
+// guard reads it, whatever roles it is limited to.
 func requestTexts(x *gateway.Exchange) ([]*guard.Text, error) {
 	ts := make([]*guard.Text, 0, len(x.Segments)+4)
 	known := make(map[string]bool, len(x.Segments))
@@ -74,21 +76,27 @@ func requestTexts(x *gateway.Exchange) ([]*guard.Text, error) {
 		ts = append(ts, &guard.Text{Segment: guard.Segment{Path: s.Path, Role: s.Role, Text: s.Text}})
 		known[s.Path] = true
 	}
-	all, err := textFields(x.Body)
+	all, err := textFields(x.Body, "")
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range all {
-		if !known[s.Path] {
-			s.Role = ""
+		if s.Kind == guard.MemberName || s.Kind == guard.Decoded || !known[s.Path] {
 			ts = append(ts, &guard.Text{Segment: s})
 		}
 	}
 	return ts, nil
 }
 
-// rewriteRequest puts the guards' rewritten texts back into the body.
+// rewriteRequest puts the guards' rewritten texts back into the body. A
+// rewrite of text that cannot be rewritten in place (a member name, the
+// decoded text of a data: URL) refuses the request instead.
 func rewriteRequest(x *gateway.Exchange, texts []*guard.Text, orig []string) bool {
+	if t := unrewritable(texts, orig); t != nil {
+		x.Refuse(&gateway.Refusal{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "request_blocked",
+			Message: fmt.Sprintf("the request was blocked: %s at %s holds what a guard must rewrite, and it cannot be rewritten in place", kindName(t.Kind), t.Path)})
+		return false
+	}
 	repl := make(map[string]string, len(texts))
 	for i, t := range texts {
 		if t.Text != orig[i] {
@@ -106,6 +114,27 @@ func rewriteRequest(x *gateway.Exchange, texts []*guard.Text, orig []string) boo
 	}
 	x.Body = body
 	return true
+}
+
+// unrewritable returns the first text guards changed that cannot be
+// rewritten in place, or nil.
+func unrewritable(texts []*guard.Text, orig []string) *guard.Text {
+	for i, t := range texts {
+		if !t.Kind.Rewritable() && t.Text != orig[i] {
+			return t
+		}
+	}
+	return nil
+}
+
+func kindName(k guard.Kind) string {
+	switch k {
+	case guard.MemberName:
+		return "the member name"
+	case guard.Decoded:
+		return "the data: URL"
+	}
+	return "the text"
 }
 
 // canaryLine is what the gateway adds to the system prompt.

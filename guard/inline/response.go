@@ -2,37 +2,13 @@ package inline
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/guard"
 )
-
-// Guards read every string of a message except the metadata: an answer can
-// carry text anywhere (content, content parts, refusals, reasoning, tool
-// and function-call arguments, fields a server invents), and text the
-// guards did not read must not pass as checked. metadataKeys are the member
-// names whose values are identifiers, enumerations or model names.
-var metadataKeys = map[string]bool{
-	"id": true, "object": true, "model": true, "role": true, "type": true, "finish_reason": true,
-	"system_fingerprint": true, "service_tier": true, "tool_call_id": true, "name": true,
-	"datatype": true, "model_name": true, "model_version": true, "detail": true, "format": true,
-}
-
-// metadata reports whether the string at ptr is metadata, not text.
-func metadata(ptr string) bool {
-	last := ptr[strings.LastIndexByte(ptr, '/')+1:]
-	if metadataKeys[last] {
-		return true
-	}
-	// Image URLs (often data: URIs of megabytes) are not text to read.
-	return strings.Contains(ptr, "/image_url/") || strings.Contains(ptr, "/input_audio/")
-}
 
 // logprobs hold the answer again, token by token, where no detector can
 // see a credential whole; answers checked by output guards lose them.
@@ -71,31 +47,6 @@ func cutSegment(p string) (seg, rest string) {
 	return p, ""
 }
 
-// textFields returns the string values of a JSON document that are not
-// metadata, in document order.
-func textFields(data []byte) ([]guard.Segment, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	var out []guard.Segment
-	for {
-		tok, err := dec.ReadToken()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if tok.Kind() != '"' {
-			continue
-		}
-		if k, n := dec.StackIndex(dec.StackDepth()); k == '{' && n%2 == 1 {
-			continue // a member name
-		}
-		if ptr := string(dec.StackPointer()); !metadata(ptr) {
-			out = append(out, guard.Segment{Path: ptr, Role: "assistant", Text: tok.String()})
-		}
-	}
-}
-
 type filter struct{}
 
 // FilterBody runs a route's output guards on a complete answer and puts
@@ -109,7 +60,7 @@ func (filter) FilterBody(x *gateway.Exchange, status int, body []byte) ([]byte, 
 	if x.Endpoint == gateway.EndpointEmbeddings || len(st.p.Output.Guards) == 0 && !restore {
 		return body, nil // embeddings are vectors, not text
 	}
-	segs, err := textFields(body)
+	segs, err := textFields(body, "assistant")
 	if err != nil {
 		return nil, fmt.Errorf("reading the answer's text: %w", err)
 	}
@@ -119,9 +70,17 @@ func (filter) FilterBody(x *gateway.Exchange, status int, body []byte) ([]byte, 
 	if out.Blocked != nil {
 		return nil, blocked(out.Blocked, "response", http.StatusBadGateway, gateway.TypeUpstream)
 	}
+	orig := make([]string, len(segs))
+	for i, s := range segs {
+		orig[i] = s.Text
+	}
+	if t := unrewritable(texts, orig); t != nil {
+		return nil, &gateway.Refusal{Status: http.StatusBadGateway, Type: gateway.TypeUpstream, Code: "response_blocked",
+			Message: fmt.Sprintf("the response was blocked: %s at %s holds what a guard must rewrite, and it cannot be rewritten in place", kindName(t.Kind), t.Path)}
+	}
 	repl := map[string]string{}
 	for i, t := range texts {
-		if restore {
+		if restore && t.Kind.Rewritable() {
 			t.Text = st.vault.Restore(t.Text)
 		}
 		if t.Text != segs[i].Text {

@@ -69,19 +69,35 @@ func (s *streamGuard) Event(ev []byte) ([][]byte, error) {
 	case data[0] != '{':
 		return nil, fmt.Errorf("stream event is neither JSON nor [DONE]")
 	}
-	segs, err := textFields(data)
+	all, err := textFields(data, "assistant")
 	if err != nil {
 		return nil, fmt.Errorf("reading a stream event: %w", err)
+	}
+	segs, whole := splitWhole(all)
+	wholeRepl, err := s.checkWhole(whole)
+	if err != nil {
+		return nil, err
+	}
+	// Events cut later from this one (to flush a field) must carry its
+	// whole fields as rewritten, not as the upstream sent them.
+	template := data
+	if len(wholeRepl) > 0 {
+		if template, err = rewriteJSON(data, wholeRepl, nil, nil); err != nil {
+			return nil, err
+		}
 	}
 	finished, err := finishedChoices(data)
 	if err != nil {
 		return nil, err
 	}
 	var out [][]byte
-	repl := make(map[string]string, len(segs))
+	repl := make(map[string]string, len(segs)+len(wholeRepl))
+	for k, v := range wholeRepl {
+		repl[k] = v
+	}
 	for _, seg := range segs {
 		h := s.field(seg.Path)
-		h.template = append(h.template[:0], data...)
+		h.template = append(h.template[:0], template...)
 		h.held += seg.Text
 		rel, err := s.settle(h, finished[h.choice])
 		if err != nil {
@@ -104,7 +120,7 @@ func (s *streamGuard) Event(ev []byte) ([][]byte, error) {
 			}
 		}
 	}
-	if len(segs) == 0 && !bytes.Contains(data, []byte(`"logprobs"`)) {
+	if len(repl) == 0 && len(segs) == 0 && !bytes.Contains(data, []byte(`"logprobs"`)) {
 		return append(out, ev), nil
 	}
 	rewritten, err := rewriteJSON(data, repl, nil, logprobs)
@@ -115,6 +131,56 @@ func (s *streamGuard) Event(ev []byte) ([][]byte, error) {
 }
 
 func (s *streamGuard) End() ([][]byte, error) { return s.flush("") }
+
+// splitWhole separates the text a stream builds up over events (a
+// choice's content, arguments, refusal: held back and released in pieces)
+// from what each event carries whole (ids, model names, member names,
+// decoded data: URLs, fields outside the choices).
+func splitWhole(all []guard.Segment) (pieces, whole []guard.Segment) {
+	for _, seg := range all {
+		if seg.Kind == guard.Prose && strings.HasPrefix(seg.Path, "/choices/") {
+			pieces = append(pieces, seg)
+		} else {
+			whole = append(whole, seg)
+		}
+	}
+	return pieces, whole
+}
+
+// checkWhole runs the output guards over the segments an event carries
+// whole and returns their rewrites. Anything a guard would rewrite that
+// cannot be rewritten in place stops the stream.
+func (s *streamGuard) checkWhole(segs []guard.Segment) (map[string]string, error) {
+	if len(segs) == 0 {
+		return nil, nil
+	}
+	texts := guard.NewTexts(segs)
+	out := s.st.p.Output.Run(s.st.ctx, texts, &s.st.vault)
+	for i := range out.Results {
+		r := &out.Results[i]
+		s.evidence1(r, r.Findings)
+	}
+	if out.Blocked != nil {
+		return nil, blocked(out.Blocked, "response", http.StatusBadGateway, gateway.TypeUpstream)
+	}
+	var repl map[string]string
+	for i, t := range texts {
+		if s.st.p.Restore && t.Kind.Rewritable() {
+			t.Text = s.st.vault.Restore(t.Text)
+		}
+		if t.Text == segs[i].Text {
+			continue
+		}
+		if !t.Kind.Rewritable() {
+			return nil, s.refuse("the response was blocked: %s at %s holds what a guard must rewrite, and it cannot be rewritten in place", kindName(t.Kind), t.Path)
+		}
+		if repl == nil {
+			repl = map[string]string{}
+		}
+		repl[t.Path] = t.Text
+	}
+	return repl, nil
+}
 
 func (s *streamGuard) field(ptr string) *heldText {
 	h := s.fields[ptr]
@@ -154,12 +220,13 @@ func (s *streamGuard) flushField(h *heldText) ([][]byte, error) {
 	if err != nil || rel == "" {
 		return nil, err
 	}
-	segs, err := textFields(h.template)
+	segs, err := textFields(h.template, "assistant")
 	if err != nil {
 		return nil, err
 	}
 	repl := make(map[string]string, len(segs))
-	for _, seg := range segs {
+	pieces, _ := splitWhole(segs)
+	for _, seg := range pieces {
 		repl[seg.Path] = ""
 	}
 	repl[h.ptr] = rel

@@ -111,7 +111,8 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 			}
 		}
 	}
-	if d.MinEntropy > 0 {
+	// Identifiers are random by design: only the rules judge them.
+	if d.MinEntropy > 0 && t.Kind != guard.Identifier {
 		d.entropy(s, report)
 	}
 }

@@ -71,3 +71,28 @@ func TestEvasion(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifiers: generated ids are random by design, so the entropy
+// check leaves them alone, but a credential's own shape is still found
+// in one.
+func TestIdentifiers(t *testing.T) {
+	d, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	detect := func(text string, kind guard.Kind) []string {
+		var out []string
+		d.Detect(&guard.Text{Segment: guard.Segment{Text: text, Kind: kind}}, func(f guard.Finding) { out = append(out, f.Entity) })
+		return out
+	}
+	id := "call_Ab3dEf9GhIjKlMnOpQrStUv7x"
+	if got := detect(id, guard.Prose); len(got) == 0 {
+		t.Fatalf("%s as prose: the entropy check did not fire, so this test shows nothing", id)
+	}
+	if got := detect(id, guard.Identifier); len(got) != 0 {
+		t.Errorf("%s as an identifier: %v", id, got)
+	}
+	if got := detect("call-AKIAZ3MSJV4WWNKWW5FG", guard.Identifier); len(got) == 0 {
+		t.Error("an AWS key inside an id passed")
+	}
+}
