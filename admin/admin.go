@@ -6,6 +6,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/internal/httpbody"
 	"github.com/modelgate/modelgate/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -48,8 +50,12 @@ const (
 	ActionDenied      = "admin.denied"
 )
 
-// maxBody bounds admin request bodies.
-const maxBody = 64 << 10
+// maxBody bounds admin request bodies; bodyTimeout the time from a
+// request's start to the end of its body.
+const (
+	maxBody     = 64 << 10
+	bodyTimeout = 30 * time.Second
+)
 
 // Handler serves the control plane.
 type Handler struct {
@@ -93,6 +99,8 @@ func New(opts Options) *Handler {
 // ServeHTTP implements http.Handler. Unknown paths and methods get the
 // same JSON errors as everything else.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w, r, bodyDone := httpbody.Track(w, r, bodyTimeout)
+	defer bodyDone()
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.noRoute(w, r)
 		return
@@ -203,8 +211,19 @@ func (h *Handler) denied(r *http.Request, p *access.Principal, reason string) {
 // errors, so a misspelt field never silently means its default.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "request body too large")
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large",
+			fmt.Sprintf("the request body exceeds the limit of %d bytes", maxBody))
+		return false
+	case errors.As(err, &ne) && ne.Timeout():
+		writeError(w, http.StatusRequestTimeout, "invalid_request_error", "body_timeout",
+			fmt.Sprintf("the request body did not arrive within %s", bodyTimeout))
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "body_unreadable", "cannot read the request body: "+err.Error())
 		return false
 	}
 	if len(body) == 0 {

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -339,5 +341,32 @@ func TestRefusedAdminRequestsAreRecorded(t *testing.T) {
 	}
 	if f.rec.changes[0].Reason != "insufficient_scope" || f.rec.changes[1].Reason != access.CodeMissingKey {
 		t.Fatalf("reasons %+v", f.rec.changes)
+	}
+}
+
+// TestRefusalWithUndeliveredBodyIsDelivered: an admin request that
+// declares a body and never sends it is refused at once, and its
+// connection closed.
+func TestRefusalWithUndeliveredBodyIsDelivered(t *testing.T) {
+	f := newFixture(t)
+	addr := f.srv.Listener.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "POST /admin/v1/keys HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 401 || !resp.Close {
+		t.Fatalf("status %d, Connection: close %v", resp.StatusCode, resp.Close)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("the connection stayed open: %v", err)
 	}
 }

@@ -41,6 +41,7 @@ import (
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/access/ratelimit"
+	"github.com/modelgate/modelgate/internal/httpbody"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -51,7 +52,7 @@ type Limits struct {
 	MaxPromptChars  int           // characters of text across the request; default 200,000
 	MaxMessages     int           // chat messages; default 1,000
 	RequestTimeout  time.Duration // whole request; default 10m
-	BodyReadTimeout time.Duration // reading the request body; default 30s
+	BodyReadTimeout time.Duration // from the request's start to the end of its body; default 30s
 }
 
 func (l Limits) withDefaults() Limits {
@@ -146,6 +147,8 @@ func New(opts Options) (*Gateway, error) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w, r, bodyDone := httpbody.Track(w, r, g.limits.BodyReadTimeout)
+	defer bodyDone()
 	x := &Exchange{R: r, ID: newRequestID(), Received: time.Now()}
 	x.W = &responseWriter{ResponseWriter: w, x: x}
 	w.Header().Set("X-Request-Id", x.ID)

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // matchEndpoint sets x.Endpoint (and the model, for KServe paths) or
@@ -200,22 +199,16 @@ func tooLarge(x *Exchange, max int64) {
 
 var errBodyTimeout = errors.New("body read timed out")
 
-// readBody reads at most max bytes under a read deadline, so a client that
-// trickles its body cannot hold a request open. The deadline is cleared
-// afterwards: the server's watch for a closed connection must not inherit
-// it while a long response streams.
+// readBody reads at most max bytes. The read deadline ServeHTTP set
+// (httpbody.Track) bounds it, so a client that trickles its body cannot
+// hold a request open.
 func (g *Gateway) readBody(x *Exchange, max int64) ([]byte, error) {
-	rc := http.NewResponseController(x.W)
-	deadlineSet := rc.SetReadDeadline(time.Now().Add(g.limits.BodyReadTimeout)) == nil
 	size := x.R.ContentLength
 	if size < 0 || size > max {
 		size = 512
 	}
 	buf := make([]byte, 0, size+1) // +1 so a complete read sees EOF without growing
 	body, err := readAllInto(http.MaxBytesReader(x.W, x.R.Body, max), buf)
-	if deadlineSet {
-		rc.SetReadDeadline(time.Time{})
-	}
 	var ne interface{ Timeout() bool }
 	if errors.As(err, &ne) && ne.Timeout() {
 		return nil, errBodyTimeout

@@ -222,7 +222,8 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 		TLSConfig:      tlsConf,
 		ErrorLog:       errLog,
 	}
-	s.control = &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	s.control = &http.Server{Handler: ctrl, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
 	s.tls = tlsConf != nil
 	if s.tls {
 		// net/http edits a server's TLS config when it starts serving
