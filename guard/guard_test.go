@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -182,5 +183,43 @@ func TestInvisibleText(t *testing.T) {
 	e := out.Results[0].Entities()
 	if e[EntityTagCharacters] != 1 || e[EntityInvisible] != 1 || e[EntityBidiControl] != 1 {
 		t.Fatalf("entities %v", e)
+	}
+}
+
+// TestDecimalDigits: every decimal digit of every script normalises to the
+// ASCII digit of its value, which rests on Unicode's Nd ranges being whole
+// runs of ten.
+func TestDecimalDigits(t *testing.T) {
+	for _, tab := range [][2]int{{0, len(unicode.Nd.R16)}, {1, len(unicode.Nd.R32)}} {
+		for i := range tab[1] {
+			var lo, hi, stride uint32
+			if tab[0] == 0 {
+				r := unicode.Nd.R16[i]
+				lo, hi, stride = uint32(r.Lo), uint32(r.Hi), uint32(r.Stride)
+			} else {
+				r := unicode.Nd.R32[i]
+				lo, hi, stride = r.Lo, r.Hi, r.Stride
+			}
+			if stride != 1 || (hi-lo+1)%10 != 0 {
+				t.Fatalf("Nd range %x-%x (stride %d) is not whole runs of ten", lo, hi, stride)
+			}
+			for r := lo; r <= hi; r++ {
+				want := '0' + rune(r-lo)%10
+				if got := Normalize(string(rune(r))).Text; got != string(want) {
+					t.Fatalf("%U normalises to %q, want %q", r, got, want)
+				}
+			}
+		}
+	}
+	for in, want := range map[string]string{
+		"٤١١١ ١١١١": "4111 1111", // Arabic-Indic
+		"۴۱۱۱":      "4111",      // Extended Arabic-Indic (Persian)
+		"४१११":      "4111",      // Devanagari
+		"৪১১১":      "4111",      // Bengali
+		"௪௧௧௧":      "4111",      // Tamil
+	} {
+		if got := Normalize(in).Text; got != want {
+			t.Errorf("%q normalises to %q, want %q", in, got, want)
+		}
 	}
 }

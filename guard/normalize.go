@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"sort"
 	"unicode"
 	"unicode/utf8"
 
@@ -47,6 +48,8 @@ func (t *Text) set(s string) {
 //     and accented letters reach their plain forms;
 //   - common homoglyphs (Cyrillic а, Greek ο, …) map to the Latin letters
 //     they imitate;
+//   - every decimal digit (Unicode category Nd: Arabic-Indic ٤, Persian ۴,
+//     Devanagari ४, …) becomes the ASCII digit of the same value;
 //   - a run of whitespace becomes one space, or one newline if it held one.
 //
 // Case is kept (credential formats depend on it); detectors match case
@@ -101,6 +104,8 @@ func Normalize(s string) *Normalized {
 				}
 				if m, ok := confusables[c]; ok {
 					c = m
+				} else if d, ok := DecimalDigit(c); ok {
+					c = '0' + d
 				}
 				start := len(out)
 				out = utf8.AppendRune(out, c)
@@ -197,4 +202,31 @@ var confusables = map[rune]rune{
 	'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X',
 	// Latin lookalikes outside ASCII
 	'ı': 'i', 'ȷ': 'j', 'ℓ': 'l', 'ǀ': 'l',
+}
+
+// DecimalDigit returns the value of a decimal digit of any script. Every
+// range of Unicode's Nd table is whole runs of ten digits from zero to
+// nine (TestDecimalDigits checks this), so a digit's value is its offset
+// in its range modulo ten.
+func DecimalDigit(r rune) (rune, bool) {
+	if r < 0x80 {
+		if r >= '0' && r <= '9' {
+			return r - '0', true
+		}
+		return 0, false
+	}
+	if uint32(r) <= 0xFFFF {
+		rs := unicode.Nd.R16
+		i := sort.Search(len(rs), func(i int) bool { return rune(rs[i].Hi) >= r })
+		if i < len(rs) && rune(rs[i].Lo) <= r {
+			return (r - rune(rs[i].Lo)) % 10, true
+		}
+		return 0, false
+	}
+	rs := unicode.Nd.R32
+	i := sort.Search(len(rs), func(i int) bool { return rune(rs[i].Hi) >= r })
+	if i < len(rs) && rune(rs[i].Lo) <= r {
+		return (r - rune(rs[i].Lo)) % 10, true
+	}
+	return 0, false
 }

@@ -46,8 +46,10 @@ type recognizer struct {
 	numeric bool
 	// atTokens recognizers run on the tokens that hold an '@'.
 	atTokens bool
-	// trim, when set, shortens a match to its first n bytes (0 drops it).
-	trim  func(m string) int
+	// spans, when set, returns the parts of a match to score (a match
+	// runs on past an IBAN's end; a run of digit groups may hold a card
+	// number in part of it). Without it the whole match is scored.
+	spans func(m string) [][2]int
 	score func(m, text string, start int) (entity string, score float64)
 }
 
@@ -84,17 +86,17 @@ func (Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 		}
 		for _, w := range ws {
 			for _, loc := range r.re.FindAllStringIndex(s[w[0]:w[1]], -1) {
-				loc[0], loc[1] = loc[0]+w[0], loc[1]+w[0]
-				if r.trim != nil {
-					k := r.trim(s[loc[0]:loc[1]])
-					if k == 0 {
-						continue
-					}
-					loc[1] = loc[0] + k
+				start, end := loc[0]+w[0], loc[1]+w[0]
+				parts := [][2]int{{0, end - start}}
+				if r.spans != nil {
+					parts = r.spans(s[start:end])
 				}
-				entity, score := r.score(s[loc[0]:loc[1]], s, loc[0])
-				if score > 0 {
-					found = append(found, guard.Finding{Entity: entity, Start: loc[0], End: loc[1], Score: score})
+				for _, p := range parts {
+					a, b := start+p[0], start+p[1]
+					entity, score := r.score(s[a:b], s, a)
+					if score > 0 {
+						found = append(found, guard.Finding{Entity: entity, Start: a, End: b, Score: score})
+					}
 				}
 			}
 		}
@@ -143,24 +145,30 @@ func hotWindows(s string) [][2]int {
 	return ws
 }
 
-// numberRuns returns the runs of digits and the punctuation numbers are
-// written with (spaces, + - . ( ) /) that hold a digit, widened to whole
-// tokens.
+// numberRuns returns the runs of digit groups, joined by the separators
+// numbers are written with (see separator), widened to whole tokens.
 func numberRuns(s string) [][2]int {
 	var ws [][2]int
 	for i := 0; i < len(s); i++ {
 		if !isDigit(s[i]) {
 			continue
 		}
-		start, end := i, i
-		for start > 0 && numberByte(s[start-1]) {
-			start--
+		end := i
+		for end < len(s) {
+			if isDigit(s[end]) {
+				end++
+			} else if n := separator(s, end); n > 0 {
+				end += n
+			} else {
+				break
+			}
 		}
-		for end < len(s) && numberByte(s[end]) {
-			end++
+		start, end := toTokens(s, i, end)
+		if k := len(ws); k > 0 && start <= ws[k-1][1] {
+			ws[k-1][1] = max(ws[k-1][1], end)
+		} else {
+			ws = append(ws, [2]int{start, end})
 		}
-		start, end = toTokens(s, start, end)
-		ws = append(ws, [2]int{start, end})
 		i = end
 	}
 	return ws
@@ -190,10 +198,6 @@ func tokensWith(s string, c byte) [][2]int {
 		i = end
 	}
 	return ws
-}
-
-func numberByte(c byte) bool {
-	return isDigit(c) || c == ' ' || c == '+' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
@@ -297,21 +301,10 @@ func digitsOf(s string) []byte {
 }
 
 // consistentSeparators reports whether s separates its digit groups with
-// at most one kind of separator, as written numbers do.
+// one kind of separator, as written numbers do.
 func consistentSeparators(s string) bool {
-	var sep byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isDigit(c) {
-			continue
-		}
-		if sep == 0 {
-			sep = c
-		} else if c != sep {
-			return false
-		}
-	}
-	return true
+	_, seps := digitGroups(s)
+	return sameSeparators(seps)
 }
 
 func clamp(x float64) float64 { return min(1, max(0, x)) }

@@ -2,6 +2,7 @@ package pii
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/modelgate/modelgate/guard"
@@ -33,11 +34,12 @@ func TestDetect(t *testing.T) {
 		{"card 4111 1111 1111 1111 exp 12/26", []string{"CREDIT_CARD:4111 1111 1111 1111"}},
 		{"pay with 5500-0000-0000-0004", []string{"CREDIT_CARD:5500-0000-0000-0004"}},
 		{"amex 378282246310005", []string{"CREDIT_CARD:378282246310005"}},
-		{"order 4111111111111112 shipped", nil}, // fails Luhn
-		{"tracking 41111111111111111234", nil},  // inside a longer digit run
-		{"0000 0000 0000 0000", nil},            // all the same digit
-		{"4111-1111 1111-1111", nil},            // mixed separators
-		{"id 1234567812345670", []string{}},     // Luhn-valid, no network: below threshold without context
+		{"order 4111111111111112 shipped", nil},                              // fails Luhn
+		{"tracking 41111111111111111234", nil},                               // inside a longer digit run
+		{"0000 0000 0000 0000", nil},                                         // all the same digit
+		{"4111-1111 1111-1111", []string{"CREDIT_CARD:4111-1111 1111-1111"}}, // mixed separators, grouped as cards are
+		{"4111-11 111111-1111", nil},                                         // mixed, and grouped as no card is
+		{"id 1234567812345670", []string{}},                                  // Luhn-valid, no network: below threshold without context
 		{"my credit card is 1234567812345670", []string{"CREDIT_CARD:1234567812345670"}},
 		// IBAN
 		{"IBAN DE89 3704 0044 0532 0130 00 please", []string{"IBAN:DE89 3704 0044 0532 0130 00"}},
@@ -123,4 +125,95 @@ func TestEvasion(t *testing.T) {
 	if got := found("mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ"); len(got) != 1 {
 		t.Errorf("fullwidth email: got %q", got)
 	}
+}
+
+// TestSeparatorsAndDigits is the red team's class: numbers written with
+// any one separator between their groups, with mixed separators, or in
+// the digits of other scripts.
+func TestSeparatorsAndDigits(t *testing.T) {
+	arabic := func(s string) string { return shiftDigits(s, '٠') }
+	persian := func(s string) string { return shiftDigits(s, '۰') }
+	devanagari := func(s string) string { return shiftDigits(s, '०') }
+	for _, c := range []struct {
+		text, entity string
+	}{
+		{"card 4111.1111.1111.1111", CreditCard},
+		{"card 4111/1111/1111/1111", CreditCard},
+		{"card 4111_1111_1111_1111", CreditCard},
+		{"card 4111\n1111\n1111\n1111", CreditCard},
+		{"card 4111x1111x1111x1111", CreditCard},
+		{"card 4111 - 1111 - 1111 - 1111", CreditCard},
+		{"card 4111:1111:1111:1111", CreditCard},
+		{"card 4111-1111.1111/1111", CreditCard},
+		{"card 3782-822463.10005", CreditCard},
+		{"card " + arabic("4111 1111 1111 1111"), CreditCard},
+		{"card " + persian("4111-1111-1111-1111"), CreditCard},
+		{"card " + devanagari("4111111111111111"), CreditCard},
+		{"ref 77, 4111 1111 1111 1111", CreditCard},
+		{"IBAN DE89.3704.0044.0532.0130.00", IBAN},
+		{"IBAN DE89/3704/0044/0532/0130/00", IBAN},
+		{"IBAN DE89_3704_0044_0532_0130_00", IBAN},
+		{"IBAN DE89\n3704\n0044\n0532\n0130\n00", IBAN},
+		{"IBAN DE89-3704 0044.0532/0130_00", IBAN},
+		{"IBAN GB82 WEST 1234 5698 7654 32", IBAN},
+		{"IBAN DE" + arabic("89 3704 0044 0532 0130 00"), IBAN},
+		{"SSN 536.22.1234", USSSN},
+		{"SSN 536/22/1234", USSSN},
+		{"SSN 536_22_1234", USSSN},
+		{"SSN 536x22x1234", USSSN},
+		{"SSN 536\n22\n1234", USSSN},
+		{"SSN 536-22.1234", USSSN},
+		{"SSN " + devanagari("536-22-1234"), USSSN},
+		{"SSN " + persian("536 22 1234"), USSSN},
+		{"NHS number 943.476.5919", UKNHS},
+		{"NHS number 943/476/5919", UKNHS},
+	} {
+		got := found(c.text)
+		ok := false
+		for _, g := range got {
+			ok = ok || strings.HasPrefix(g, c.entity+":")
+		}
+		if !ok {
+			t.Errorf("%q: got %q, want %s", c.text, got, c.entity)
+		}
+	}
+}
+
+// TestSeparatorHardNegatives: the looser separators must not turn
+// ordinary numbers into personal data.
+func TestSeparatorHardNegatives(t *testing.T) {
+	for _, text := range []string{
+		"released 2024-01-15 10:30:45.123456 UTC",
+		"versions 1.2.3, 4.5.6 and 7.8.9.10",
+		"timestamps 1700000000 1700000060 1700000120",
+		"ISBN 978-0-306-40615-7",
+		"order 4111111111111112 shipped",
+		"the list: 12, 34, 56, 78, 90, 12, 34, 56",
+		"uuid 123e4567-e89b-12d3-a456-426614174000",
+		"matrix 1x2x3x4x5x6x7x8x9x1x2x3",
+		"resolution 1920x1080 and 3840x2160 at 60/120/144 Hz",
+		"call 415.555.2671 tomorrow",
+		"coordinates 51.5074, -0.1278 and 40.7128, -74.0060",
+		"hash 5d41402abc4b2a76b9719d911017c592",
+		"dimensions 536 x 22 x 1234 mm",
+		"pages 536-22 of volume 1234",
+		"mixed 4111 11.11 1111-1111",
+	} {
+		for _, g := range found(text) {
+			if strings.HasPrefix(g, CreditCard) || strings.HasPrefix(g, USSSN) || strings.HasPrefix(g, IBAN) || strings.HasPrefix(g, UKNHS) {
+				t.Errorf("%q: found %s", text, g)
+			}
+		}
+	}
+}
+
+// shiftDigits rewrites the ASCII digits of s in the script whose zero is
+// zero.
+func shiftDigits(s string, zero rune) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return zero + r - '0'
+		}
+		return r
+	}, s)
 }

@@ -16,16 +16,16 @@ var recognizers = []recognizer{
 		re:    regexp.MustCompile(`(?i)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b`),
 		score: emailScore},
 	{entities: []string{CreditCard}, numeric: true,
-		re:    regexp.MustCompile(`\d(?:[ \-]?\d){11,18}`),
-		score: cardScore},
+		re:    regexp.MustCompile(`\d(?:` + sep + `?\d){11,39}`),
+		spans: cardSpans, score: cardScore},
 	{entities: []string{IBAN}, need: ibanNeed,
-		re:   regexp.MustCompile(`(?i)\b[a-z]{2}\d{2}(?: ?[a-z0-9]){11,30}`),
-		trim: ibanTrim, score: ibanScore},
+		re:    regexp.MustCompile(`(?i)\b[a-z]{2}\d{2}(?:[^\pL\pN]{0,3}[a-z0-9]){11,30}`),
+		spans: ibanSpan, score: ibanScore},
 	{entities: []string{USSSN, USITIN}, numeric: true,
-		re:    regexp.MustCompile(`\d{3}[ \-]?\d{2}[ \-]?\d{4}`),
+		re:    regexp.MustCompile(`\d{3}` + sep + `?\d{2}` + sep + `?\d{4}`),
 		score: ssnScore},
 	{entities: []string{UKNHS}, numeric: true,
-		re:    regexp.MustCompile(`\d{3}[ \-]?\d{3}[ \-]?\d{4}`),
+		re:    regexp.MustCompile(`\d{3}` + sep + `?\d{3}` + sep + `?\d{4}`),
 		score: nhsScore},
 	{entities: []string{UKNINO}, need: ninoNeed,
 		re:    regexp.MustCompile(`(?i)\b[a-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b`),
@@ -74,15 +74,22 @@ func emailScore(m, text string, start int) (string, float64) {
 
 func cardScore(m, text string, start int) (string, float64) {
 	end := start + len(m)
-	if !boundary(text, start, end) || !consistentSeparators(m) {
+	if !boundary(text, start, end) {
 		return "", 0
 	}
+	groups, seps := digitGroups(m)
 	d := digitsOf(m)
 	if len(d) < 12 || len(d) > 19 || allSame(d) || !luhn(d) {
 		return "", 0
 	}
+	network := cardNetwork(d)
+	if !sameSeparators(seps) && (network == "" || !plausibleCardGroups(groups)) {
+		// Mixed separators need the stronger evidence: a network's
+		// number, grouped as cards are printed.
+		return "", 0
+	}
 	score := 0.4
-	if cardNetwork(d) != "" {
+	if network != "" {
 		score = 0.85
 	}
 	if nearby(text, start, end, cardWords) {
@@ -91,24 +98,24 @@ func cardScore(m, text string, start int) (string, float64) {
 	return CreditCard, clamp(score)
 }
 
-// ibanTrim cuts an IBAN candidate at its country's length: the pattern
+// ibanSpan cuts an IBAN candidate at its country's length: the pattern
 // runs on through the words that follow it.
-func ibanTrim(m string) int {
+func ibanSpan(m string) [][2]int {
 	want := ibanLengths[strings.ToUpper(m[:2])]
 	n := 0
 	for i := 0; i < len(m); i++ {
-		if m[i] != ' ' {
+		if isAlnum(m[i]) {
 			n++
 			if n == want {
-				return i + 1
+				return [][2]int{{0, i + 1}}
 			}
 		}
 	}
-	return 0
+	return nil
 }
 
 func ibanScore(m, text string, start int) (string, float64) {
-	if !boundary(text, start, start+len(m)) || !validIBAN(strings.ReplaceAll(m, " ", "")) {
+	if !boundary(text, start, start+len(m)) || !validIBAN(alnumOnly(m)) {
 		return "", 0
 	}
 	return IBAN, 0.95
@@ -116,17 +123,21 @@ func ibanScore(m, text string, start int) (string, float64) {
 
 func ssnScore(m, text string, start int) (string, float64) {
 	end := start + len(m)
-	if !boundary(text, start, end) || !consistentSeparators(m) {
+	if !boundary(text, start, end) {
 		return "", 0
 	}
+	_, seps := digitGroups(m)
+	consistent := sameSeparators(seps)
 	d := digitsOf(m)
 	ctx := nearby(text, start, end, ssnWords)
-	sep := len(m) > 9
+	sep := len(seps) > 0
 	switch {
 	case validITIN(d):
 		s := 0.3 // nine bare digits are many things
-		if sep {
+		if sep && consistent {
 			s = 0.65
+		} else if sep {
+			s = 0.45
 		}
 		if ctx {
 			s += 0.3
@@ -134,9 +145,12 @@ func ssnScore(m, text string, start int) (string, float64) {
 		return USITIN, clamp(s)
 	case validSSN(d):
 		s := 0.3
-		if sep && strings.Contains(m, "-") {
+		switch {
+		case sep && !consistent:
+			s = 0.45
+		case sep && seps[0] == "-":
 			s = 0.6
-		} else if sep {
+		case sep:
 			s = 0.5
 		}
 		if ctx {
