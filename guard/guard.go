@@ -1,3 +1,5 @@
+//go:generate go run skeleton_gen.go
+
 // Package guard inspects the text of model requests and responses and
 // decides what may pass: it finds personal data, credentials, dangerous
 // output and smuggled text, and allows, rewrites, flags or blocks.

@@ -9,6 +9,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	unicodeconf "github.com/mtibben/confusables"
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestNormalize(t *testing.T) {
@@ -218,6 +221,37 @@ func TestDecimalDigits(t *testing.T) {
 		"৪১১১":      "4111",      // Bengali
 		"௪௧௧௧":      "4111",      // Tamil
 	} {
+		if got := Normalize(in).Text; got != want {
+			t.Errorf("%q normalises to %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSkeletonTable checks the generated table against Unicode's
+// confusables data: regenerate it (go generate ./guard) when this fails.
+func TestSkeletonTable(t *testing.T) {
+	want := 0
+	for r := rune(0x80); r <= utf8.MaxRune; r++ {
+		if !utf8.ValidRune(r) || norm.NFKD.String(string(r)) != string(r) {
+			continue
+		}
+		s := unicodeconf.Skeleton(string(r))
+		if len(s) != 1 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z' || s[0] >= '0' && s[0] <= '9') {
+			continue
+		}
+		want++
+		c := rune(s[0])
+		if c == 'l' && unicode.IsUpper(r) {
+			c = 'I'
+		}
+		if got, ok := skeletons[r]; !ok || got != c {
+			t.Fatalf("%U: table has %q (%v), confusables data says %q", r, got, ok, c)
+		}
+	}
+	if len(skeletons) != want {
+		t.Fatalf("table has %d entries, the data %d", len(skeletons), want)
+	}
+	for in, want := range map[string]string{"ᎪKIA": "AKIA", "ꓮKIA": "AKIA", "ΙD": "ID"} {
 		if got := Normalize(in).Text; got != want {
 			t.Errorf("%q normalises to %q, want %q", in, got, want)
 		}

@@ -46,8 +46,10 @@ func (t *Text) set(s string) {
 //   - every character is decomposed for compatibility (NFKD) and its
 //     combining marks dropped, so fullwidth Ａ, mathematical 𝐀, ligatures
 //     and accented letters reach their plain forms;
-//   - common homoglyphs (Cyrillic а, Greek ο, …) map to the Latin letters
-//     they imitate;
+//   - homoglyphs map to the Latin letters and digits they imitate: a
+//     curated set for Cyrillic and Greek, then every character whose
+//     Unicode confusables skeleton (UTS #39) is one ASCII letter or digit
+//     (Cherokee Ꭺ, Lisu ꓮ, …);
 //   - every decimal digit (Unicode category Nd: Arabic-Indic ٤, Persian ۴,
 //     Devanagari ४, …) becomes the ASCII digit of the same value;
 //   - a run of whitespace becomes one space, or one newline if it held one.
@@ -106,6 +108,8 @@ func Normalize(s string) *Normalized {
 					c = m
 				} else if d, ok := DecimalDigit(c); ok {
 					c = '0' + d
+				} else if m, ok := skeletons[c]; ok {
+					c = m
 				}
 				start := len(out)
 				out = utf8.AppendRune(out, c)

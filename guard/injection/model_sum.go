@@ -3,4 +3,4 @@
 package injection
 
 // modelSHA256 is the SHA-256 of model.bin as train wrote it.
-const modelSHA256 = "7bef95d77b314ed6eeb8261d5edc0c364faf01ee0c35e6637778a4d7a64eb291"
+const modelSHA256 = "90ccfeba5575ca70ef9c9bbe7ba0d5e08dca4efc651cf5073aa8c87beea102c2"

@@ -2,6 +2,10 @@ package inline
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +85,54 @@ func BenchmarkGuardEach(b *testing.B) {
 					g.Inspect(ctx, guard.NewTexts([]guard.Segment{{Text: prose4K}}))
 				}
 			})
+		}
+	}
+}
+
+// sizedText returns n bytes of prose, or of real Go source (the standard
+// library's net/http server, the shape of a code prompt), cut at a
+// character boundary.
+func sizedText(b *testing.B, kind string, n int) string {
+	var base string
+	switch kind {
+	case "prose":
+		base = prose4K
+	case "code":
+		src, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "net", "http", "server.go"))
+		if err != nil {
+			b.Skipf("no Go source to use as code: %v", err)
+		}
+		base = string(src)
+	}
+	s := strings.Repeat(base, n/len(base)+1)[:n]
+	return strings.ToValidUTF8(s, "")
+}
+
+// BenchmarkGuardsBySize runs each guard of the standard pipeline alone on
+// 4 KB, 32 KB and 200 KB (the default max_prompt_chars) of prose and of
+// source code, and the whole pipeline on each, input then output. The
+// p50 and p99 of the whole must stay well inside the default budget.
+func BenchmarkGuardsBySize(b *testing.B) {
+	p := standard(b)
+	ctx := guard.WithCanary(context.Background(), guard.NewCanary())
+	for _, kind := range []string{"prose", "code"} {
+		for _, size := range []int{4 << 10, 32 << 10, 200_000} {
+			text := sizedText(b, kind, size)
+			name := fmt.Sprintf("%s/%dKB", kind, size/1000)
+			b.Run(name+"/pipeline", func(b *testing.B) { benchPair(b, text) })
+			for _, st := range []struct {
+				stage string
+				pl    guard.Pipeline
+			}{{"input", p.Input}, {"output", p.Output}} {
+				for _, g := range st.pl.Guards {
+					b.Run(name+"/"+st.stage+"/"+g.Name(), func(b *testing.B) {
+						b.SetBytes(int64(len(text)))
+						for b.Loop() {
+							g.Inspect(ctx, guard.NewTexts([]guard.Segment{{Role: "user", Text: text}}))
+						}
+					})
+				}
+			}
 		}
 	}
 }

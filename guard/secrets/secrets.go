@@ -6,9 +6,12 @@ package secrets
 
 import (
 	"math"
+
 	"regexp"
 	"strings"
 	"sync"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
 
 	"github.com/modelgate/modelgate/guard"
 	"github.com/rs/zerolog"
@@ -28,22 +31,27 @@ const (
 // compiles ~220 regular expressions (about 50 ms). Detecting is safe for
 // concurrent use.
 var shared struct {
-	once sync.Once
-	d    *detect.Detector
-	err  error
+	once     sync.Once
+	d        *detect.Detector
+	keywords *ahocorasick.Trie
+	err      error
 }
 
-func gitleaks() (*detect.Detector, error) {
+func gitleaks() (*detect.Detector, *ahocorasick.Trie, error) {
 	shared.once.Do(func() {
 		logging.Logger = zerolog.Nop() // the library logs to stderr otherwise
 		shared.d, shared.err = detect.NewDetectorDefaultConfig()
+		if shared.err == nil {
+			shared.keywords = keywordTrie(shared.d.Config.Keywords)
+		}
 	})
-	return shared.d, shared.err
+	return shared.d, shared.keywords, shared.err
 }
 
 // Detector finds credentials.
 type Detector struct {
-	gl *detect.Detector
+	gl       *detect.Detector
+	keywords *ahocorasick.Trie // the rules' keywords, for rescans
 	// MinEntropy is the Shannon entropy, in bits per character, from which
 	// an unexplained token counts as a secret; zero disables the check.
 	MinEntropy float64
@@ -52,11 +60,11 @@ type Detector struct {
 // New returns a detector with gitleaks' default rules and the entropy check
 // at 4.2 bits per character.
 func New() (*Detector, error) {
-	gl, err := gitleaks()
+	gl, kw, err := gitleaks()
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{gl: gl, MinEntropy: 4.2}, nil
+	return &Detector{gl: gl, keywords: kw, MinEntropy: 4.2}, nil
 }
 
 // Entities lists the entity types the detector reports.
@@ -111,6 +119,7 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 			}
 		}
 	}
+	d.rescan(s, report)
 	// Identifiers are random by design: only the rules judge them.
 	if d.MinEntropy > 0 && t.Kind != guard.Identifier {
 		d.entropy(s, report)
@@ -260,12 +269,23 @@ func (d *Detector) entropy(s string, report func(string, int, int, float64)) {
 		for j < len(s) && tokenChar(s[j]) {
 			j++
 		}
+		if j-i < 24 {
+			i = j
+			continue
+		}
 		tok := strings.TrimRight(s[i:j], ".=-_")
-		if len(tok) >= 24 && len(tok) <= 512 && keyLike(tok) && shannon(tok) >= d.MinEntropy {
+		if len(tok) >= 24 && len(tok) <= 512 && keyLike(tok) && shannon(tok) >= d.MinEntropy && !encodesText(s[i:j]) {
 			report(HighEntropy, i, i+len(tok), 0.7)
 		}
 		i = j
 	}
+}
+
+// encodesText reports whether a token is base64 or hex of printable text:
+// encoded text, which the rescan reads decoded, not a key.
+func encodesText(tok string) bool {
+	_, ok := decodeToken(tok)
+	return ok
 }
 
 func tokenChar(c byte) bool {

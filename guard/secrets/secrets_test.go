@@ -96,3 +96,71 @@ func TestIdentifiers(t *testing.T) {
 		t.Error("an AWS key inside an id passed")
 	}
 }
+
+// TestSplitAndEncoded is the red team's class: credentials cut into
+// pieces, written with lookalike letters, or encoded, so that no rule
+// reads them whole.
+func TestSplitAndEncoded(t *testing.T) {
+	const aws = "AKIAZ3MSJV4WWNKWW5FG"
+	const pat = "ghp_8dKq2mZpX4vN7bR1sT6wY9cE3fH5jL0aQuIo"
+	every := func(s string, n int, sep string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i += n {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(s[i:min(i+n, len(s))])
+		}
+		return b.String()
+	}
+	for _, text := range []string{
+		"key " + every(aws, 4, "-"),
+		"key " + every(aws, 4, "."),
+		"key " + every(aws, 4, " "),
+		"key " + every(aws, 5, "\n"),
+		"token:\n" + every(pat, 8, "\n"),
+		"token " + every(pat, 4, " "),
+		"part 1: AKIAZ3MSJV and part 2: 4WWNKWW5FG",
+		"first half AKIAZ3MSJV4W, second half WNKWW5FG.",
+		"call_" + aws,
+		"id.ghp_8dKq2mZpX4vN7bR1sT6wY9cE3fH5jL0aQuIo",
+		"\u13AAKIAZ3MSJV4WWNKWW5FG", // Cherokee A
+		"\uA4EEKIAZ3MSJV4WWNKWW5FG", // Lisu A
+		"key QUtJQVozTVNKVjRXV05LV1c1Rkc=",                 // base64
+		"key QUtJQVozTVNKVjRXV05LV1c1Rkc",                  // unpadded
+		"key " + hexOf(aws),
+	} {
+		if got := findings(t, text); len(got) == 0 {
+			t.Errorf("missed: %q", text)
+		}
+	}
+}
+
+func hexOf(s string) string {
+	const digits = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(digits[s[i]>>4])
+		b.WriteByte(digits[s[i]&15])
+	}
+	return b.String()
+}
+
+// TestSplitHardNegatives: rebuilding splits must not turn ordinary text
+// into credentials.
+func TestSplitHardNegatives(t *testing.T) {
+	for _, text := range []string{
+		"the cat sat on the mat and the dog ran off to the old oak",
+		"sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"uuid 123e4567-e89b-12d3-a456-426614174000",
+		"call 0044 2079 4609 5800 or 0044 2079 4609 5801",
+		"hex dump: de ad be ef ca fe ba be 00 11 22 33 44 55 66 77",
+		"base64 of a greeting: SGVsbG8sIHdvcmxkISBIb3cgYXJlIHlvdT8=",
+		"apiKey := cfg.Get(\"api\"); token := auth.NewToken(apiKey, secret)",
+		"skip the ey words: skill sky eyes eyelid keyboard tokenizer",
+	} {
+		if got := findings(t, text); len(got) != 0 {
+			t.Errorf("%q: %v", text, got)
+		}
+	}
+}
