@@ -124,10 +124,10 @@ func TestSplitAndEncoded(t *testing.T) {
 		"first half AKIAZ3MSJV4W, second half WNKWW5FG.",
 		"call_" + aws,
 		"id.ghp_8dKq2mZpX4vN7bR1sT6wY9cE3fH5jL0aQuIo",
-		"\u13AAKIAZ3MSJV4WWNKWW5FG", // Cherokee A
-		"\uA4EEKIAZ3MSJV4WWNKWW5FG", // Lisu A
-		"key QUtJQVozTVNKVjRXV05LV1c1Rkc=",                 // base64
-		"key QUtJQVozTVNKVjRXV05LV1c1Rkc",                  // unpadded
+		"\u13AAKIAZ3MSJV4WWNKWW5FG",        // Cherokee A
+		"\uA4EEKIAZ3MSJV4WWNKWW5FG",        // Lisu A
+		"key QUtJQVozTVNKVjRXV05LV1c1Rkc=", // base64
+		"key QUtJQVozTVNKVjRXV05LV1c1Rkc",  // unpadded
 		"key " + hexOf(aws),
 	} {
 		if got := findings(t, text); len(got) == 0 {
