@@ -257,3 +257,31 @@ func TestSkeletonTable(t *testing.T) {
 		}
 	}
 }
+
+func TestWindows(t *testing.T) {
+	s := "one two three\nfour five six\nseven eight nine"
+	at := func(w string) int { return strings.Index(s, w) }
+	for _, c := range []struct {
+		anchors       []int
+		before, after int
+		lines         bool
+		want          []string
+	}{
+		{[]int{at("five")}, 0, 4, false, []string{"five"}},
+		{[]int{at("five")}, 2, 6, false, []string{"four five six"}},
+		{[]int{at("five")}, 0, 1, true, []string{"four five six"}},
+		{[]int{at("two"), at("five")}, 0, 2, true, []string{"one two three", "four five six"}},
+		{[]int{at("two"), at("five")}, 0, 12, true, []string{"one two three\nfour five six\nseven eight nine"}},
+		{[]int{at("one"), at("nine")}, 0, 2, false, []string{"one", "nine"}},
+		{[]int{at("two"), at("two") + 1, at("three")}, 0, 2, false, []string{"two", "three"}},
+		{[]int{at("two"), at("two") + 1, at("three")}, 0, 5, false, []string{"two three"}},
+	} {
+		var got []string
+		for _, w := range Windows(s, c.anchors, c.before, c.after, c.lines) {
+			got = append(got, s[w[0]:w[1]])
+		}
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%v: got %q, want %q", c.anchors, got, c.want)
+		}
+	}
+}

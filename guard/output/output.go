@@ -6,9 +6,9 @@
 package output
 
 import (
-	"html"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/modelgate/modelgate/guard"
@@ -25,85 +25,6 @@ const (
 	MarkdownExfiltration = "MARKDOWN_EXFILTRATION"
 	CanaryLeak           = "CANARY_LEAK"
 )
-
-// rule is one pattern. check, when set, vets a match and may change its
-// score (0 drops it).
-type rule struct {
-	entity string
-	score  float64
-	re     *regexp.Regexp
-	check  func(m []string) float64
-	// need is a cheap test on the lower-cased text that must pass for the
-	// rule to be tried: most answers hold no shell, SQL or HTML at all, and
-	// a regular expression over every byte of an answer costs tens of
-	// nanoseconds per byte.
-	need func(lower string) bool
-}
-
-var shellRules = []rule{
-	{entity: ShellDestructive, score: 0.9, need: words("rm"), check: rmCheck,
-		re: regexp.MustCompile(`(?i)\brm\s+((?:-{1,2}[\w-]+\s+)+)((?:--no-preserve-root\s+)?["']?[^\s;|&"'\x60]+)`)},
-	{entity: ShellDestructive, score: 0.9, need: has("/dev/"),
-		re: regexp.MustCompile(`(?i)\b(?:mkfs(?:\.\w+)?\s+(?:-\S+\s+)*/dev/\w+|dd\s+[^\n;|]*\bof=/dev/(?:sd|nvme|hd|xvd|vd|disk|mmcblk)\w*|(?:shred|wipefs)\s+[^\n;|]*/dev/\w+|>\s*/dev/(?:sd|nvme|hd|xvd|vd)[a-z0-9]*)`)},
-	{entity: ShellDestructive, score: 0.95, need: all("{", "|", ":"),
-		re: regexp.MustCompile(`:\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:`)}, // fork bomb
-	{entity: ShellDestructive, score: 0.8, need: has("777"),
-		re: regexp.MustCompile(`(?i)\bchmod\s+(?:-R\s+|--recursive\s+)[0-7]?777\s+/(?:[\s;|&'"\x60*]|$)`)},
-	{entity: ShellDestructive, score: 0.85, need: anyOf(`c:\`, "format c:"),
-		re: regexp.MustCompile(`(?i)\b(?:format\s+c:|(?:del|erase)\s+(?:/[sfq]\s+)+c:\\|rd\s+/s\s+/q\s+c:\\|remove-item\s+[^\n]*c:\\[^\n]*-recurse)`)},
-	{entity: ShellPipeToShell, score: 0.9, need: both(has("|"), words("curl", "wget", "fetch", "iwr", "irm", "invoke-webrequest", "invoke-restmethod")),
-		re: regexp.MustCompile(`(?i)\b(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^\n|]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:/\S*/)?(?:ba|z|k|da|c|tc|fi|a)?sh\b|\b(?:curl|wget)\b[^\n|]*\|\s*(?:sudo\s+)?(?:python[0-9.]*|perl|ruby|node|php)\b`)},
-	{entity: ShellPipeToShell, score: 0.9, need: both(has("("), words("curl", "wget", "iex", "invoke-expression")),
-		re: regexp.MustCompile(`(?i)\b(?:ba|z)?sh\s+(?:-c\s+)?["']?(?:<\(|\$\()\s*(?:curl|wget)\b|\b(?:iex|invoke-expression)\s*\(?\s*\(?\s*(?:new-object\s+(?:system\.)?net\.webclient|iwr|irm|invoke-webrequest|invoke-restmethod)`)},
-	{entity: ShellPipeToShell, score: 0.8, need: has("powershell"),
-		re: regexp.MustCompile(`(?i)\bpowershell(?:\.exe)?\s+(?:-\w+\s+)*-e(?:nc|ncodedcommand)?\s+[A-Za-z0-9+/=]{16,}`)},
-	{entity: ShellReverseShell, score: 0.95, need: has("/dev/"),
-		re: regexp.MustCompile(`(?i)/dev/(?:tcp|udp)/[\w.\-]+/\d+`)},
-	{entity: ShellReverseShell, score: 0.9, need: both(words("nc", "ncat", "netcat"), anyOf(" -e", " -c")),
-		re: regexp.MustCompile(`(?i)\b(?:nc|ncat|netcat)\b[^\n;|]*\s-(?:e|c)\s*(?:/bin/|/usr/bin/)?(?:ba|z|da)?sh\b|\b(?:nc|ncat|netcat)\b[^\n;|]*\s-(?:e|c)\s*cmd(?:\.exe)?\b`)},
-	{entity: ShellReverseShell, score: 0.9, need: has("exec:"),
-		re: regexp.MustCompile(`(?i)\bsocat\b[^\n]*\bexec:`)},
-	{entity: ShellReverseShell, score: 0.9, need: has("mkfifo"),
-		re: regexp.MustCompile(`(?i)\bmkfifo\b[^\n]*\|\s*(?:/bin/)?(?:ba)?sh\b[^\n]*\|\s*(?:nc|ncat|netcat)\b`)},
-	{entity: ShellReverseShell, score: 0.9, need: anyOf("socket", "fsockopen"),
-		re: regexp.MustCompile(`(?i)\b(?:python[0-9.]*\s+-c|perl\s+-e|ruby\s+-rsocket\s+-e|php\s+-r)\s*["'][^\n]*(?:socket|fsockopen)[^\n]*(?:subprocess|pty\.spawn|dup2|exec|/bin/sh|system|popen)`)},
-	{entity: ShellReverseShell, score: 0.9, need: has("tcpclient"),
-		re: regexp.MustCompile(`(?i)new-object\s+(?:system\.)?net\.sockets\.tcpclient\s*\(`)},
-	{entity: ShellReverseShell, score: 0.9, need: all("-i", "/dev/"),
-		re: regexp.MustCompile(`(?i)\b(?:ba|z)?sh\s+-i\s*[>&]+\s*/dev/`)},
-}
-
-var sqlRules = []rule{
-	{entity: SQLDestructive, score: 0.9, need: words("drop"),
-		re: regexp.MustCompile(`(?i)\bdrop\s+(?:table|database|schema|user|view|index|function|procedure)\b(?:\s+if\s+exists)?\s+[\w."\x60\[\]]+`)},
-	{entity: SQLDestructive, score: 0.85, need: words("truncate"),
-		re: regexp.MustCompile(`(?i)\btruncate\s+table\s+[\w."\x60\[\]]+`)},
-	{entity: SQLDestructive, score: 0.85, need: both(words("delete"), has("from")), check: deleteCheck,
-		re: regexp.MustCompile(`(?i)\bdelete\s+from\s+[\w."\x60\[\]]+([^;\n]*)`)},
-	{entity: SQLInjection, score: 0.9, need: both(words("union"), words("select")),
-		re: regexp.MustCompile(`(?i)\bunion\s+(?:all\s+|distinct\s+)?select\b`)},
-	{entity: SQLInjection, score: 0.9, need: anyOf("';", `";`, ");", "' ;", `" ;`, ") ;"),
-		re: regexp.MustCompile(`(?i)['"\)]\s*;\s*(?:drop|delete|insert|update|exec|execute|shutdown|truncate|alter|create|declare)\b`)},
-	{entity: SQLInjection, score: 0.85, need: both(has("="), anyOf("'", `"`)),
-		re: regexp.MustCompile(`(?i)['"]\s*(?:or|\|\|)\s*['"]?(\w+)['"]?\s*=\s*['"]?(\w+)`), check: tautology},
-	{entity: SQLInjection, score: 0.8, need: anyOf("xp_cmdshell", "sp_oacreate", "load_file", "benchmark", "sleep", "waitfor", "outfile", "dumpfile"),
-		re: regexp.MustCompile(`(?i)\b(?:xp_cmdshell|sp_oacreate|load_file|benchmark\s*\(\s*\d{5,}|pg_sleep\s*\(|sleep\s*\(\s*\d+\s*\)\s*(?:--|#|and|or)|waitfor\s+delay\s+')|\binto\s+(?:out|dump)file\b`)},
-}
-
-var htmlRules = []rule{
-	{entity: HTMLScript, score: 0.95, need: all("<", "script"),
-		re: regexp.MustCompile(`(?i)<\s*script\b[^>]*>?`)},
-	{entity: HTMLScript, score: 0.9, need: all("<", "on", "="),
-		re: regexp.MustCompile(`(?i)<\s*[a-z][a-z0-9-]*\b[^>]*?[\s/"']on[a-z]{3,}\s*=`)},
-	{entity: HTMLScript, score: 0.9, need: all("script", ":"),
-		re: regexp.MustCompile(`(?i)\b(?:j\s*a\s*v\s*a|v\s*b)\s*s\s*c\s*r\s*i\s*p\s*t\s*:`)},
-	{entity: HTMLScript, score: 0.8, need: both(has("<"), anyOf("iframe", "object", "embed", "applet", "frameset", "base", "meta", "form")),
-		re: regexp.MustCompile(`(?i)<\s*(?:iframe|object|embed|applet|frameset|base\s+href|meta\s+http-equiv\s*=\s*["']?refresh|form\b[^>]*\baction\s*=)\b?`)},
-	{entity: HTMLScript, score: 0.8, need: has("data:"),
-		re: regexp.MustCompile(`(?i)\bdata:\s*(?:text/html|application/(?:x-)?javascript|image/svg\+xml)`)},
-	{entity: HTMLScript, score: 0.7, need: has("srcdoc"),
-		re: regexp.MustCompile(`(?i)\bsrcdoc\s*=`)},
-}
 
 var (
 	markdownLink = regexp.MustCompile(`(!?)\[[^\]\n]{0,500}\]\(\s*<?((?:https?:)?//[^\s)>]+)`)
@@ -123,57 +44,114 @@ func (d *Detector) Entities() []string {
 	return []string{ShellDestructive, ShellPipeToShell, ShellReverseShell, SQLDestructive, SQLInjection, HTMLScript, MarkdownExfiltration}
 }
 
-// Detect reports dangerous content in t.
+// Detect reports dangerous content in t. Shell rules read the text and
+// the text as a shell reads it (quotes and escapes removed), SQL rules the
+// text and the text without comments, markup rules the text and the text
+// decoded as a browser or script may decode it.
 func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 	n := t.Norm()
 	s := n.Text
-	lower := strings.ToLower(s)
+	var seen [][3]int // entity index, start, end: one finding per place
 	report := func(entity string, start, end int, score float64) {
+		e := entityIndex(entity)
+		for _, f := range seen {
+			if f[0] == e && start < f[2] && end > f[1] {
+				return
+			}
+		}
+		seen = append(seen, [3]int{e, start, end})
 		a, b := n.Span(start, end)
 		emit(guard.Finding{Entity: entity, Start: a, End: b, Score: score})
 	}
-	for _, rules := range [][]rule{shellRules, sqlRules, htmlRules} {
-		for i := range rules {
-			r := &rules[i]
-			if r.need != nil && !r.need(lower) {
+	plain := view{text: s}
+	sets := []struct {
+		rules   []rule
+		anchors *anchorIndex
+		view    func(string) (view, bool)
+	}{
+		{shellRules, shellAnchors, shellView},
+		{sqlRules, sqlAnchors, sqlView},
+		{htmlRules, htmlAnchors, markupView},
+	}
+	for _, set := range sets {
+		runRules(set.rules, set.anchors, &plain, report)
+		if v, ok := set.view(s); ok && v.text != s {
+			runRules(set.rules, set.anchors, &v, report)
+			if set.anchors == htmlAnchors {
+				d.exfiltration(&v, report)
+			}
+		}
+	}
+	d.exfiltration(&plain, report)
+}
+
+// runRules runs rules over a view, each only around its anchors.
+func runRules(rules []rule, anchors *anchorIndex, v *view, report func(string, int, int, float64)) {
+	s := v.text
+	lowerB := asciiLower(s)
+	lower := string(lowerB)
+	at := anchors.positions(lowerB, len(rules))
+	for i := range rules {
+		r := &rules[i]
+		var ws [][2]int
+		switch {
+		case r.find != nil:
+			found := r.find(lowerB)
+			if len(found) == 0 {
 				continue
 			}
-			for _, m := range r.re.FindAllStringSubmatchIndex(s, -1) {
+			ws = guard.Windows(s, found, reachBefore, reachAfter, false)
+		case len(r.anchors) > 0:
+			if len(at[i]) == 0 {
+				continue
+			}
+			ws = guard.Windows(s, at[i], reachBefore, reachAfter, false)
+		case r.need == nil || r.need(lower):
+			ws = [][2]int{{0, len(s)}}
+		default:
+			continue
+		}
+		for _, w := range ws {
+			for _, m := range r.re.FindAllStringSubmatchIndex(s[w[0]:w[1]], -1) {
 				score := r.score
 				if r.check != nil {
 					groups := make([]string, len(m)/2)
 					for g := range groups {
 						if m[2*g] >= 0 {
-							groups[g] = s[m[2*g]:m[2*g+1]]
+							groups[g] = s[w[0]+m[2*g] : w[0]+m[2*g+1]]
 						}
 					}
 					if score *= r.check(groups); score == 0 {
 						continue
 					}
 				}
-				report(r.entity, m[0], m[1], score)
+				a, b := v.span(w[0]+m[0], w[0]+m[1])
+				report(r.entity, a, b, score)
 			}
 		}
 	}
-	// Character references hide javascript: and <script> from the
-	// patterns above; a browser decodes them. Judge the decoded text, and
-	// since its offsets do not map back, report the whole text.
-	if strings.Contains(s, "&") {
-		if dec := html.UnescapeString(s); dec != s && htmlIn(dec) {
-			report(HTMLScript, 0, len(s), 0.85)
-		}
-	}
-	d.exfiltration(s, report)
 }
 
-func htmlIn(s string) bool {
-	lower := strings.ToLower(s)
-	for i := range htmlRules {
-		if htmlRules[i].need(lower) && htmlRules[i].re.MatchString(s) {
-			return true
+var entityNames = []string{ShellDestructive, ShellPipeToShell, ShellReverseShell, SQLDestructive, SQLInjection, HTMLScript, MarkdownExfiltration}
+
+func entityIndex(e string) int {
+	for i, n := range entityNames {
+		if n == e {
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// asciiLower lower-cases ASCII letters only, so offsets stay the same.
+func asciiLower(s string) []byte {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 // exfiltration reports images and links to foreign domains. An image
@@ -181,29 +159,66 @@ func htmlIn(s string) bool {
 // at least that the answer was read, and one whose URL carries data leaks
 // that data; a link leaks only when clicked, so it counts when it carries
 // data.
-func (d *Detector) exfiltration(s string, report func(string, int, int, float64)) {
+func (d *Detector) exfiltration(v *view, report func(string, int, int, float64)) {
+	s := v.text
 	if !strings.Contains(s, "//") {
 		return
 	}
-	for _, m := range markdownLink.FindAllStringSubmatchIndex(s, -1) {
+	each := func(re *regexp.Regexp, anchors []int, before, after int, lines bool, fn func(m []int)) {
+		for _, w := range guard.Windows(s, anchors, before, after, lines) {
+			for _, m := range re.FindAllStringSubmatchIndex(s[w[0]:w[1]], -1) {
+				for k := range m {
+					if m[k] >= 0 {
+						m[k] += w[0]
+					}
+				}
+				fn(m)
+			}
+		}
+	}
+	// A link's text runs up to 500 bytes before its "](", its URL on
+	// after it.
+	each(markdownLink, indexes(s, "]("), 520, 4096, false, func(m []int) {
 		image := m[3] > m[2]
 		if score := d.urlScore(s[m[4]:m[5]], image); score > 0 {
-			report(MarkdownExfiltration, m[0], m[5], score)
+			a, b := v.span(m[0], m[5])
+			report(MarkdownExfiltration, a, b, score)
 		}
-	}
+	})
 	if strings.Contains(s, "![") {
-		for _, m := range referenceDef.FindAllStringSubmatchIndex(s, -1) {
+		each(referenceDef, indexes(s, "]:"), 0, 0, true, func(m []int) {
 			if score := d.urlScore(s[m[2]:m[3]], true); score > 0 {
-				report(MarkdownExfiltration, m[2], m[3], score)
+				a, b := v.span(m[2], m[3])
+				report(MarkdownExfiltration, a, b, score)
 			}
-		}
+		})
 	}
 	if strings.Contains(s, "<") {
-		for _, m := range htmlImage.FindAllStringSubmatchIndex(s, -1) {
-			if score := d.urlScore(s[m[2]:m[3]], true); score > 0 {
-				report(MarkdownExfiltration, m[0], m[3], score)
-			}
+		lower := string(asciiLower(s))
+		var at []int
+		for _, attr := range []string{"src", "href", "poster"} {
+			at = append(at, indexes(lower, attr)...)
 		}
+		slices.Sort(at)
+		each(htmlImage, at, 512, 4096, false, func(m []int) {
+			if score := d.urlScore(s[m[2]:m[3]], true); score > 0 {
+				a, b := v.span(m[0], m[3])
+				report(MarkdownExfiltration, a, b, score)
+			}
+		})
+	}
+}
+
+// indexes returns every offset of sub in s.
+func indexes(s, sub string) []int {
+	var out []int
+	for i := 0; ; {
+		j := strings.Index(s[i:], sub)
+		if j < 0 {
+			return out
+		}
+		out = append(out, i+j)
+		i += j + 1
 	}
 }
 
@@ -268,14 +283,31 @@ func rmCheck(m []string) float64 {
 	if !recursive {
 		return 0
 	}
-	switch strings.TrimSuffix(target, "/") {
-	case "", "*", "/*", "~", "$HOME", "${HOME}", ".", "..", "/home", "/etc", "/usr", "/var", "/boot", "/bin", "/lib", "/root", "/opt", "~/*", "--no-preserve-root":
-		return 1
-	}
-	if strings.Contains(m[2], "--no-preserve-root") {
+	if strings.Contains(m[2], "--no-preserve-root") || strings.Contains(m[3], "--no-preserve-root") || destroys(target) {
 		return 1
 	}
 	return 0
+}
+
+// systemDirs are the directories below which even a second-level
+// directory (/var/lib, /usr/share) belongs to the system.
+var systemDirs = map[string]bool{"bin": true, "boot": true, "dev": true, "etc": true, "home": true, "lib": true, "lib64": true,
+	"opt": true, "proc": true, "root": true, "sbin": true, "srv": true, "sys": true, "usr": true, "var": true, "Users": true, "System": true}
+
+// destroys reports whether deleting a path recursively destroys a system
+// or a home: the root, a directory one level below it or anything in a
+// system directory's first level, a home directory, the parent of the
+// working directory, or everything in any of these.
+func destroys(path string) bool {
+	if path == "" || path == "--no-preserve-root" || rootPath.MatchString(path) {
+		return true
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(path, "*"), "/")
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	parts := strings.Split(p[1:], "/")
+	return len(parts) == 2 && systemDirs[parts[0]] && parts[1] != "" && !strings.ContainsAny(parts[1], "*?")
 }
 
 // deleteCheck scores a DELETE without a WHERE clause as destructive, and
