@@ -285,3 +285,26 @@ func TestWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetScalesWithText: the budget covers each 32 KiB of text, so a
+// guard as slow per byte on a large prompt as on a small one passes, and
+// one that overruns its share fails.
+func TestBudgetScalesWithText(t *testing.T) {
+	p := Pipeline{Budget: 10 * time.Millisecond}
+	small := NewTexts([]Segment{{Text: "x"}})
+	large := NewTexts([]Segment{{Text: strings.Repeat("x", 200_000)}, {Text: "y"}})
+	if got := p.budgetFor(small); got != 10*time.Millisecond {
+		t.Errorf("budget for 1 byte: %v", got)
+	}
+	if got := p.budgetFor(large); got != 70*time.Millisecond {
+		t.Errorf("budget for 200 KB: %v, want 70ms", got)
+	}
+	slow := guardFunc(func([]*Text) (Result, error) { time.Sleep(25 * time.Millisecond); return Result{}, nil })
+	p.Guards = []Guard{slow}
+	if out := p.Run(context.Background(), large, nil); out.Blocked != nil {
+		t.Errorf("a guard within its share of a large text's budget failed: %+v", out.Results)
+	}
+	if out := p.Run(context.Background(), small, nil); out.Blocked == nil {
+		t.Error("a guard over budget on a small text passed")
+	}
+}

@@ -17,8 +17,12 @@ var ErrBudget = errors.New("guard overran its time budget")
 // the guards before it left it; the first to block stops the rest.
 type Pipeline struct {
 	Guards []Guard
-	// Budget bounds each guard's time; zero means no bound. A guard that
-	// overruns has failed, and a failed guard is handled as FailOpen says.
+	// Budget bounds each guard's time per BudgetUnit bytes of text (a
+	// message of up to 32 KiB gets one Budget, one of 200 KB seven); zero
+	// means no bound. Guards' work grows with the text, so a fixed bound
+	// would fail the largest prompts a route allows while still letting a
+	// pathological pattern run long on a small one. A guard that overruns
+	// has failed, and a failed guard is handled as FailOpen says.
 	Budget time.Duration
 	// FailOpen lets a message pass when a guard fails. The zero value fails
 	// closed: the message is blocked, since a guard that did not run must
@@ -108,12 +112,13 @@ func Rewrite(texts []*Text, fs []Finding, vault *Vault) {
 // guard that overran is failed all the same.
 func (p *Pipeline) inspect(ctx context.Context, g Guard, texts []*Text) (res Result) {
 	start := time.Now()
+	budget := p.budgetFor(texts)
 	defer func() {
 		if r := recover(); r != nil {
 			res = Result{Guard: g.Name(), Err: fmt.Errorf("guard %s panicked: %v", g.Name(), r)}
 		}
 		res.Duration = time.Since(start)
-		if res.Err == nil && p.Budget > 0 && res.Duration > p.Budget {
+		if res.Err == nil && budget > 0 && res.Duration > budget {
 			res.Err = ErrBudget
 		}
 	}()
@@ -121,6 +126,22 @@ func (p *Pipeline) inspect(ctx context.Context, g Guard, texts []*Text) (res Res
 	res.Guard = g.Name()
 	res.Err = err
 	return res
+}
+
+// BudgetUnit is how many bytes of text one Budget covers.
+const BudgetUnit = 32 << 10
+
+// budgetFor returns the time a guard may take over texts: one Budget per
+// BudgetUnit bytes, or part of one.
+func (p *Pipeline) budgetFor(texts []*Text) time.Duration {
+	if p.Budget <= 0 {
+		return 0
+	}
+	n := 0
+	for _, t := range texts {
+		n += len(t.Text)
+	}
+	return p.Budget * time.Duration(1+n/BudgetUnit)
 }
 
 // apply rewrites the spans of findings that change text. Where spans

@@ -2,8 +2,11 @@ package injection
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/modelgate/modelgate/guard"
 )
 
 // A rule is one pattern of a family, with the weight its match adds: the
@@ -90,6 +93,16 @@ var keywords = func() (k struct {
 	return k
 }()
 
+// lineRules marks the rules anchored at line starts, which must read whole
+// lines.
+var lineRules = func() []bool {
+	out := make([]bool, len(rules))
+	for i := range rules {
+		out[i] = strings.Contains(rules[i].re.String(), "(?m)")
+	}
+	return out
+}()
+
 // present returns which of the rules' words s holds.
 func present(s string) []bool {
 	found := make([]bool, len(keywords.index))
@@ -100,18 +113,93 @@ func present(s string) []bool {
 	return found
 }
 
+// windowFrom is the length from which rules run only around their
+// keywords rather than over the whole text: a rule's match lies within
+// reach bytes of a word of each of its need groups, and a regular
+// expression costs tens of nanoseconds per byte it reads, so on a long
+// document or a file of source code most of those bytes are wasted.
+const (
+	windowFrom = 2048
+	reach      = 384
+)
+
 // match reports every rule that matches s.
 func match(s string, hit func(*rule)) {
-	found := present(s)
+	if len(s) < windowFrom {
+		found := present(s)
+		for i := range rules {
+			r := &rules[i]
+			if needs(found, r.need) && r.re.MatchString(s) {
+				hit(r)
+			}
+		}
+		return
+	}
+	at := positions(s)
+	found := make([]bool, len(at))
+	for k, p := range at {
+		found[k] = len(p) > 0
+	}
 	for i := range rules {
 		r := &rules[i]
 		if !needs(found, r.need) {
 			continue
 		}
-		if r.re.MatchString(s) {
-			hit(r)
+		for _, w := range guard.Windows(s, anchorsOf(at, r.need), reach, reach, lineRules[i]) {
+			if r.re.MatchString(s[w[0]:w[1]]) {
+				hit(r)
+				break
+			}
 		}
 	}
+}
+
+// positions returns where each of the rules' words starts in s.
+func positions(s string) [][]int {
+	at := make([][]int, len(keywords.index))
+	keywords.trie.Walk([]byte(s), func(end, n, pattern int64) bool {
+		at[pattern] = append(at[pattern], int(end-n+1))
+		return true
+	})
+	return at
+}
+
+// anchorsOf returns the positions of the words of a rule's rarest need
+// group that have a word of every other group within reach: every match
+// holds one of them.
+func anchorsOf(at [][]int, groups [][]string) []int {
+	merged := make([][]int, len(groups))
+	best := -1
+	for g, words := range groups {
+		for _, w := range words {
+			merged[g] = append(merged[g], at[keywords.index[w]]...)
+		}
+		slices.Sort(merged[g])
+		if best < 0 || len(merged[g]) < len(merged[best]) {
+			best = g
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	var out []int
+	for _, p := range merged[best] {
+		near := true
+		for g, ps := range merged {
+			if g == best {
+				continue
+			}
+			i, _ := slices.BinarySearch(ps, p-reach)
+			if i == len(ps) || ps[i] > p+reach {
+				near = false
+				break
+			}
+		}
+		if near {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func needs(found []bool, groups [][]string) bool {
