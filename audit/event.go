@@ -132,6 +132,12 @@ const (
 	ActionRetention   = "audit.retention"
 	ActionServerStart = "server.start"
 	ActionServerStop  = "server.stop"
+	// A stream's start is recorded before its first byte reaches the
+	// caller; its end is the stream's inference.invoke (or .denied) event
+	// with the same request id. A start whose end never came (the
+	// process died) is closed by an inference.stream_interrupted event.
+	ActionStreamStart       = "inference.stream_start"
+	ActionStreamInterrupted = "inference.stream_interrupted"
 )
 
 // Control-plane actions are named by the admin package, which makes the

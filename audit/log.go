@@ -51,6 +51,14 @@ type Options struct {
 	// beyond it Append blocks.
 	QueueSize int
 	Logger    *slog.Logger
+	// SweepStreams makes the log close streams whose end never came (see
+	// SweepStreams): a log in one process when it opens, and every log,
+	// local or shared (on the sequencer), every MaxStream/2. The server
+	// sets it; tools that open a log beside a running server must not.
+	SweepStreams bool
+	// MaxStream is the longest a stream may run (default 11 minutes: the
+	// gateway's default request timeout and a margin).
+	MaxStream time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -76,6 +84,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxStream <= 0 {
+		o.MaxStream = 11 * time.Minute
 	}
 	return o
 }
@@ -170,7 +181,42 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 	}
 	go l.run()
 	go l.syncLoop()
+	if opts.SweepStreams {
+		if l.shared == nil {
+			// This process owns the log: any stream still open was
+			// written by a process that is gone.
+			if n, err := l.SweepStreams(ctx, time.Now()); err != nil {
+				l.Close()
+				return nil, err
+			} else if n > 0 {
+				l.log.Warn("audit log: streams cut off by the previous stop recorded as interrupted", "streams", n)
+			}
+		}
+		go l.sweepLoop()
+	}
 	return l, nil
+}
+
+// sweepLoop sweeps streams that outlived MaxStream, on the sequencer when
+// the log is shared, until the log closes.
+func (l *Log) sweepLoop() {
+	t := time.NewTicker(l.opts.MaxStream / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.closing:
+			return
+		case <-t.C:
+		}
+		if l.shared != nil && !l.Leading() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if _, err := l.SweepStreams(ctx, time.Now().Add(-l.opts.MaxStream)); err != nil && !errors.Is(err, ErrClosed) {
+			l.log.Error("audit log: stream sweep failed", "err", err)
+		}
+		cancel()
+	}
 }
 
 // Mode returns the log's mode.

@@ -43,6 +43,20 @@ func (r *Recorder) Record(x *gateway.Exchange, release bool) error {
 	return r.Log.Submit(ev, payloads...)
 }
 
+// StreamStart records that a stream begins: durably before it returns in
+// fail-closed mode, so that no byte of a stream reaches the caller before
+// its start is on record; in the background otherwise.
+func (r *Recorder) StreamStart(x *gateway.Exchange) error {
+	ev, _ := r.event(x)
+	ev.Action = ActionStreamStart
+	ev.Decision = Decision{Outcome: Allowed}
+	ev.Usage, ev.LatencyUS = nil, 0
+	if r.Log.Mode() == FailClosed {
+		return r.Log.Append(context.WithoutCancel(x.Context()), ev)
+	}
+	return r.Log.Submit(ev)
+}
+
 // CaptureStream reports whether a stream's output is captured.
 func (r *Recorder) CaptureStream(x *gateway.Exchange) bool {
 	_, out := r.modes(x)

@@ -8,11 +8,17 @@ import (
 // Recorder keeps a durable record of every exchange: the audit log plugs
 // in here. The gateway calls Record exactly once per request.
 type Recorder interface {
-	// Admit is asked before a streamed request goes upstream. A stream's
-	// record can be written only when it ends, after its content has
-	// reached the caller, so when records cannot be written now the
-	// gateway refuses streams up front with 503.
+	// Admit is asked before a streamed request goes upstream: when
+	// records cannot be written now the gateway refuses streams up front
+	// with 503.
 	Admit(x *Exchange) error
+	// StreamStart records that a stream is about to begin, once the
+	// upstream has answered and before the first byte goes to the caller.
+	// A stream's full record can be written only when it ends; its start
+	// must be on record before anything is released, so that a crash
+	// mid-stream leaves evidence (the next start records the end as
+	// missing). An error withholds the stream (503).
+	StreamStart(x *Exchange) error
 	// Record writes the exchange's record. With release true the gateway
 	// is about to send a response it allows: Record must return only once
 	// the record is durable, and an error withholds the response (503)
@@ -68,6 +74,24 @@ func (g *Gateway) admitStream(x *Exchange) bool {
 		return false
 	}
 	return true
+}
+
+// startStream records a stream's start, and refuses the stream when it
+// cannot. Nothing has been sent to the caller yet.
+func (g *Gateway) startStream(x *Exchange, status int) bool {
+	if g.opts.Recorder == nil {
+		return true
+	}
+	x.Status = status
+	err := g.opts.Recorder.StreamStart(x)
+	x.Status = 0
+	if err == nil {
+		return true
+	}
+	g.log.Error("audit log unavailable: stream withheld", "request_id", x.ID, "err", err)
+	x.Refuse(refusal(http.StatusServiceUnavailable, TypeServer, "audit_unavailable",
+		"the audit log cannot record this stream right now, so it was not served; try again shortly"))
+	return false
 }
 
 // recordRest records an exchange that release did not.

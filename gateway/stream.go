@@ -24,6 +24,9 @@ var errEventTooLarge = errors.New("event too large")
 // unless a filter holds events back. If the client goes away the request
 // context ends, which cancels the upstream call.
 func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time) {
+	if !g.startStream(x, resp.StatusCode) {
+		return
+	}
 	h := x.W.Header()
 	copyResponseHeaders(h, resp.Header)
 	h.Set("Cache-Control", "no-cache")

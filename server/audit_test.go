@@ -94,7 +94,9 @@ func (f *auditFixture) event(requestID string) *audit.Event {
 	for {
 		var found *audit.Event
 		err := audit.Query(context.Background(), f.srv.auditDB, audit.Filter{RequestID: requestID}, func(ev *audit.Event, _ *store.AuditLeaf) error {
-			found = ev
+			if ev.Action != audit.ActionStreamStart {
+				found = ev // a stream's record is its end, after its start
+			}
 			return nil
 		})
 		if err != nil {
@@ -139,6 +141,16 @@ func TestEveryRequestIsRecorded(t *testing.T) {
 		ev := f.event(resp.Header.Get("X-Request-Id"))
 		if ev.Action != tc.action || ev.Decision.Outcome != tc.outcome || ev.Decision.Reason != tc.reason || ev.HTTP.Status != tc.status {
 			t.Errorf("%s: event %s %s/%s status %d", tc.name, ev.Action, ev.Decision.Outcome, ev.Decision.Reason, ev.HTTP.Status)
+		}
+		if tc.name == "stream" {
+			var start *audit.Event
+			audit.Query(context.Background(), f.srv.auditDB, audit.Filter{RequestID: ev.RequestID, Action: audit.ActionStreamStart}, func(e *audit.Event, _ *store.AuditLeaf) error {
+				start = e
+				return nil
+			})
+			if start == nil || start.Index > ev.Index || start.HTTP.Status != 200 {
+				t.Errorf("stream: start %+v before end %d", start, ev.Index)
+			}
 		}
 	}
 	// Rate limiting, recorded too: the burst of 8 is spent by now.

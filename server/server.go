@@ -123,9 +123,15 @@ func (s *Server) openAudit(ctx context.Context) error {
 	if wait == 0 {
 		wait = -1 // the config's 0 means no wait; audit.Options' means its default
 	}
+	maxStream := s.cfg.Limits.RequestTimeout
+	if maxStream <= 0 {
+		maxStream = 10 * time.Minute
+	}
 	opts := audit.Options{
 		Mode: audit.Mode(a.Mode), BatchMax: a.BatchMax, BatchWait: wait,
 		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
+		// The server owns the log: it closes the streams a crash cut off.
+		SweepStreams: true, MaxStream: maxStream + time.Minute,
 	}
 	if pg, ok := s.store.(*postgres.DB); ok {
 		// Every replica appends to the one log in PostgreSQL, signing

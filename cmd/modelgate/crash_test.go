@@ -200,3 +200,93 @@ routes:
 	}
 	t.Logf("%d requests acknowledged before SIGKILL, all recorded; %s", len(acked), strings.SplitN(out, "\n", 2)[0])
 }
+
+// TestCrashMidStreamIsOnRecord is the red team's case: a stream whose
+// headers and first events reached the client, then SIGKILL. The start
+// must be on record (it is made durable before the first byte goes out),
+// and the next server start records the stream as interrupted.
+func TestCrashMidStreamIsOnRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills server processes")
+	}
+	hold := make(chan struct{})
+	defer close(hold)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first words\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		select { // the rest never comes before the kill
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	_, out, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "s", "--scopes", "inference:invoke", "--models", "*")
+	key := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
+	if key == "" {
+		t.Fatal(errOut)
+	}
+	listen, admin := freeAddr(t), freeAddr(t)
+	cfgPath := filepath.Join(dir, "modelgate.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: %s
+admin_listen: %s
+data_dir: %s
+log: {requests: false}
+routes:
+  - model: m
+    protocol: openai
+    upstream: {url: %q}
+`, listen, admin, data, upstream.URL+"/v1")), 0o600)
+
+	srv := startServer(t, cfgPath, listen, admin)
+	req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
+		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"tell me"}]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	first, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if resp.StatusCode != 200 || err != nil || !strings.Contains(first, "first words") {
+		t.Fatalf("no first event: %d %q %v", resp.StatusCode, first, err)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	resp.Body.Close()
+
+	actions := func() []string {
+		code, jsonl, errOut := cli(t, "audit", "query", "--data-dir", data, "--format", "jsonl")
+		if code != 0 {
+			t.Fatal(errOut)
+		}
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(jsonl), "\n") {
+			ev, err := audit.ParseEvent([]byte(line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.RequestID == id {
+				out = append(out, ev.Action)
+			}
+		}
+		return out
+	}
+	if got := actions(); len(got) != 1 || got[0] != audit.ActionStreamStart {
+		t.Fatalf("after the kill, the stream's events are %v, want its start", got)
+	}
+	srv = startServer(t, cfgPath, listen, admin)
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+	if got := actions(); len(got) != 2 || got[1] != audit.ActionStreamInterrupted {
+		t.Fatalf("after a restart, the stream's events are %v, want its start and its interruption", got)
+	}
+	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data); code != 0 {
+		t.Fatalf("verify: %s%s", out, errOut)
+	}
+}
