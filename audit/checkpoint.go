@@ -48,23 +48,44 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrBadCheckpoint, err)
 	}
-	lines := bytes.Split([]byte(n.Text), []byte("\n"))
-	// origin, size, hash, then the empty string after the final newline;
-	// extension lines would come before it.
-	if len(lines) < 4 || len(lines[len(lines)-1]) != 0 {
-		return nil, fmt.Errorf("%w: body is not origin, size and root hash lines", ErrBadCheckpoint)
+	cp, err := parseCheckpointBody(n.Text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
 	}
-	origin := string(lines[0])
-	if origin != v.Name() {
-		return nil, fmt.Errorf("%w: origin %q is not this log's (%q)", ErrBadCheckpoint, origin, v.Name())
+	if cp.Origin != v.Name() {
+		return nil, fmt.Errorf("%w: origin %q is not this log's (%q)", ErrBadCheckpoint, cp.Origin, v.Name())
 	}
-	size, err := strconv.ParseInt(string(lines[1]), 10, 64)
-	if err != nil || size < 0 || string(lines[1]) != strconv.FormatInt(size, 10) {
-		return nil, fmt.Errorf("%w: tree size %q", ErrBadCheckpoint, lines[1])
+	cp.Note = msg
+	return cp, nil
+}
+
+func parseSize(s string) (int64, error) {
+	size, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || size < 0 || s != strconv.FormatInt(size, 10) {
+		return 0, fmt.Errorf("tree size %q", s)
 	}
-	raw, err := base64.StdEncoding.DecodeString(string(lines[2]))
+	return size, nil
+}
+
+func parseRoot(s string) (tlog.Hash, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(raw) != tlog.HashSize {
-		return nil, fmt.Errorf("%w: root hash %q", ErrBadCheckpoint, lines[2])
+		return tlog.Hash{}, fmt.Errorf("root hash %q", s)
 	}
-	return &Checkpoint{Origin: origin, Tree: tlog.Tree{N: size, Hash: tlog.Hash(raw)}, Note: msg}, nil
+	return tlog.Hash(raw), nil
+}
+
+// ParseCheckpointNote parses a signed checkpoint without verifying its
+// signature: for relaying it (forwarders), never for trusting it.
+func ParseCheckpointNote(msg []byte) (*Checkpoint, error) {
+	text, _, ok := bytes.Cut(msg, []byte("\n\n"))
+	if !ok {
+		return nil, fmt.Errorf("%w: not a signed note", ErrBadCheckpoint)
+	}
+	cp, err := parseCheckpointBody(string(text) + "\n")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
+	}
+	cp.Note = msg
+	return cp, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json"
 )
@@ -303,4 +304,47 @@ func ParseEvent(data []byte) (*Event, error) {
 		return nil, err
 	}
 	return &ev, nil
+}
+
+// CheckpointRecordType marks a forwarded checkpoint record: forwarders
+// send each new signed checkpoint after the events it covers, so the SIEM
+// holds an outside copy of the log's newest checkpoint (a witness that
+// `audit verify --witness` can read back from a JSON-lines export).
+const CheckpointRecordType = "audit.checkpoint"
+
+// checkpointRecord is the JSON shape of a forwarded checkpoint.
+type checkpointRecord struct {
+	Type       string `json:"type"`
+	Origin     string `json:"origin"`
+	Size       int64  `json:"size"`
+	RootHash   string `json:"root_hash"`
+	Checkpoint string `json:"checkpoint"` // the signed note
+}
+
+// Checkpoint renders a signed checkpoint as a record, without a line
+// terminator: JSON for jsonl and ocsf, a CEF event, or syslog with the
+// JSON as its message.
+func (f *Formatter) Checkpoint(cp *Checkpoint) ([]byte, error) {
+	rec := checkpointRecord{Type: CheckpointRecordType, Origin: cp.Origin, Size: cp.Tree.N,
+		RootHash: cp.Tree.Hash.String(), Checkpoint: string(cp.Note)}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	switch f.Format {
+	case FormatJSONL, FormatOCSF:
+		return data, nil
+	case FormatCEF:
+		return fmt.Appendf(nil, "CEF:0|modelgate|modelgate|1|%s|audit log checkpoint|1|cn1Label=treeSize cn1=%d cs1Label=origin cs1=%s cs2Label=rootHash cs2=%s cs3Label=checkpoint cs3=%s",
+			CheckpointRecordType, cp.Tree.N, cefValue(cp.Origin), cefValue(rec.RootHash), cefValue(string(cp.Note))), nil
+	case FormatSyslog:
+		host := f.Hostname
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		b := fmt.Appendf(nil, "<%d>1 %s %s modelgate - %s - ", 13*8+6,
+			time.Now().UTC().Format("2006-01-02T15:04:05.000000Z07:00"), syslogToken(host, 255), CheckpointRecordType)
+		return append(b, data...), nil
+	}
+	return nil, fmt.Errorf("unknown export format %q (jsonl, ocsf, cef, syslog)", f.Format)
 }

@@ -59,6 +59,13 @@ type Options struct {
 	// MaxStream is the longest a stream may run (default 11 minutes: the
 	// gateway's default request timeout and a margin).
 	MaxStream time.Duration
+	// Witnesses receive every checkpoint (see witness.go). The log does
+	// not open when one holds more than it or another tree. A DirWitness
+	// without Logs witnesses this log.
+	Witnesses []Witness
+	// RequireWitnesses fails Open when a witness cannot be reached;
+	// otherwise the log opens, logs the failure and keeps retrying.
+	RequireWitnesses bool
 }
 
 func (o Options) withDefaults() Options {
@@ -130,6 +137,11 @@ type Log struct {
 	// shared is set when the store is shared by several writers: see
 	// shared.go.
 	shared *sharedLog
+
+	// witness is set when the log has witnesses: see witnessing.go.
+	witness  *witnessing
+	signedCP atomic.Int64 // size of the newest checkpoint signed here
+	kickedCP atomic.Int64 // the size witnesses were last asked to take
 }
 
 // entry is one queued event (or, with ev nil, a checkpoint request).
@@ -181,6 +193,21 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 	}
 	go l.run()
 	go l.syncLoop()
+	if len(opts.Witnesses) > 0 {
+		l.witness = &witnessing{witnesses: opts.Witnesses, kick: make(chan struct{}, 1)}
+		for _, w := range opts.Witnesses {
+			if d, ok := w.(*DirWitness); ok && d.Logs == nil {
+				d.Logs = note.VerifierList(verifier) // witnessing this log
+			}
+			l.witness.status = append(l.witness.status, WitnessStatus{Name: w.Name()})
+		}
+		if err := l.checkWitnesses(ctx); err != nil {
+			l.Close()
+			return nil, err
+		}
+		go l.witnessLoop()
+		l.kickWitnesses()
+	}
 	if opts.SweepStreams {
 		if l.shared == nil {
 			// This process owns the log: any stream still open was
@@ -358,6 +385,9 @@ func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closing) })
 	<-l.stopped
 	<-l.synced
+	if l.witness != nil && l.shared == nil {
+		l.pushWitnesses() // the final checkpoint
+	}
 	if l.shared != nil {
 		l.shared.stopOnce.Do(func() { close(l.shared.stop) })
 		<-l.shared.done
@@ -560,6 +590,7 @@ func (l *Log) afterWrite(next *frontier, events int, began time.Time, err error)
 		l.pendingSince = began
 	}
 	l.front, l.lastCPSize, l.lastCPTime = next, l.nextCPSize, l.nextCPTime
+	l.signedCP.Store(l.lastCPSize)
 	l.unhealthy.Store(nil)
 	l.written.Add(int64(events))
 	l.commits.Add(1)
@@ -616,6 +647,10 @@ func (l *Log) syncLoop() {
 		}
 		if err == nil {
 			l.setDurable(batches[len(batches)-1].size)
+			if cp := l.signedCP.Load(); cp > l.kickedCP.Load() {
+				l.kickedCP.Store(cp)
+				l.kickWitnesses() // a checkpoint is durable: witness it
+			}
 		}
 		for _, b := range batches {
 			release(b.batch, err)

@@ -183,6 +183,11 @@ func (l *Log) sequenceOnce(ctx context.Context) (int, error) {
 	l.front, l.lastCPSize, l.lastCPTime = next, l.nextCPSize, l.nextCPTime
 	l.shared.sequenced.Add(int64(n))
 	l.setDurable(next.size)
+	if l.lastCPSize > l.kickedCP.Load() {
+		l.signedCP.Store(l.lastCPSize)
+		l.kickedCP.Store(l.lastCPSize)
+		l.kickWitnesses()
+	}
 	return n, nil
 }
 

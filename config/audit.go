@@ -1,8 +1,13 @@
 package config
 
 import (
+	"net/url"
 	"strconv"
+
 	"time"
+
+	"github.com/modelgate/modelgate/audit"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/store"
@@ -121,5 +126,47 @@ func (v *validator) buildAudit(f *file, c *Config) {
 			v.fail(key, "batch_size, max_bytes and max_files must not be negative")
 		}
 		c.Audit.Forwarders = append(c.Audit.Forwarders, out)
+	}
+	for i, w := range a.Witnesses {
+		key := "audit.witnesses[" + strconv.Itoa(i) + "]"
+		switch {
+		case (w.Dir == "") == (w.URL == ""):
+			v.fail(key, "set exactly one of dir (a directory witness) and url (a tlog-witness)")
+		case w.URL != "":
+			if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				v.fail(key+".url", "must be an http(s) URL, got %q", w.URL)
+			}
+			if w.Key != "" {
+				if _, err := audit.NewCosignatureVerifier(w.Key); err != nil {
+					v.fail(key+".key", "%v", err)
+				}
+			}
+		case w.Key != "":
+			v.fail(key+".key", "a directory witness does not cosign; key goes with url")
+		}
+		c.Audit.Witnesses = append(c.Audit.Witnesses, Witness{Dir: w.Dir, URL: w.URL, Key: w.Key})
+	}
+	if a.RequireWitnesses != nil {
+		if *a.RequireWitnesses && len(a.Witnesses) == 0 {
+			v.fail("audit.require_witnesses", "needs witnesses to require")
+		}
+		c.Audit.RequireWitnesses = *a.RequireWitnesses
+	}
+	if ws := a.WitnessServer; ws != nil {
+		if ws.Dir == "" {
+			v.fail("audit.witness_server.dir", "is required: where the witness keeps checkpoints")
+		}
+		if ws.KeyFile == "" {
+			v.fail("audit.witness_server.key_file", "is required: the witness's cosigning key (modelgate audit witness keygen)")
+		}
+		if len(ws.Logs) == 0 {
+			v.fail("audit.witness_server.logs", "lists the verifier keys of the logs it witnesses; there are none")
+		}
+		for i, k := range ws.Logs {
+			if _, err := note.NewVerifier(k); err != nil {
+				v.fail("audit.witness_server.logs["+strconv.Itoa(i)+"]", "not a log verifier key: %v", err)
+			}
+		}
+		c.Audit.WitnessServer = &WitnessServer{Dir: ws.Dir, KeyFile: ws.KeyFile, Logs: ws.Logs}
 	}
 }

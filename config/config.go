@@ -52,6 +52,29 @@ type Audit struct {
 	// PayloadRetention erases captured payloads older than this (0: keep).
 	PayloadRetention time.Duration
 	Forwarders       []Forwarder
+	// Witnesses receive every checkpoint; the server does not start on a
+	// log shorter than, or inconsistent with, what one holds.
+	Witnesses []Witness
+	// RequireWitnesses refuses to start when a witness cannot be reached.
+	RequireWitnesses bool
+	// WitnessServer, when set, serves a witness for other logs on the
+	// admin listener at /witness/v1.
+	WitnessServer *WitnessServer
+}
+
+// Witness is one outside copy of the log's newest checkpoint: a directory
+// (Dir) or a C2SP tlog-witness (URL, with its verifier key Key).
+type Witness struct {
+	Dir string
+	URL string
+	Key string // the witness's cosignature verifier key (public)
+}
+
+// WitnessServer is a witness this server runs for other logs.
+type WitnessServer struct {
+	Dir     string   // where it keeps their checkpoints
+	KeyFile string   // its cosigning key (audit witness keygen)
+	Logs    []string // the verifier keys of the logs it witnesses
 }
 
 // Forwarder ships audit events to a SIEM.

@@ -86,6 +86,17 @@ type file struct {
 			MaxFiles   int       `yaml:"max_files"`
 			Format     string    `yaml:"format"`
 		} `yaml:"forwarders"`
+		Witnesses []struct {
+			Dir string `yaml:"dir"`
+			URL string `yaml:"url"`
+			Key string `yaml:"key"`
+		} `yaml:"witnesses"`
+		RequireWitnesses *bool `yaml:"require_witnesses"`
+		WitnessServer    *struct {
+			Dir     string   `yaml:"dir"`
+			KeyFile string   `yaml:"key_file"`
+			Logs    []string `yaml:"logs"`
+		} `yaml:"witness_server"`
 	} `yaml:"audit"`
 }
 

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/audit/forward"
+	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/internal/secret"
 	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/store"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // forwarders builds the configured SIEM forwarders; a forwarder that
@@ -133,4 +136,35 @@ func retentionBoundary(ctx context.Context, st store.AuditStore, from int64, cut
 		return nil
 	})
 	return min(before, size), err
+}
+
+// witnessPrefix is where the admin listener serves a witness for other
+// logs (C2SP tlog-witness: POST /witness/v1/add-checkpoint).
+const witnessPrefix = "/witness/v1"
+
+// withWitnessServer serves a witness for other logs beside the admin API.
+// The protocol carries no credentials: the witness trusts what the logs'
+// keys sign, nothing else.
+func withWitnessServer(ctrl http.Handler, ws *config.WitnessServer) (http.Handler, error) {
+	skey, err := os.ReadFile(ws.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("audit.witness_server.key_file: %w", err)
+	}
+	cos, err := audit.NewCosigner(string(skey))
+	if err != nil {
+		return nil, fmt.Errorf("audit.witness_server.key_file %s: %w", ws.KeyFile, err)
+	}
+	var logs []note.Verifier
+	for _, k := range ws.Logs {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			return nil, fmt.Errorf("audit.witness_server.logs: %w", err)
+		}
+		logs = append(logs, v)
+	}
+	w := audit.WitnessHandler(witnessPrefix, &audit.DirWitness{Dir: ws.Dir, Logs: note.VerifierList(logs...), Cosigner: cos})
+	mux := http.NewServeMux()
+	mux.Handle(witnessPrefix+"/", w)
+	mux.Handle("/", ctrl)
+	return mux, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ type auditFixture struct {
 	key      string
 	upstream *httptest.Server
 	calls    atomic.Int64
+	stop     func() // stops the server; it is stopped at cleanup otherwise
 }
 
 const secretAnswer = "the upstream's answer"
@@ -64,7 +66,9 @@ func newAuditFixture(t *testing.T, edit func(*config.Config), opts ...func(*Opti
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	f.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(f.stop)
 	f.srv = s
 	f.key = adminKey(t, s, "inference:invoke", "admin")
 	return f

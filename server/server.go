@@ -132,6 +132,22 @@ func (s *Server) openAudit(ctx context.Context) error {
 		CheckpointEvery: a.CheckpointEvery, CheckpointInterval: a.CheckpointInterval, Logger: s.log,
 		// The server owns the log: it closes the streams a crash cut off.
 		SweepStreams: true, MaxStream: maxStream + time.Minute,
+		RequireWitnesses: a.RequireWitnesses,
+	}
+	for _, w := range a.Witnesses {
+		if w.Dir != "" {
+			opts.Witnesses = append(opts.Witnesses, &audit.DirWitness{Dir: w.Dir})
+			continue
+		}
+		hw := &audit.HTTPWitness{URL: w.URL}
+		if w.Key != "" {
+			k, err := audit.NewCosignatureVerifier(w.Key)
+			if err != nil {
+				return fmt.Errorf("audit witness %s: %w", w.URL, err)
+			}
+			hw.Key = k
+		}
+		opts.Witnesses = append(opts.Witnesses, hw)
 	}
 	if pg, ok := s.store.(*postgres.DB); ok {
 		// Every replica appends to the one log in PostgreSQL, signing
@@ -207,8 +223,13 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	if err != nil {
 		return err
 	}
-	ctrl := admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
+	var ctrl http.Handler = admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
 		Recorder: &audit.ChangeLog{Log: s.audit}})
+	if ws := cfg.Audit.WitnessServer; ws != nil {
+		if ctrl, err = withWitnessServer(ctrl, ws); err != nil {
+			return err
+		}
+	}
 
 	if s.fwds, err = s.forwarders(); err != nil {
 		return err
@@ -363,6 +384,20 @@ func registerAuditMetrics(reg prometheus.Registerer, l *audit.Log) {
 			return 1
 		}),
 	)
+	for i, w := range l.WitnessStatus() {
+		labels := prometheus.Labels{"witness": w.Name}
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelgate_audit_witness_size", ConstLabels: labels,
+				Help: "Size of the newest checkpoint the witness accepted."}, func() float64 { return float64(l.WitnessStatus()[i].Size) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "modelgate_audit_witness_healthy", ConstLabels: labels,
+				Help: "1 when the witness accepted the last checkpoint pushed to it."}, func() float64 {
+				if l.WitnessStatus()[i].LastError != "" {
+					return 0
+				}
+				return 1
+			}),
+		)
+	}
 }
 
 // checkPlaintext refuses to serve plaintext on a listener that other

@@ -45,6 +45,8 @@ type Forwarder struct {
 	// forwarder, not once per replica. A forwarder that becomes active
 	// resumes from the stored position, wherever another replica left it.
 	Active func() bool
+
+	checkpointSent int64 // the size of the newest checkpoint delivered
 }
 
 // Run forwards until ctx ends.
@@ -128,6 +130,7 @@ func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
 	r := store.AuditRange{FromIndex: next, Limit: f.Batch}
 	if f.Durable != nil {
 		if r.BeforeIndex = f.Durable(); r.BeforeIndex <= next {
+			f.sendCheckpoint(ctx, next)
 			return next, 0, nil
 		}
 	}
@@ -144,8 +147,12 @@ func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
 		last = l.Index
 		return nil
 	})
-	if err != nil || len(records) == 0 {
+	if err != nil {
 		return next, 0, err
+	}
+	if len(records) == 0 {
+		f.sendCheckpoint(ctx, next) // one signed after the last batch
+		return next, 0, nil
 	}
 	if err := f.Sink.Send(ctx, records); err != nil {
 		return next, 0, err
@@ -153,7 +160,33 @@ func (f *Forwarder) step(ctx context.Context, next int64) (int64, int, error) {
 	if err := f.Store.SetAuditCursor(context.WithoutCancel(ctx), f.Name, last+1); err != nil {
 		return next, 0, fmt.Errorf("save position: %w", err)
 	}
+	f.sendCheckpoint(ctx, last+1)
 	return last + 1, len(records), nil
+}
+
+// sendCheckpoint sends the newest checkpoint once the receiver holds every
+// event it covers, so a SIEM keeps an outside copy of it: a witness of the
+// log (see audit.CheckpointRecordType). A failure is logged; the next
+// batch tries again.
+func (f *Forwarder) sendCheckpoint(ctx context.Context, sent int64) {
+	c, err := f.Store.LatestAuditCheckpoint(ctx)
+	if err != nil || c.Size > sent || c.Size <= f.checkpointSent {
+		return
+	}
+	cp, err := audit.ParseCheckpointNote(c.Note)
+	if err != nil {
+		f.Logger.Error("audit forwarder: the latest checkpoint cannot be read", "forwarder", f.Name, "err", err)
+		return
+	}
+	rec, err := f.Formatter.Checkpoint(cp)
+	if err == nil {
+		err = f.Sink.Send(ctx, [][]byte{rec})
+	}
+	if err != nil {
+		f.Logger.Warn("audit forwarder: checkpoint not delivered; will retry", "forwarder", f.Name, "size", cp.Tree.N, "err", err)
+		return
+	}
+	f.checkpointSent = cp.Tree.N
 }
 
 // ErrPermanent marks a delivery error that retrying will not fix; the

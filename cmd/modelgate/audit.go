@@ -35,7 +35,7 @@ the log in the data directory (--data-dir); verify-proof needs only a proof
 file and the log's public key.`,
 	}
 	cmd.AddCommand(auditPubkey(g), auditVerify(g), auditCheckpoint(g), auditProof(g), auditVerifyProof(g),
-		auditConsistency(g), auditQuery(g), auditTail(g), auditExport(g), auditErase(g))
+		auditConsistency(g), auditQuery(g), auditTail(g), auditExport(g), auditErase(g), auditWitness(g))
 	return cmd
 }
 
@@ -141,14 +141,25 @@ func auditPubkey(g *globals) *cobra.Command {
 }
 
 func auditVerify(g *globals) *cobra.Command {
-	var pubkey string
+	var (
+		pubkey     string
+		witnesses  []string
+		witnessKey string
+	)
 	cmd := &cobra.Command{
-		Use:   "verify [--pubkey KEY]",
+		Use:   "verify [--pubkey KEY] [--witness DIR|URL|FILE]...",
 		Short: "Check the whole log: every event, hash, checkpoint and payload",
 		Long: `Recompute every leaf from the stored events, rebuild the Merkle tree, compare
 it with every stored hash and every signed checkpoint, check each checkpoint's
 signature, and check captured payloads against their committed digests.
-Exits 0 when everything holds, 1 naming the first bad event otherwise.`,
+
+A log checks itself for alteration, not for truncation: deleting the newest
+events together with the checkpoints that cover them leaves a log that
+verifies. --witness compares the log with a checkpoint kept outside it: a
+directory witness (DIR), a tlog-witness (URL; --witness-key checks its
+cosignatures), or a file holding a checkpoint or a forwarder's JSON-lines
+export. The log must hold every event the witness saw, with the same tree.
+Exits 0 when everything holds, 1 naming the first problem otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := verifierFor(g, pubkey)
@@ -172,8 +183,31 @@ Exits 0 when everything holds, 1 naming the first bad event otherwise.`,
 				return err
 			}
 			took := time.Since(start)
+			var witnessed []string
+			for _, spec := range witnesses {
+				w, err := witnessFor(spec, witnessKey, v)
+				if err != nil {
+					return err
+				}
+				tr, err := audit.NewTreeReader(cmd.Context(), db, v)
+				if err != nil {
+					return err
+				}
+				st, err := audit.CheckWitness(cmd.Context(), tr, w)
+				switch {
+				case errors.Is(err, audit.ErrTruncated), errors.Is(err, audit.ErrWitnessRootConflict), errors.Is(err, audit.ErrWitnessProof):
+					fmt.Fprintf(g.stdout, "FAILED: %v\n", err)
+					return findings{}
+				case err != nil:
+					return fmt.Errorf("witness %s: %w", spec, err)
+				}
+				witnessed = append(witnessed, fmt.Sprintf("%s (%d events)", spec, st.Size))
+			}
 			fmt.Fprintf(g.stdout, "OK: %d events, %d signed checkpoints (latest at %d), verified in %s (%.0f events/s)\n",
 				r.Events, r.Checkpoints, r.LatestSigned, took.Round(time.Millisecond), float64(r.Events)/took.Seconds())
+			if len(witnessed) > 0 {
+				fmt.Fprintf(g.stdout, "witnessed: the log extends the checkpoints held by %s\n", strings.Join(witnessed, ", "))
+			}
 			fmt.Fprintf(g.stdout, "payloads: %d checked against their digests, %d kept as digests only, %d erased by recorded erasures\n",
 				r.PayloadsChecked, r.DigestsOnly, r.Erased)
 			if r.Unsigned > 0 {
@@ -183,7 +217,32 @@ Exits 0 when everything holds, 1 naming the first bad event otherwise.`,
 		},
 	}
 	cmd.Flags().StringVar(&pubkey, "pubkey", "", "verifier key, or a file holding it (default: the data directory's)")
+	cmd.Flags().StringArrayVar(&witnesses, "witness", nil, "a witness to check the log against: a directory, an http(s) URL or a checkpoint file (repeatable)")
+	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "the verifier key of a URL witness, to check its cosignatures")
 	return cmd
+}
+
+// witnessFor reads a --witness: a URL, a directory or a file.
+func witnessFor(spec, key string, v note.Verifier) (audit.Witness, error) {
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		hw := &audit.HTTPWitness{URL: spec}
+		if key != "" {
+			k, err := audit.NewCosignatureVerifier(key)
+			if err != nil {
+				return nil, usagef("--witness-key: %v", err)
+			}
+			hw.Key = k
+		}
+		return hw, nil
+	}
+	fi, err := os.Stat(spec)
+	if err != nil {
+		return nil, usagef("--witness %s: %v", spec, err)
+	}
+	if fi.IsDir() {
+		return &audit.DirWitness{Dir: spec, Logs: note.VerifierList(v)}, nil
+	}
+	return audit.CheckpointFile{Path: spec}, nil
 }
 
 // findings makes the command exit 1 after it has printed why.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/admin"
+	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
@@ -61,7 +62,9 @@ func exitCode(err error) int {
 		api *admin.APIError
 	)
 	switch {
-	case errors.As(err, &findings{}):
+	case errors.As(err, &findings{}), errors.Is(err, audit.ErrTruncated), errors.Is(err, audit.ErrWitnessRootConflict),
+		errors.Is(err, audit.ErrWitnessProof):
+		// A log a witness shows was cut back or rewritten is a finding.
 		return exitFindings
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, access.ErrInvalidSpec),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict), errors.Is(err, os.ErrNotExist),
