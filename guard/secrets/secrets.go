@@ -42,7 +42,7 @@ func gitleaks() (*detect.Detector, *ahocorasick.Trie, error) {
 		logging.Logger = zerolog.Nop() // the library logs to stderr otherwise
 		shared.d, shared.err = detect.NewDetectorDefaultConfig()
 		if shared.err == nil {
-			shared.keywords = keywordTrie(shared.d.Config.Keywords)
+			shared.keywords = keywordTrie(prefixKeywords(shared.d.Config))
 		}
 	})
 	return shared.d, shared.keywords, shared.err

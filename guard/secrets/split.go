@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/zricethezav/gitleaks/v8/config"
 )
 
 // Credentials are hidden from rules that read them whole by splitting and
@@ -53,6 +54,30 @@ func keywordTrie(keywords map[string]struct{}) *ahocorasick.Trie {
 		b.AddString(k)
 	}
 	return b.Build()
+}
+
+// genericRules find a secret by the word before it ("password = …"), not
+// by its own shape; their keywords (password, token, key, …) start no
+// credential, and joining fragments after them would only make the rules
+// read source code over and over.
+var genericRules = []string{"generic-api-key"}
+
+// prefixKeywords returns the keywords that can start a credential: every
+// rule's, but the generic rules'.
+func prefixKeywords(cfg config.Config) map[string]struct{} {
+	generic := map[string]bool{}
+	for _, id := range genericRules {
+		for _, k := range cfg.Rules[id].Keywords {
+			generic[strings.ToLower(k)] = true
+		}
+	}
+	out := map[string]struct{}{}
+	for k := range cfg.Keywords {
+		if !generic[k] {
+			out[k] = struct{}{}
+		}
+	}
+	return out
 }
 
 // rescanSeparator stands between rebuilt texts read in one pass: no rule
