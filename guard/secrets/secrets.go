@@ -33,25 +33,28 @@ const (
 var shared struct {
 	once     sync.Once
 	d        *detect.Detector
-	keywords *ahocorasick.Trie
+	prefixes *ahocorasick.Trie // keywords that can start a credential
+	keywords *ahocorasick.Trie // every rule's keywords
 	err      error
 }
 
-func gitleaks() (*detect.Detector, *ahocorasick.Trie, error) {
+func gitleaks() (*detect.Detector, error) {
 	shared.once.Do(func() {
 		logging.Logger = zerolog.Nop() // the library logs to stderr otherwise
 		shared.d, shared.err = detect.NewDetectorDefaultConfig()
 		if shared.err == nil {
-			shared.keywords = keywordTrie(prefixKeywords(shared.d.Config))
+			shared.prefixes = keywordTrie(prefixKeywords(shared.d.Config))
+			shared.keywords = keywordTrie(shared.d.Config.Keywords)
 		}
 	})
-	return shared.d, shared.keywords, shared.err
+	return shared.d, shared.err
 }
 
 // Detector finds credentials.
 type Detector struct {
 	gl       *detect.Detector
-	keywords *ahocorasick.Trie // the rules' keywords, for rescans
+	prefixes *ahocorasick.Trie // keywords that start a credential, for rebuilding
+	keywords *ahocorasick.Trie // every rule's keywords
 	// MinEntropy is the Shannon entropy, in bits per character, from which
 	// an unexplained token counts as a secret; zero disables the check.
 	MinEntropy float64
@@ -60,11 +63,11 @@ type Detector struct {
 // New returns a detector with gitleaks' default rules and the entropy check
 // at 4.2 bits per character.
 func New() (*Detector, error) {
-	gl, kw, err := gitleaks()
+	gl, err := gitleaks()
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{gl: gl, keywords: kw, MinEntropy: 4.2}, nil
+	return &Detector{gl: gl, prefixes: shared.prefixes, keywords: shared.keywords, MinEntropy: 4.2}, nil
 }
 
 // Entities lists the entity types the detector reports.
@@ -106,20 +109,14 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 		}
 		report(PrivateKey, loc[0], end, 1)
 	}
+	// The windows and the rebuilt texts are read by the rules in one call:
+	// each call costs more than most windows hold.
+	var pieces []rebuilt
 	for _, w := range candidateWindows(s) {
-		text := s[w[0]:w[1]]
-		var lines []int // offsets of newlines, for gitleaks' line/column positions
-		for _, f := range d.gl.DetectString(text) {
-			if lines == nil {
-				lines = newlines(text)
-			}
-			start, end, ok := locate(text, lines, f.StartLine, f.StartColumn, f.EndLine, f.EndColumn, f.Match, f.Secret)
-			if ok {
-				report(entity(f.RuleID), w[0]+start, w[0]+end, 0.9)
-			}
-		}
+		pieces = append(pieces, rebuilt{text: s[w[0]:w[1]], start: w[0], end: w[1], score: 0.9})
 	}
-	d.rescan(s, report)
+	pieces = d.rebuild(pieces, s)
+	d.scan(pieces, report)
 	// Identifiers are random by design: only the rules judge them.
 	if d.MinEntropy > 0 && t.Kind != guard.Identifier {
 		d.entropy(s, report)

@@ -164,3 +164,40 @@ func TestSplitHardNegatives(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRunsReadOnce: a long run of even words (lorem ipsum …) is read
+// as one run, not once from each of its words, which made the guard
+// quadratic in the text's length.
+func TestGroupRunsReadOnce(t *testing.T) {
+	d, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Repeat("lorem ipsum ", 5000) + "AKIA Z3MS JV4W WNKW W5FG"
+	texts := d.appendGroups(nil, s)
+	if len(texts) > 6 {
+		t.Errorf("%d rebuilt texts from one run of even words", len(texts))
+	}
+	for _, r := range texts {
+		if len(r.text) > maxJoined {
+			t.Errorf("a rebuilt text of %d bytes", len(r.text))
+		}
+	}
+	if got := findings(t, "see "+strings.Repeat("lorem ipsum ", 200)+"AKIA Z3MS JV4W WNKW W5FG"); len(got) == 0 {
+		t.Error("the split key after a long run of words was missed")
+	}
+}
+
+// BenchmarkRepetitiveProse is the gateway benchmark's prompt shape, 1 KB
+// of the same two words, where the rescan once went quadratic.
+func BenchmarkRepetitiveProse(b *testing.B) {
+	d, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := strings.Repeat("lorem ipsum ", 83)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		d.Detect(&guard.Text{Segment: guard.Segment{Text: s}}, func(guard.Finding) {})
+	}
+}

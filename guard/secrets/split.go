@@ -13,7 +13,7 @@ import (
 )
 
 // Credentials are hidden from rules that read them whole by splitting and
-// encoding them. rescan rebuilds what the rules would have seen and reads
+// encoding them. rebuild makes what the rules would have seen, to be read
 // it again:
 //
 //   - groups: a key written in even chunks with one separator between them
@@ -31,20 +31,25 @@ import (
 // join of ordinary chunks can look random without being a secret. What is
 // found is reported over the span of the original text it came from.
 
-// rebuilt is a text made from parts of the normalised text: off[i] is the
-// offset in that text of byte i, or, for decoded text, every byte maps to
-// the encoded token's span.
+// rebuilt is a text for the rules to read: a window of the normalised
+// text, or a text made from parts of it (off[i] is the offset of byte i),
+// or decoded from a token (every byte maps to the token's span).
 type rebuilt struct {
 	text       string
 	off        []int
-	start, end int // for decoded text: the token's span
+	start, end int // the window, or the decoded token
+	decoded    bool
+	score      float64 // what a finding in it scores
 }
 
 func (r *rebuilt) span(a, b int) (int, int) {
-	if r.off == nil {
+	switch {
+	case r.off != nil:
+		return r.off[a], r.off[b-1] + 1
+	case r.decoded:
 		return r.start, r.end
 	}
-	return r.off[a], r.off[b-1] + 1
+	return r.start + a, r.start + b
 }
 
 // keywordTrie finds the rules' keywords (lower case) in a text.
@@ -80,41 +85,84 @@ func prefixKeywords(cfg config.Config) map[string]struct{} {
 	return out
 }
 
-// rescanSeparator stands between rebuilt texts read in one pass: no rule
+// pieceSeparator stands between the texts read in one pass: no rule
 // matches across a NUL on a line of its own.
-const rescanSeparator = "\n\x00\n"
+const pieceSeparator = "\n\x00\n"
 
-// rescan reads the rebuilt texts with the rules and reports what they
-// find. The texts are read in one call to the rules, since each call
-// costs more than the few bytes each text holds.
-func (d *Detector) rescan(s string, report func(string, int, int, float64)) {
-	var texts []rebuilt
-	texts = d.appendGroups(texts, s)
-	texts = d.appendParts(texts, s)
-	texts = appendDecoded(texts, s)
-	if len(texts) == 0 {
-		return
+// rebuild adds the texts rebuilt from s to pieces.
+func (d *Detector) rebuild(pieces []rebuilt, s string) []rebuilt {
+	n := len(pieces)
+	pieces = d.appendGroups(pieces, s)
+	pieces = d.appendParts(pieces, s)
+	pieces = appendDecoded(pieces, s)
+	for i := n; i < len(pieces); i++ {
+		pieces[i].score = 0.85
 	}
+	return pieces
+}
+
+// batchBytes is how much the rules read in one call. Each call costs
+// more than a small window holds, so small pieces are read together; but
+// a rule whose keyword appears anywhere in a call reads all of it, so
+// calls stay small.
+const batchBytes = 512
+
+// scan reads pieces with the rules, in batches, and reports what they
+// find where it came from. Private-key headers are looked for in rebuilt
+// texts (the windows' text is searched for them whole, by Detect).
+func (d *Detector) scan(pieces []rebuilt, report func(string, int, int, float64)) {
+	// Every rule but one (a file-name rule) needs one of its keywords in
+	// what it reads: a piece with none is not worth a call.
+	kept := pieces[:0]
+	for _, p := range pieces {
+		if d.hasKeyword(p.text) {
+			kept = append(kept, p)
+		}
+	}
+	pieces = kept
+	for len(pieces) > 0 {
+		n, size := 1, len(pieces[0].text)
+		for n < len(pieces) && size+len(pieceSeparator)+len(pieces[n].text) <= batchBytes {
+			size += len(pieceSeparator) + len(pieces[n].text)
+			n++
+		}
+		d.scanBatch(pieces[:n], report)
+		pieces = pieces[n:]
+	}
+}
+
+// hasKeyword reports whether s holds one of the rules' keywords (which
+// are lower case; gitleaks matches them case-insensitively).
+func (d *Detector) hasKeyword(s string) bool {
+	found := false
+	d.keywords.Walk(asciiLower(s), func(_, _, _ int64) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
+func (d *Detector) scanBatch(pieces []rebuilt, report func(string, int, int, float64)) {
 	var all strings.Builder
-	starts := make([]int, len(texts))
-	for i := range texts {
+	starts := make([]int, len(pieces))
+	for i := range pieces {
 		if i > 0 {
-			all.WriteString(rescanSeparator)
+			all.WriteString(pieceSeparator)
 		}
 		starts[i] = all.Len()
-		all.WriteString(texts[i].text)
+		all.WriteString(pieces[i].text)
 	}
 	joined := all.String()
-	// which returns the text that holds joined[a:b], and the span within it.
+	// which returns the piece that holds joined[a:b], and the span within it.
 	which := func(a, b int) (*rebuilt, int, int, bool) {
 		i := sort.Search(len(starts), func(i int) bool { return starts[i] > a }) - 1
-		if i < 0 || b > starts[i]+len(texts[i].text) {
-			return nil, 0, 0, false // across two texts
+		if i < 0 || b > starts[i]+len(pieces[i].text) {
+			return nil, 0, 0, false // across two pieces
 		}
-		return &texts[i], a - starts[i], b - starts[i], true
+		return &pieces[i], a - starts[i], b - starts[i], true
 	}
 	for _, loc := range privateKeyHeaders(joined) {
-		if r, a, b, ok := which(loc[0], loc[1]); ok {
+		if r, a, b, ok := which(loc[0], loc[1]); ok && (r.off != nil || r.decoded) {
 			x, y := r.span(a, b)
 			report(PrivateKey, x, y, 1)
 		}
@@ -127,7 +175,7 @@ func (d *Detector) rescan(s string, report func(string, int, int, float64)) {
 		}
 		if r, a, b, ok := which(start, end); ok {
 			x, y := r.span(a, b)
-			report(entity(f.RuleID), x, y, 0.85)
+			report(entity(f.RuleID), x, y, r.score)
 		}
 	}
 }
@@ -140,6 +188,10 @@ func keyByte(c byte) bool {
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
+
+// maxJoined bounds a text rebuilt from chunks or parts: no credential the
+// rules know is longer.
+const maxJoined = 256
 
 // groupSeparators are the characters a key is split with.
 const groupSeparators = " -.\n,:|/_"
@@ -173,8 +225,11 @@ func (d *Detector) appendGroups(texts []rebuilt, s string) []rebuilt {
 			if k == 1 && b == a || e >= len(s) || e+1 >= len(s) || !isAlnum(s[e+1]) || strings.IndexByte(groupSeparators, s[e]) < 0 {
 				continue
 			}
-			if rs, end := d.groupRun(s, i, s[e], chunk); len(rs) > 0 {
-				texts = append(texts, rs...)
+			rs, end, whole := d.groupRun(s, i, s[e], chunk)
+			texts = append(texts, rs...)
+			if whole {
+				// Every start inside the run was tried (at its
+				// keywords): go on after it.
 				next = max(next, end)
 				break
 			}
@@ -190,26 +245,39 @@ func (d *Detector) appendGroups(texts []rebuilt, s string) []rebuilt {
 // joined run is returned from its start and from each chunk where one of
 // the rules' keywords begins, to its end and to one and two chunks before
 // it.
-func (d *Detector) groupRun(s string, i int, sep byte, chunk func(int, byte) int) ([]rebuilt, int) {
+func (d *Detector) groupRun(s string, i int, sep byte, chunk func(int, byte) int) (out []rebuilt, next int, whole bool) {
 	end := chunk(i, sep)
 	size := end - i
 	if size < 2 || size > 12 {
-		return nil, end
+		return nil, end, false
 	}
 	chunks, total, j := 1, size, end
+	resume := -1 // where a shorter last chunk starts: it may start the next run
 	for j+1 < len(s) && s[j] == sep && isAlnum(s[j+1]) {
 		e := chunk(j+1, sep)
 		n := e - (j + 1)
 		if n > size {
 			break
 		}
+		if n < size {
+			resume = j + 1
+		}
 		chunks, total, j = chunks+1, total+n, e
 		if n < size {
 			break // a shorter chunk ends the run
 		}
 	}
+	next = j
+	if resume >= 0 {
+		next = resume
+	}
 	if chunks < 3 || total < 16 {
-		return nil, j
+		return nil, next, false
+	}
+	if !keyShaped(s[i:j]) {
+		// Nothing in it mixes cases or holds a digit: no part of it can
+		// be a credential (the separators are neither).
+		return nil, next, true
 	}
 	text := make([]byte, 0, total)
 	off := make([]int, 0, total)
@@ -223,23 +291,24 @@ func (d *Detector) groupRun(s string, i int, sep byte, chunk func(int, byte) int
 	}
 	bounds = append(bounds, len(text))
 	starts := []int{0}
-	d.keywords.Walk(asciiLower(string(text)), func(e, n, _ int64) bool {
+	d.prefixes.Walk(asciiLower(string(text)), func(e, n, _ int64) bool {
 		p := int(e - n + 1)
 		if _, at := slices.BinarySearch(bounds, p); at && p > 0 && p != starts[len(starts)-1] {
 			starts = append(starts, p)
 		}
 		return true
 	})
-	var out []rebuilt
-	m := len(bounds) - 1
 	for _, a := range starts {
+		// The last chunk end within maxJoined of the start, and one and
+		// two chunks before it: no credential is longer.
+		m := sort.SearchInts(bounds, a+maxJoined+1) - 1
 		for _, b := range []int{bounds[m], bounds[max(m-1, 0)], bounds[max(m-2, 0)]} {
 			if b-a >= 16 && keyShaped(string(text[a:b])) {
 				out = append(out, rebuilt{text: string(text[a:b]), off: off[a:b]})
 			}
 		}
 	}
-	return out, j
+	return out, next, true
 }
 
 // fragment is a run of key characters.
@@ -253,7 +322,7 @@ type fragment struct{ start, end int }
 func (d *Detector) appendParts(texts []rebuilt, s string) []rebuilt {
 	type start struct{ at, keyword int }
 	var starts []start
-	d.keywords.Walk(asciiLower(s), func(end, n, _ int64) bool {
+	d.prefixes.Walk(asciiLower(s), func(end, n, _ int64) bool {
 		if p := int(end - n + 1); p == 0 || !keyByte(s[p-1]) || s[p-1] == '_' || s[p-1] == '-' {
 			if k := len(starts); k > 0 && starts[k-1].at == p {
 				starts[k-1].keyword = max(starts[k-1].keyword, int(n))
@@ -393,7 +462,7 @@ func appendDecoded(texts []rebuilt, s string) []rebuilt {
 		}
 		tok := s[i:j]
 		if text, ok := decodeToken(tok); ok {
-			texts = append(texts, rebuilt{text: text, start: i, end: j})
+			texts = append(texts, rebuilt{text: text, start: i, end: j, decoded: true})
 		}
 		i = j
 	}
