@@ -313,8 +313,8 @@ func unknown(key string) error { return fmt.Errorf("unknown field %q", key) }
 var interned = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{
-		ActionInvoke, ActionDenied, ActionModelsRead, ActionHealthCheck, ActionKeyCreate, ActionKeyRevoke, ActionKeyRotate,
-		ActionRouteUpdate, ActionRouteDelete, ActionIPCreate, ActionIPDelete, ActionErase, ActionRetention, ActionServerStart, ActionServerStop,
+		ActionInvoke, ActionDenied, ActionModelsRead, ActionHealthCheck, ActionStreamStart, ActionStreamInterrupted,
+		ActionErase, ActionRetention, ActionServerStart, ActionServerStop,
 		Allowed, Denied, Failed, ActorAPIKey, ActorMTLS, ActorAdmin, ActorSystem, ActorAnonymous,
 		CaptureFull, CaptureRedacted, CaptureHash, "GET", "POST", "HEAD",
 		"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "127.0.0.1",

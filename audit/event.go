@@ -6,11 +6,7 @@
 // prove that the log was neither altered nor truncated.
 package audit
 
-import (
-	"time"
-
-	"github.com/modelgate/modelgate/admin"
-)
+import "time"
 
 // Event is one entry of the audit log. Its canonical JSON (RFC 8785) is the
 // leaf the tree commits to.
@@ -138,17 +134,4 @@ const (
 	// process died) is closed by an inference.stream_interrupted event.
 	ActionStreamStart       = "inference.stream_start"
 	ActionStreamInterrupted = "inference.stream_interrupted"
-)
-
-// Control-plane actions are named by the admin package, which makes the
-// changes.
-const (
-	ActionKeyCreate   = admin.ActionKeyCreate
-	ActionKeyRevoke   = admin.ActionKeyRevoke
-	ActionKeyRotate   = admin.ActionKeyRotate
-	ActionRouteUpdate = admin.ActionRouteUpdate
-	ActionRouteDelete = admin.ActionRouteDelete
-	ActionIPCreate    = admin.ActionIPCreate
-	ActionIPDelete    = admin.ActionIPDelete
-	ActionAdminDenied = admin.ActionDenied
 )

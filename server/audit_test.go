@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
@@ -351,7 +352,7 @@ func TestAdminChangesAreRecorded(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
 	var ev *audit.Event
-	err = audit.Query(context.Background(), f.srv.auditDB, audit.Filter{Action: audit.ActionKeyCreate}, func(e *audit.Event, _ *store.AuditLeaf) error {
+	err = audit.Query(context.Background(), f.srv.auditDB, audit.Filter{Action: admin.ActionKeyCreate}, func(e *audit.Event, _ *store.AuditLeaf) error {
 		ev = e
 		return nil
 	})

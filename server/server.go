@@ -23,7 +23,8 @@ import (
 	"github.com/modelgate/modelgate/audit/forward"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
-	"github.com/modelgate/modelgate/guard/inline"
+	"github.com/modelgate/modelgate/gateway/auditing"
+	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/postgres"
@@ -38,7 +39,7 @@ import (
 func guardHooks(cfg config.Guards, extra gateway.Hooks) (gateway.Hooks, error) {
 	// Installed even with no pipelines, so that a route naming one that
 	// does not exist is refused rather than served unguarded.
-	g, err := inline.New(cfg)
+	g, err := guarding.New(cfg)
 	if err != nil {
 		return gateway.Hooks{}, fmt.Errorf("guards: %w", err)
 	}
@@ -218,13 +219,13 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs,
 		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 		StaticIPRules: cfg.IPRules, Hooks: hooks, LogRequests: cfg.Log.Requests, Admission: newAdmission(s.store), Limiter: s.limiter,
-		Recorder: &audit.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
+		Recorder: &auditing.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
 	})
 	if err != nil {
 		return err
 	}
 	var ctrl http.Handler = admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
-		Recorder: &audit.ChangeLog{Log: s.audit}})
+		Recorder: &admin.AuditLog{Log: s.audit}})
 	if ws := cfg.Audit.WitnessServer; ws != nil {
 		if ctrl, err = withWitnessServer(ctrl, ws); err != nil {
 			return err

@@ -49,7 +49,8 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/gateway"
-	"github.com/modelgate/modelgate/guard/inline"
+	"github.com/modelgate/modelgate/gateway/auditing"
+	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -214,7 +215,7 @@ func startModelgate(upstream string, withAudit, withGuards bool) (addr, key stri
 		if err != nil {
 			log.Fatal(err)
 		}
-		g, err := inline.New(cfg.Guards)
+		g, err := guarding.New(cfg.Guards)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -226,7 +227,7 @@ func startModelgate(upstream string, withAudit, withGuards bool) (addr, key stri
 		if err != nil {
 			log.Fatal(err)
 		}
-		opts.Recorder = &audit.Recorder{Log: l}
+		opts.Recorder = &auditing.Recorder{Log: l}
 		auditLog = l
 	}
 	gw, err := gateway.New(opts)

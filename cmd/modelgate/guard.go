@@ -13,7 +13,7 @@ import (
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/guard"
 	"github.com/modelgate/modelgate/guard/injection"
-	"github.com/modelgate/modelgate/guard/inline"
+	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/spf13/cobra"
 )
 
@@ -51,7 +51,7 @@ one the demo uses). Exit 0 when the text would pass, 1 when it is blocked.`,
 			if err != nil {
 				return err
 			}
-			prof, err := inline.Compile(name, p.pipeline, p.hashKey)
+			prof, err := guarding.Compile(name, p.pipeline, p.hashKey)
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,6 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/admin"
-	"github.com/modelgate/modelgate/audit"
 	"github.com/spf13/cobra"
 )
 
@@ -65,7 +64,7 @@ func (f *keysFlags) open(ctx context.Context, g *globals, create bool) (admin.Ke
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := admin.Local{Store: st, Recorder: &audit.ChangeLog{Log: l}, Actor: admin.Change{Actor: cliActor()}}
+	keys := admin.Local{Store: st, Recorder: &admin.AuditLog{Log: l}, Actor: admin.Change{Actor: cliActor()}}
 	return keys, done, nil
 }
 

@@ -415,7 +415,7 @@ and root when models are registered, gated and promoted.`,
 				return err
 			}
 			defer func() { l.Close(); adb.Close() }()
-			rec := &audit.ChangeLog{Log: l}
+			rec := &admin.AuditLog{Log: l}
 			if err := rec.RecordChange(cmd.Context(), admin.Change{Actor: cliActor(), Action: registry.ActionTrust,
 				Target: name, Outcome: admin.ChangeAllowed, Details: map[string]string{"file": dst}}); err != nil {
 				return err

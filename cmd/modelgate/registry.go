@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/modelgate/modelgate/admin"
-	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/policy"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -52,7 +51,7 @@ func openRegistry(ctx context.Context, g *globals, f *registryFlags) (*registry.
 			}
 		}
 	}
-	reg := &registry.Registry{Store: st, Trust: trust, Recorder: registryRecorder{&audit.ChangeLog{Log: l}}, Actor: cliActor()}
+	reg := &registry.Registry{Store: st, Trust: trust, Recorder: registryRecorder{&admin.AuditLog{Log: l}}, Actor: cliActor()}
 	if f != nil && f.gate {
 		gate, err := policy.New(ctx, f.policyDir)
 		if err != nil {
@@ -184,7 +183,7 @@ func scanWord(s registry.ScanSummary) string {
 
 // registryRecorder records registry changes in the audit log as
 // control-plane changes.
-type registryRecorder struct{ log *audit.ChangeLog }
+type registryRecorder struct{ log *admin.AuditLog }
 
 func (r registryRecorder) Record(ctx context.Context, c registry.Change) error {
 	return r.log.RecordChange(ctx, admin.Change{Actor: c.Actor, Action: c.Action, Target: c.Target,

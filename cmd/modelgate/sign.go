@@ -159,7 +159,7 @@ func recordSigning(ctx context.Context, g *globals, model, sig string, pub *ecds
 		return fmt.Errorf("the model was signed (%s) but the audit log could not be opened to record it: %w", sig, err)
 	}
 	defer func() { l.Close(); adb.Close() }()
-	err = (&audit.ChangeLog{Log: l}).RecordChange(ctx, admin.Change{Actor: cliActor(), Action: registry.ActionSign,
+	err = (&admin.AuditLog{Log: l}).RecordChange(ctx, admin.Change{Actor: cliActor(), Action: registry.ActionSign,
 		Target: filepath.Base(abs), Outcome: admin.ChangeAllowed, Details: map[string]string{"path": abs, "signature": sig, "key_hint": hint}})
 	if err != nil {
 		return fmt.Errorf("the model was signed (%s) but recording it in the audit log failed: %w", sig, err)

@@ -1,10 +1,14 @@
-package audit
+// Package auditing records the gateway's exchanges in the audit log: the
+// adapter between the data plane (gateway) and the log (audit), which
+// knows nothing of audit.HTTP.
+package auditing
 
 import (
 	"context"
 	"time"
 
 	"github.com/modelgate/modelgate/access"
+	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/store"
 )
@@ -12,7 +16,7 @@ import (
 // Recorder records gateway exchanges in the log; it implements
 // gateway.Recorder.
 type Recorder struct {
-	Log *Log
+	Log *audit.Log
 	// Capture is the default for routes that set none; zero fields mean
 	// hash.
 	Capture store.Capture
@@ -20,12 +24,9 @@ type Recorder struct {
 
 var _ gateway.Recorder = (*Recorder)(nil)
 
-// maxUserAgent bounds the user agent kept in an event.
-const maxUserAgent = 256
-
 // Admit refuses streams while a fail-closed log cannot write.
 func (r *Recorder) Admit(*gateway.Exchange) error {
-	if r.Log.Mode() == FailClosed {
+	if r.Log.Mode() == audit.FailClosed {
 		return r.Log.Healthy()
 	}
 	return nil
@@ -35,7 +36,7 @@ func (r *Recorder) Admit(*gateway.Exchange) error {
 // fail-closed mode, in the background otherwise.
 func (r *Recorder) Record(x *gateway.Exchange, release bool) error {
 	ev, payloads := r.event(x)
-	if release && r.Log.Mode() == FailClosed {
+	if release && r.Log.Mode() == audit.FailClosed {
 		// The caller has gone if its context ended; the event must still
 		// be written before anything is released.
 		return r.Log.Append(context.WithoutCancel(x.Context()), ev, payloads...)
@@ -48,10 +49,10 @@ func (r *Recorder) Record(x *gateway.Exchange, release bool) error {
 // its start is on record; in the background otherwise.
 func (r *Recorder) StreamStart(x *gateway.Exchange) error {
 	ev, _ := r.event(x)
-	ev.Action = ActionStreamStart
-	ev.Decision = Decision{Outcome: Allowed}
+	ev.Action = audit.ActionStreamStart
+	ev.Decision = audit.Decision{Outcome: audit.Allowed}
 	ev.Usage, ev.LatencyUS = nil, 0
-	if r.Log.Mode() == FailClosed {
+	if r.Log.Mode() == audit.FailClosed {
 		return r.Log.Append(context.WithoutCancel(x.Context()), ev)
 	}
 	return r.Log.Submit(ev)
@@ -60,7 +61,7 @@ func (r *Recorder) StreamStart(x *gateway.Exchange) error {
 // CaptureStream reports whether a stream's output is captured.
 func (r *Recorder) CaptureStream(x *gateway.Exchange) bool {
 	_, out := r.modes(x)
-	return out != CaptureNone
+	return out != audit.CaptureNone
 }
 
 func (r *Recorder) modes(x *gateway.Exchange) (in, out string) {
@@ -74,32 +75,32 @@ func (r *Recorder) modes(x *gateway.Exchange) (in, out string) {
 		}
 	}
 	if in == "" {
-		in = CaptureHash
+		in = audit.CaptureHash
 	}
 	if out == "" {
-		out = CaptureHash
+		out = audit.CaptureHash
 	}
 	return in, out
 }
 
 // event builds the event for an exchange and the payloads it commits to.
-func (r *Recorder) event(x *gateway.Exchange) (*Event, []Payload) {
-	ev := &Event{
+func (r *Recorder) event(x *gateway.Exchange) (*audit.Event, []audit.Payload) {
+	ev := &audit.Event{
 		Time:      x.Received,
 		RequestID: x.ID,
 		Actor:     actorOf(x),
-		Resource:  Resource{Model: x.Model, ModelVersion: x.ModelVersion, ModelDigest: x.ModelDigest},
-		HTTP:      &HTTP{Method: x.R.Method, Path: x.R.URL.Path, Status: x.Status},
+		Resource:  audit.Resource{Model: x.Model, ModelVersion: x.ModelVersion, ModelDigest: x.ModelDigest},
+		HTTP:      &audit.HTTP{Method: x.R.Method, Path: x.R.URL.Path, Status: x.Status},
 		LatencyUS: time.Since(x.Received).Microseconds(),
 	}
 	if x.Route != nil {
 		ev.Resource.Route = x.Route.Model
 	}
-	ev.Decision = Decision{Outcome: Allowed}
+	ev.Decision = audit.Decision{Outcome: audit.Allowed}
 	if d := x.Denial; d != nil {
-		ev.Decision = Decision{Outcome: Denied, Reason: d.Code}
+		ev.Decision = audit.Decision{Outcome: audit.Denied, Reason: d.Code}
 		if d.Type == gateway.TypeUpstream || d.Type == gateway.TypeServer {
-			ev.Decision.Outcome = Failed
+			ev.Decision.Outcome = audit.Failed
 		}
 	}
 	ev.Action = actionOf(x, ev.Decision.Outcome)
@@ -107,45 +108,45 @@ func (r *Recorder) event(x *gateway.Exchange) (*Event, []Payload) {
 		ev.UpstreamLatencyUS = x.UpstreamLatency.Microseconds()
 	}
 	if x.Endpoint.Inference() && (x.Usage.PromptTokens > 0 || x.Usage.CompletionTokens > 0) {
-		ev.Usage = &Usage{PromptTokens: x.Usage.PromptTokens, CompletionTokens: x.Usage.CompletionTokens, Estimated: x.Usage.Estimated}
+		ev.Usage = &audit.Usage{PromptTokens: x.Usage.PromptTokens, CompletionTokens: x.Usage.CompletionTokens, Estimated: x.Usage.Estimated}
 	}
 	for _, g := range x.Guards {
-		ev.Guards = append(ev.Guards, GuardResult{Name: g.Name, Stage: g.Stage, Verdict: g.Verdict, Score: g.Score,
+		ev.Guards = append(ev.Guards, audit.GuardResult{Name: g.Name, Stage: g.Stage, Verdict: g.Verdict, Score: g.Score,
 			DurationUS: g.Duration.Microseconds(), Entities: g.Entities, Error: g.Error})
 	}
 	if x.CaptureTruncated {
 		ev.Details = map[string]string{"output_truncated": "true"}
 	}
 
-	var payloads []Payload
+	var payloads []audit.Payload
 	in, out := r.modes(x)
-	if x.RawBody != nil && in != CaptureNone {
+	if x.RawBody != nil && in != audit.CaptureNone {
 		body := x.RawBody
-		if in == CaptureRedacted {
+		if in == audit.CaptureRedacted {
 			body = x.Body
 		}
-		payloads = append(payloads, Payload{Kind: PayloadInput, Mode: in, Data: body})
+		payloads = append(payloads, audit.Payload{Kind: audit.PayloadInput, Mode: in, Data: body})
 	}
-	if x.Denial == nil && x.UpstreamBody != nil && out != CaptureNone {
+	if x.Denial == nil && x.UpstreamBody != nil && out != audit.CaptureNone {
 		body := x.UpstreamBody
-		if out == CaptureRedacted {
+		if out == audit.CaptureRedacted {
 			body = x.ResponseBody
 		}
-		payloads = append(payloads, Payload{Kind: PayloadOutput, Mode: out, Data: body})
+		payloads = append(payloads, audit.Payload{Kind: audit.PayloadOutput, Mode: out, Data: body})
 	}
 	return ev, payloads
 }
 
-func actorOf(x *gateway.Exchange) Actor {
-	a := Actor{Kind: ActorAnonymous, UserAgent: truncate(x.R.UserAgent(), maxUserAgent)}
+func actorOf(x *gateway.Exchange) audit.Actor {
+	a := audit.Actor{Kind: audit.ActorAnonymous, UserAgent: audit.TrimUserAgent(x.R.UserAgent())}
 	if x.ClientIP.IsValid() {
 		a.IP = x.ClientIP.String()
 	}
 	if p := x.Principal; p != nil {
 		a.ID = p.ID
-		a.Kind = ActorAPIKey
+		a.Kind = audit.ActorAPIKey
 		if p.Kind == access.KindMTLS {
-			a.Kind = ActorMTLS
+			a.Kind = audit.ActorMTLS
 		}
 	}
 	return a
@@ -154,12 +155,12 @@ func actorOf(x *gateway.Exchange) Actor {
 func actionOf(x *gateway.Exchange, outcome string) string {
 	switch x.Endpoint {
 	case gateway.EndpointModels, gateway.EndpointModelMetadata:
-		return ActionModelsRead
+		return audit.ActionModelsRead
 	case gateway.EndpointHealth:
-		return ActionHealthCheck
+		return audit.ActionHealthCheck
 	}
-	if outcome == Denied {
-		return ActionDenied
+	if outcome == audit.Denied {
+		return audit.ActionDenied
 	}
-	return ActionInvoke
+	return audit.ActionInvoke
 }

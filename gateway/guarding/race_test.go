@@ -1,5 +1,5 @@
 //go:build race
 
-package inline
+package guarding
 
 const raceEnabled = true

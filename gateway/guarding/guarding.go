@@ -1,7 +1,7 @@
-// Package inline runs guard pipelines in the gateway's data plane: input
+// Package guarding runs guard pipelines in the gateway's data plane: input
 // guards on each request before it goes upstream, and output guards on
 // each answer before the caller sees it, streamed answers included.
-package inline
+package guarding
 
 import (
 	"context"

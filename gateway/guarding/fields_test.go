@@ -1,4 +1,4 @@
-package inline
+package guarding
 
 import (
 	"encoding/base64"

@@ -1,0 +1,36 @@
+package admin
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/modelgate/modelgate/audit"
+)
+
+// AuditLog records control-plane changes in the audit log; it implements
+// ChangeRecorder.
+type AuditLog struct{ Log *audit.Log }
+
+var _ ChangeRecorder = (*AuditLog)(nil)
+
+// RecordChange appends a change and returns once it is durable.
+func (c *AuditLog) RecordChange(ctx context.Context, ch Change) error {
+	ev := &audit.Event{
+		Time:     time.Now(),
+		Actor:    audit.Actor{Kind: audit.ActorAdmin, ID: ch.Actor, IP: ch.IP, UserAgent: audit.TrimUserAgent(ch.UserAgent)},
+		Action:   ch.Action,
+		Resource: audit.Resource{ID: ch.Target},
+		Decision: audit.Decision{Outcome: ch.Outcome, Reason: ch.Reason},
+		Details:  ch.Details,
+	}
+	switch {
+	case strings.HasPrefix(ch.Action, "route."):
+		ev.Resource = audit.Resource{Route: ch.Target, Model: ch.Target}
+	case strings.HasPrefix(ch.Action, "model.") || strings.HasPrefix(ch.Action, "dataset."):
+		// Registry changes name NAME@VERSION (a rollback names the model).
+		name, version, _ := strings.Cut(ch.Target, "@")
+		ev.Resource = audit.Resource{Model: name, ModelVersion: version}
+	}
+	return c.Log.Append(ctx, ev)
+}
