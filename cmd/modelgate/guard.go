@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/modelgate/modelgate/guard"
 	"github.com/modelgate/modelgate/guard/injection"
-	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/spf13/cobra"
 )
 
