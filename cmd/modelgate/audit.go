@@ -6,17 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
@@ -35,7 +31,7 @@ the log in the data directory (--data-dir); verify-proof needs only a proof
 file and the log's public key.`,
 	}
 	cmd.AddCommand(auditPubkey(g), auditVerify(g), auditCheckpoint(g), auditProof(g), auditVerifyProof(g),
-		auditConsistency(g), auditQuery(g), auditTail(g), auditExport(g), auditErase(g), auditWitness(g))
+		auditConsistency(g), auditQuery(g), auditShow(g), auditTail(g), auditExport(g), auditErase(g), auditWitness(g))
 	return cmd
 }
 
@@ -288,12 +284,21 @@ func auditProof(g *globals) *cobra.Command {
 		out   string
 	)
 	cmd := &cobra.Command{
-		Use:   "proof --index N [--out FILE]",
-		Short: "Write a proof that event N is in the log: the event, its inclusion proof and a signed checkpoint",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("index") {
-				return usagef("--index is required")
+		Use:   "proof INDEX [--out FILE]",
+		Short: "Write a proof that event INDEX is in the log: the event, its inclusion proof and a signed checkpoint",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 1 && cmd.Flags().Changed("index"):
+				return usagef("give the index once: as an argument or with --index")
+			case len(args) == 1:
+				n, err := strconv.ParseInt(args[0], 10, 64)
+				if err != nil || n < 0 {
+					return usagef("INDEX must be an event index (0, 1, 2, ...), got %q", args[0])
+				}
+				index = n
+			case !cmd.Flags().Changed("index"):
+				return usagef("which event? give its index: modelgate audit proof INDEX")
 			}
 			l, db, err := openWriter(cmd.Context(), g)
 			if err != nil {
@@ -315,14 +320,14 @@ func auditProof(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := json.Marshal(p, jsontext.Multiline(true))
+			b, err := audit.MarshalProof(p)
 			if err != nil {
 				return err
 			}
-			return writeOut(g, out, append(b, '\n'))
+			return writeOut(g, out, b)
 		},
 	}
-	cmd.Flags().Int64Var(&index, "index", 0, "event index")
+	cmd.Flags().Int64Var(&index, "index", 0, "event index (or give it as the argument)")
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
 	return cmd
 }
@@ -345,11 +350,11 @@ func auditVerifyProof(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			var p audit.Proof
-			if err := json.Unmarshal(b, &p); err != nil {
-				return usagef("%s is not a proof: %v", args[0], err)
+			p, err := audit.ParseProof(b)
+			if err != nil {
+				return usagef("%s: %v", args[0], err)
 			}
-			ev, err := audit.VerifyProof(&p, v)
+			ev, err := audit.VerifyProof(p, v)
 			if err != nil {
 				fmt.Fprintf(g.stdout, "FAILED: %v\n", err)
 				return findings{}
@@ -442,50 +447,28 @@ func (q *queryFlags) add(cmd *cobra.Command, formats string) {
 
 func (q *queryFlags) filter() (audit.Filter, error) {
 	f := audit.Filter{ActorID: q.actor, Action: q.action, Model: q.model, Outcome: q.decision, RequestID: q.requestID, Limit: q.limit}
+	now := time.Now()
 	var err error
-	if f.Since, err = parseWhen(q.since); err != nil {
+	if f.Since, err = audit.ParseTime(q.since, now); err != nil {
 		return f, usagef("--since: %v", err)
 	}
-	if f.Until, err = parseWhen(q.until); err != nil {
+	if f.Until, err = audit.ParseTime(q.until, now); err != nil {
 		return f, usagef("--until: %v", err)
 	}
-	if d := q.decision; d != "" && d != audit.Allowed && d != audit.Denied && d != audit.Failed {
+	if d := q.decision; d != "" && !audit.ValidOutcome(d) {
 		return f, usagef("--decision must be allowed, denied or failed")
 	}
 	return f, nil
 }
 
-// parseWhen reads an absolute time or an age.
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	if d, err := parseAge(s); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339 or 2006-01-02) or an age (1h, 7d)", s)
-}
-
-func parseAge(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		v, err := strconv.ParseFloat(n, 64)
-		if err != nil || v < 0 {
-			return 0, errors.New("bad age")
-		}
-		return time.Duration(v * 24 * float64(time.Hour)), nil
-	}
-	return time.ParseDuration(s)
-}
-
 func auditQuery(g *globals) *cobra.Command {
-	var q queryFlags
+	var (
+		q       queryFlags
+		latest  int
+		reverse bool
+	)
 	cmd := &cobra.Command{
-		Use:   "query [filters]",
+		Use:   "query [filters] [--latest N] [--reverse]",
 		Short: "List events by time, actor, action, model or decision",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -493,12 +476,95 @@ func auditQuery(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printEvents(cmd.Context(), g, f, q.format)
+			if latest < 0 || q.limit < 0 {
+				return usagef("--latest and --limit must not be negative")
+			}
+			if latest > 0 && q.limit > 0 {
+				return usagef("give --latest (the newest N) or --limit (the oldest N), not both")
+			}
+			db, err := auditFiles(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			w, err := audit.NewEventWriter(g.stdout, q.format)
+			if err != nil {
+				return usagef("--format: %v", err)
+			}
+			if latest == 0 {
+				f.Descending = reverse
+				if err := audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error { return w.Write(ev, l.Data) }); err != nil {
+					return err
+				}
+				return w.Flush()
+			}
+			// The newest N, shown oldest first unless --reverse.
+			f.Descending, f.Limit = true, latest
+			var evs []*audit.Event
+			var data [][]byte
+			if err := audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
+				evs, data = append(evs, ev), append(data, bytes.Clone(l.Data))
+				return nil
+			}); err != nil {
+				return err
+			}
+			for k := range evs {
+				i := len(evs) - 1 - k
+				if reverse {
+					i = k
+				}
+				if err := w.Write(evs[i], data[i]); err != nil {
+					return err
+				}
+			}
+			return w.Flush()
 		},
 	}
 	q.add(cmd, "table|jsonl")
-	cmd.Flags().IntVar(&q.limit, "limit", 0, "at most this many events")
+	cmd.Flags().IntVar(&q.limit, "limit", 0, "at most this many events, the oldest first")
+	cmd.Flags().IntVar(&latest, "latest", 0, "the newest N events")
+	cmd.Flags().BoolVar(&reverse, "reverse", false, "newest first")
 	return cmd
+}
+
+func auditShow(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show INDEX|REQUEST_ID",
+		Short: "Show one event in full, with the request and response bodies when capture kept them",
+		Long: `Show an event: by its index, or by request id (a stream has two events,
+its start and its end; both are shown). Captured bodies are printed as kept
+(full, or redacted by the guards); bodies kept as digests only, or erased,
+are said to be so.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := auditFiles(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			f := audit.Filter{RequestID: args[0], WithPayloads: true}
+			if n, err := strconv.ParseInt(args[0], 10, 64); err == nil && n >= 0 {
+				f = audit.Filter{FromIndex: n, Limit: 1, WithPayloads: true}
+			}
+			found := 0
+			err = audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
+				if f.FromIndex > 0 && l.Index != f.FromIndex {
+					return nil
+				}
+				if found++; found > 1 {
+					fmt.Fprintln(g.stdout)
+				}
+				return audit.WriteDetail(g.stdout, ev, l)
+			})
+			if err != nil {
+				return err
+			}
+			if found == 0 {
+				return usagef("no event %s: give an event index or a request id (audit query lists them)", args[0])
+			}
+			return nil
+		},
+	}
 }
 
 func auditTail(g *globals) *cobra.Command {
@@ -535,15 +601,18 @@ func auditTail(g *globals) *cobra.Command {
 			}); err != nil {
 				return err
 			}
-			p := newPrinter(g.stdout, q.format)
+			p, err := audit.NewEventWriter(g.stdout, q.format)
+			if err != nil {
+				return usagef("--format: %v", err)
+			}
 			next := f.FromIndex
 			for i := len(last) - 1; i >= 0; i-- {
-				if err := p.print(last[i].ev, &last[i].leaf); err != nil {
+				if err := p.Write(last[i].ev, last[i].leaf.Data); err != nil {
 					return err
 				}
 				next = last[i].leaf.Index + 1
 			}
-			if err := p.flush(); err != nil || !follow {
+			if err := p.Flush(); err != nil || !follow {
 				return err
 			}
 			if len(last) == 0 {
@@ -560,7 +629,7 @@ func auditTail(g *globals) *cobra.Command {
 				f.FromIndex = next
 				err := audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
 					next = l.Index + 1
-					return p.print(ev, l)
+					return p.Write(ev, l.Data)
 				})
 				if err != nil {
 					if cmd.Context().Err() != nil {
@@ -568,7 +637,7 @@ func auditTail(g *globals) *cobra.Command {
 					}
 					return err
 				}
-				if err := p.flush(); err != nil {
+				if err := p.Flush(); err != nil {
 					return err
 				}
 			}
@@ -613,18 +682,26 @@ func auditExport(g *globals) *cobra.Command {
 			defer db.Close()
 			bw := bufio.NewWriter(w)
 			fm := audit.Formatter{Format: q.format}
+			n := 0
 			err = audit.Query(cmd.Context(), db, f, func(ev *audit.Event, l *store.AuditLeaf) error {
 				rec, err := fm.Record(ev, l.Data)
 				if err != nil {
 					return err
 				}
+				n++
 				bw.Write(rec)
 				return bw.WriteByte('\n')
 			})
 			if err != nil {
 				return err
 			}
-			return bw.Flush()
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(g.stdout, "wrote %s: %d events (%s)\n", out, n, q.format)
+			}
+			return nil
 		},
 	}
 	q.add(cmd, "jsonl|ocsf|cef|syslog")
@@ -693,72 +770,16 @@ tell it apart from tampering.`,
 	return cmd
 }
 
-// printer writes events as a table or as JSON lines.
-type printer struct {
-	format string
-	tw     *tabwriter.Writer
-	w      *bufio.Writer
-	header bool
-}
-
-func newPrinter(w io.Writer, format string) *printer {
-	p := &printer{format: format, w: bufio.NewWriter(w)}
-	p.tw = tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
-	return p
-}
-
-func (p *printer) print(ev *audit.Event, l *store.AuditLeaf) error {
-	if p.format == "jsonl" {
-		p.w.Write(l.Data)
-		return p.w.WriteByte('\n')
-	}
-	if !p.header {
-		fmt.Fprintln(p.tw, "INDEX\tTIME\tACTION\tDECISION\tACTOR\tMODEL\tSTATUS\tREQUEST")
-		p.header = true
-	}
-	status, decision := "", ev.Decision.Outcome
-	if ev.HTTP != nil {
-		status = strconv.Itoa(ev.HTTP.Status)
-	}
-	if ev.Decision.Reason != "" {
-		decision += " (" + ev.Decision.Reason + ")"
-	}
-	who := ev.Actor.Kind
-	if ev.Actor.ID != "" {
-		who = ev.Actor.ID
-	}
-	_, err := fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Index, ev.Time.UTC().Format("2006-01-02 15:04:05.000"),
-		ev.Action, decision, who, ev.Resource.Model, status, ev.RequestID)
-	return err
-}
-
-func (p *printer) flush() error {
-	if err := p.tw.Flush(); err != nil {
-		return err
-	}
-	return p.w.Flush()
-}
-
-func printEvents(ctx context.Context, g *globals, f audit.Filter, format string) error {
-	if format != "table" && format != "jsonl" {
-		return usagef("--format must be table or jsonl")
-	}
-	db, err := auditFiles(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	p := newPrinter(g.stdout, format)
-	if err := audit.Query(ctx, db, f, p.print); err != nil {
-		return err
-	}
-	return p.flush()
-}
-
+// writeOut writes b to path, or to standard output when path is empty,
+// and says where it went.
 func writeOut(g *globals, path string, b []byte) error {
 	if path == "" {
 		_, err := g.stdout.Write(b)
 		return err
 	}
-	return os.WriteFile(path, b, 0o644)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "wrote %s (%d bytes)\n", path, len(b))
+	return nil
 }

@@ -81,6 +81,10 @@ func TestAuditQueryCommands(t *testing.T) {
 		{[]string{"query", "--request-id", "req07"}, "req07"},
 		{[]string{"query", "--model", "gpt"}, ""},
 		{[]string{"tail", "-n", "3"}, "req09 req10 req11"},
+		{[]string{"query", "--latest", "3"}, "req09 req10 req11"},
+		{[]string{"query", "--latest", "3", "--reverse"}, "req11 req10 req09"},
+		{[]string{"query", "--limit", "2", "--reverse"}, "req11 req10"},
+		{[]string{"query", "--latest", "2", "--actor", "alice"}, "req08 req10"},
 		{[]string{"tail", "-n", "2", "--actor", "alice"}, "req08 req10"},
 	}
 	for _, tc := range tests {
@@ -146,8 +150,8 @@ func TestAuditVerifyProveErase(t *testing.T) {
 
 	// A proof checks offline with the key alone, and not once altered.
 	proof := filepath.Join(t.TempDir(), "proof.json")
-	if code, _, errOut := cli(t, "audit", "proof", "--index", "7", "--out", proof, "--data-dir", dir); code != 0 {
-		t.Fatalf("proof: %s", errOut)
+	if code, out, errOut := cli(t, "audit", "proof", "7", "--out", proof, "--data-dir", dir); code != 0 || !strings.HasPrefix(out, "wrote "+proof) {
+		t.Fatalf("proof: %s%s", out, errOut)
 	}
 	code, out, _ = cli(t, "audit", "verify-proof", proof, "--pubkey", pubFile)
 	if code != 0 || !strings.HasPrefix(out, "OK: event 7 is in the log") {
@@ -202,11 +206,11 @@ func TestAuditUsageErrors(t *testing.T) {
 		{[]string{"audit", "erase", "--index", "1-x", "--reason", "r", "--data-dir", dir}, "--index"},
 		{[]string{"audit", "erase", "--index", "1", "--actor", "bob", "--reason", "r", "--data-dir", dir}, "exactly one"},
 		{[]string{"audit", "verify", "--pubkey", "not a key", "--data-dir", dir}, "key"},
-		{[]string{"audit", "verify-proof", filepath.Join(dir, sqlite.AuditFileName), "--pubkey", filepath.Join(dir, audit.VerifierKeyFile)}, "not a proof"},
+		{[]string{"audit", "verify-proof", filepath.Join(dir, sqlite.AuditFileName), "--pubkey", filepath.Join(dir, audit.VerifierKeyFile)}, "not an audit proof"},
 		{[]string{"audit", "verify-proof", "x.json"}, "--pubkey is required"},
 		{[]string{"audit", "verify-proof", "missing.json", "--pubkey", filepath.Join(dir, audit.VerifierKeyFile)}, "no such file"},
 		{[]string{"audit", "consistency", "missing.txt", "--data-dir", dir}, "no such file"},
-		{[]string{"audit", "proof", "--data-dir", dir}, "--index is required"},
+		{[]string{"audit", "proof", "--data-dir", dir}, "give its index"},
 	}
 	for _, tc := range tests {
 		code, _, errOut := cli(t, tc.args...)
@@ -221,5 +225,27 @@ func TestAuditUsageErrors(t *testing.T) {
 	os.WriteFile(otherPub, b, 0o600)
 	if code, out, _ := cli(t, "audit", "verify", "--pubkey", otherPub, "--data-dir", dir); code != exitFindings || !strings.Contains(out, "FAILED") {
 		t.Fatalf("verified with another log's key: exit %d %s", code, out)
+	}
+}
+
+// TestAuditShow prints one event with what its capture kept: the prompt
+// itself, by index or by request id; nothing for an erased body.
+func TestAuditShow(t *testing.T) {
+	dir := auditDataDir(t)
+	code, out, errOut := cli(t, "audit", "show", "1", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "event 1\n") || !strings.Contains(out, "secret prompt 1") || !strings.Contains(out, "response: not captured") {
+		t.Fatalf("show 1: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "audit", "show", "req03", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, `"request_id": "req03"`) || !strings.Contains(out, "secret prompt 3") {
+		t.Fatalf("show req03: exit %d\n%s", code, out)
+	}
+	cli(t, "audit", "erase", "--index", "3", "--reason", "test", "--data-dir", dir)
+	_, out, _ = cli(t, "audit", "show", "req03", "--data-dir", dir)
+	if strings.Contains(out, "secret prompt 3") || !strings.Contains(out, "request: erased") {
+		t.Fatalf("show after erasure:\n%s", out)
+	}
+	if code, _, errOut := cli(t, "audit", "show", "req99", "--data-dir", dir); code != exitUsage || !strings.Contains(errOut, "no event req99") {
+		t.Fatalf("show of nothing: exit %d %s", code, errOut)
 	}
 }
