@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +17,6 @@ import (
 	"github.com/modelgate/modelgate/datacheck/outlier"
 	"github.com/modelgate/modelgate/datacheck/profile"
 	"github.com/modelgate/modelgate/datacheck/table"
-	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
 )
 
@@ -75,8 +74,8 @@ Exit status: 0 every rule passes, 1 a rule fails, 2 bad usage, contract or file.
 				if err := writeIndentedJSON(g.stdout, rep); err != nil {
 					return err
 				}
-			} else {
-				printValidation(g.stdout, args[0], rep)
+			} else if err := rep.WriteText(g.stdout, args[0]); err != nil {
+				return err
 			}
 			if !rep.Pass {
 				return findings{msg: "the data breaks its contract"}
@@ -87,43 +86,6 @@ Exit status: 0 every rule passes, 1 a rule fails, 2 bad usage, contract or file.
 	cmd.Flags().StringVar(&contractPath, "contract", "", "data contract (ODCS v3 YAML)")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
-}
-
-func printValidation(w io.Writer, path string, rep *contract.Report) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESULT\tCOLUMN\tRULE\tOBSERVED\tEXPECTED\tFAILING ROWS (LINE: VALUE)")
-	failed := 0
-	for _, r := range rep.Results {
-		verdict := "pass"
-		if !r.Pass {
-			verdict = "FAIL"
-			failed++
-		}
-		var sample []string
-		for _, f := range r.Sample {
-			s := fmt.Sprintf("%d", f.Line)
-			if f.Value != "" {
-				s += ": " + f.Value
-			} else if f.Reason != "" {
-				s += ": " + f.Reason
-			}
-			sample = append(sample, s)
-		}
-		col := r.Column
-		if col == "" {
-			col = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", verdict, col, r.Rule, strconvG(r.Observed), r.Expected, strings.Join(sample, "; "))
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\n%s: %d rows, %d rules, %d failed\n", path, rep.Rows, len(rep.Results), failed)
-}
-
-func strconvG(f float64) string {
-	if f == float64(int64(f)) {
-		return fmt.Sprintf("%d", int64(f))
-	}
-	return fmt.Sprintf("%.4g", f)
 }
 
 func dataScan(g *globals) *cobra.Command {
@@ -257,16 +219,24 @@ of text that mentions personal data get entities. --columns overrides --auto for
 				return err
 			}
 			defer r.Close()
-			n, err := maskTable(r, args[0], out, actions, m)
+			res, err := mask.File(r, args[0], out, actions, m)
+			if errors.Is(err, mask.ErrNoColumn) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
+			n := res.Rows
 			var names []string
 			for c, a := range actions {
 				names = append(names, c+"="+a)
 			}
 			sort.Strings(names)
 			fmt.Fprintf(g.stdout, "%s: %d rows written to %s; masked: %s\n", args[0], n, out, strings.Join(names, ", "))
+			if res.Unreadable != nil {
+				profile.WriteUnreadable(g.stdout, res.Unreadable)
+				return fmt.Errorf("%d rows of %s could not be read and were left out of %s", res.Unreadable.Count, args[0], out)
+			}
 			return nil
 		},
 	}
@@ -277,111 +247,27 @@ of text that mentions personal data get entities. --columns overrides --auto for
 	return cmd
 }
 
-// maskTable writes the masked copy: rows that cannot be read are left out
-// and counted as an error, never copied unmasked.
-func maskTable(r table.Reader, in, out string, actions map[string]string, m *mask.Masker) (int64, error) {
-	cols := r.Columns()
-	for c := range actions {
-		if !slices.Contains(cols, c) {
-			return 0, usagef("%s has no column %q", in, c)
-		}
-	}
-	var keep []int
-	var outCols []string
-	for i, c := range cols {
-		if actions[c] != mask.Drop {
-			keep = append(keep, i)
-			outCols = append(outCols, c)
-		}
-	}
-	format, _ := table.Format(in)
-	f, err := os.Create(out)
-	if err != nil {
-		return 0, usageError{err}
-	}
-	defer f.Close()
-	comma := ','
-	if strings.HasSuffix(strings.ToLower(in), ".tsv") {
-		comma = '\t'
-	}
-	var w table.Writer
-	if pr, ok := r.(*table.ParquetReader); ok {
-		// Masked columns become strings; the others keep their types.
-		var kinds []parquet.Kind
-		for _, i := range keep {
-			k := pr.Kinds()[i]
-			if a := actions[cols[i]]; a != "" {
-				k = parquet.ByteArray
-			}
-			kinds = append(kinds, k)
-		}
-		w, err = table.NewParquetWriter(f, outCols, kinds)
-	} else {
-		w, err = table.NewWriter(f, format, outCols, comma)
-	}
-	if err != nil {
-		return 0, err
-	}
-	vals := make([]table.Value, len(keep))
-	var n, broken int64
-	err = table.Each(r, func(row *table.Row) error {
-		for k, i := range keep {
-			v := row.Values[i]
-			if a := actions[cols[i]]; a != "" && !v.Null {
-				text, err := m.Apply(a, v.Text)
-				if err != nil {
-					return err
-				}
-				v = table.Value{Text: text}
-			}
-			vals[k] = v
-		}
-		if err := w.Write(vals); err != nil {
-			return err
-		}
-		n++
-		return nil
-	}, func(*table.RowError) { broken++ })
-	if err != nil {
-		return n, err
-	}
-	if err := w.Flush(); err != nil {
-		return n, err
-	}
-	if broken > 0 {
-		return n, fmt.Errorf("%d rows of %s could not be read and were left out of %s", broken, in, out)
-	}
-	return n, f.Close()
-}
-
-// loadProfile reads a baseline written by data profile.
-func loadProfile(path string) (*profile.Profile, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	p := new(profile.Profile)
-	if err := json.Unmarshal(b, p); err != nil || p.Version != 1 {
-		return nil, usagef("%s is not a profile written by data profile (%v)", path, err)
-	}
-	return p, nil
-}
-
 func writeIndentedJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
+// profileFile profiles a data file; a file that cannot be opened as data
+// is a usage error.
 func profileFile(path string) (*profile.Profile, error) {
-	r, err := openTable(path)
-	if err != nil {
-		return nil, err
+	p, err := profile.File(path)
+	if errors.Is(err, table.ErrFormat) || errors.Is(err, os.ErrNotExist) {
+		return nil, usageError{err}
 	}
-	defer r.Close()
-	p, err := profile.Build(r)
+	return p, err
+}
+
+// loadProfile reads a baseline written by data profile.
+func loadProfile(path string) (*profile.Profile, error) {
+	p, err := profile.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, usageError{err}
 	}
 	return p, nil
 }
@@ -413,7 +299,7 @@ when drift is checked.`,
 				return usageError{err}
 			}
 			fmt.Fprintf(g.stdout, "%s: %d rows, %d columns profiled into %s\n", args[0], p.Rows, len(p.Columns), out)
-			return nil
+			return profile.WriteUnreadable(g.stdout, p.Unreadable)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "where to write the profile (JSON)")
@@ -471,24 +357,13 @@ Exit status: 0 no dataset drift, 1 dataset drift, 2 bad usage or file.`,
 					return err
 				}
 			case "html":
-				if err := writeDriftHTML(g.stdout, ref, cur, rep); err != nil {
+				if err := drift.WriteHTML(g.stdout, ref, cur, rep); err != nil {
 					return err
 				}
 			default:
-				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "COLUMN\tMETHOD\tSTATISTIC\tTHRESHOLD\tDRIFT")
-				for _, c := range rep.Columns {
-					d := "no"
-					if c.Drift {
-						d = "DRIFT"
-					}
-					if c.Note != "" {
-						d += " (" + c.Note + ")"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%.4g\t%g\t%s\n", c.Column, c.Method, c.Statistic, c.Threshold, d)
+				if err := rep.WriteTable(g.stdout, cur); err != nil {
+					return err
 				}
-				tw.Flush()
-				fmt.Fprintf(g.stdout, "\n%d of %d columns drifted (%.0f%%): dataset drift %v\n", rep.Drifted, rep.Compared, 100*rep.Share, rep.DatasetDrift)
 			}
 			if rep.DatasetDrift {
 				return findings{msg: "the dataset drifted from its baseline"}
@@ -553,24 +428,8 @@ Exit status: 0 no sign of poisoning; 1 duplicates or far-outside rows above
 				if err := writeIndentedJSON(g.stdout, rep); err != nil {
 					return err
 				}
-			} else {
-				fmt.Fprintf(g.stdout, "%s: %d rows; numeric columns: %s\n\nmost anomalous rows (Isolation Forest score; above 0.6 is unusual):\n", args[0], rep.Rows, strings.Join(rep.Numeric, ", "))
-				for _, t := range rep.Top {
-					fmt.Fprintf(g.stdout, "  line %-8d %.3f\n", t.Line, t.Score)
-				}
-				fmt.Fprintln(g.stdout, "\nvalues beyond a robust z-score of 3.5:")
-				for _, c := range rep.Columns {
-					fmt.Fprintf(g.stdout, "  %-20s %d (worst: line %d, z %.3g)\n", c.Column, c.Count, c.Worst.Line, c.Worst.Score)
-				}
-				pz := rep.Poisoning
-				fmt.Fprintf(g.stdout, "\npoisoning signs: exact duplicates %.2f%%, near duplicates %.2f%%", 100*pz.ExactDuplicates, 100*pz.NearDuplicates)
-				if base != nil {
-					fmt.Fprintf(g.stdout, ", far outside the baseline %.2f%%", 100*pz.FarOutside)
-				}
-				if pz.Label != "" {
-					fmt.Fprintf(g.stdout, ", label %s shift %.3f", pz.Label, pz.LabelShift)
-				}
-				fmt.Fprintln(g.stdout)
+			} else if err := rep.WriteText(g.stdout, args[0], base != nil); err != nil {
+				return err
 			}
 			pz := rep.Poisoning
 			if pz.ExactDuplicates > maxDuplicateRate || pz.FarOutside > maxFarOutside || pz.LabelShift >= maxLabelShift {

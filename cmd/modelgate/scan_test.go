@@ -259,3 +259,42 @@ func TestCardCheck(t *testing.T) {
 		t.Errorf("complete card: exit %d\n%s", code, out)
 	}
 }
+
+// TestDataReportsUnreadableLines: profile, drift and outliers say how many
+// lines they could not read and where, in text and in JSON, rather than
+// leave them out silently; a 0/1 column is not scored for outliers, and a
+// column without outliers names no worst line.
+func TestDataReportsUnreadableLines(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("flag,x\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "%d,%d\n", i%2, i%37)
+		if i == 50 || i == 120 {
+			b.WriteString("1,2,3,4\n") // a row with too many fields
+		}
+	}
+	data := filepath.Join(dir, "d.csv")
+	os.WriteFile(data, []byte(b.String()), 0o644)
+	base := filepath.Join(dir, "base.json")
+	code, out, errOut := cli(t, "data", "profile", data, "--out", base)
+	if code != 0 || !strings.Contains(out, "2 rows could not be read") || !strings.Contains(out, "lines 53, 124") {
+		t.Fatalf("profile: exit %d\n%s%s", code, out, errOut)
+	}
+	if raw, _ := os.ReadFile(base); !strings.Contains(string(raw), `"unreadable_rows":{"count":2`) {
+		t.Errorf("the profile's JSON lacks the unreadable rows: %.300s", raw)
+	}
+	_, out, _ = cli(t, "data", "drift", "--baseline", base, data)
+	if !strings.Contains(out, "2 rows could not be read") {
+		t.Errorf("drift:\n%s", out)
+	}
+	_, out, _ = cli(t, "data", "outliers", data)
+	if !strings.Contains(out, "2 rows could not be read") || strings.Contains(out, "e+308") || strings.Contains(out, "line 0,") ||
+		!strings.Contains(out, "flag                 not scored (2 distinct values)") {
+		t.Errorf("outliers:\n%s", out)
+	}
+	_, out, _ = cli(t, "data", "outliers", data, "--format", "json")
+	if !strings.Contains(out, `"unreadable_rows"`) || strings.Contains(out, "e+308") {
+		t.Errorf("outliers json:\n%s", out)
+	}
+}

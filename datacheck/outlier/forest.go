@@ -114,24 +114,26 @@ func avgPath(n int) float64 {
 
 // RobustZ returns the robust z-scores of values: 0.6745·(x − median)/MAD,
 // with MAD the median absolute deviation (Iglewicz and Hoaglin). A score
-// beyond 3.5 is an outlier. If the MAD is zero, every value off the
-// median scores ±Inf.
+// beyond 3.5 is an outlier. When more than half the values equal the
+// median the MAD is zero, and the mean absolute deviation stands in for it
+// ((x − median)/(1.253314·MeanAD), the usual fallback); when every value
+// equals the median, every score is zero. Scores are always finite.
 func RobustZ(values []float64) []float64 {
 	med := median(values)
 	dev := make([]float64, len(values))
+	sum := 0.0
 	for i, v := range values {
 		dev[i] = math.Abs(v - med)
+		sum += dev[i]
 	}
-	mad := median(dev)
+	scale := median(dev) / 0.6745
+	if scale == 0 && len(values) > 0 {
+		scale = 1.253314 * sum / float64(len(values))
+	}
 	out := make([]float64, len(values))
 	for i, v := range values {
-		switch {
-		case v == med:
-			out[i] = 0
-		case mad == 0:
-			out[i] = math.Copysign(math.Inf(1), v-med)
-		default:
-			out[i] = 0.6745 * (v - med) / mad
+		if scale > 0 {
+			out[i] = (v - med) / scale
 		}
 	}
 	return out

@@ -46,3 +46,24 @@ func TestRobustZ(t *testing.T) {
 		}
 	}
 }
+
+// TestRobustZWithoutSpread: when most values equal the median the MAD is
+// zero; scores fall back to the mean absolute deviation and stay finite,
+// and a constant column scores zero throughout.
+func TestRobustZWithoutSpread(t *testing.T) {
+	vals := []float64{5, 5, 5, 5, 5, 5, 5, 6, 40}
+	z := RobustZ(vals)
+	for i, s := range z {
+		if math.IsInf(s, 0) || math.IsNaN(s) {
+			t.Fatalf("z[%d] = %v", i, s)
+		}
+	}
+	if z[0] != 0 || z[8] <= 3.5 || z[7] >= 3.5 {
+		t.Errorf("scores %v: want the 40 alone beyond 3.5", z)
+	}
+	for _, s := range RobustZ([]float64{3, 3, 3}) {
+		if s != 0 {
+			t.Errorf("constant column scored %v", s)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package outlier
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -24,7 +25,10 @@ type Row struct {
 type ColumnOutliers struct {
 	Column string `json:"column"`
 	Count  int    `json:"outliers"`
-	Worst  Row    `json:"worst"`
+	Worst  *Row   `json:"worst,omitempty"` // nil when there is none
+	// Skipped says why the column was not scored: a column of one or two
+	// values (a flag, a 0/1 label) has no outliers to speak of.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Poisoning compares a data set with its baseline for the signs of
@@ -40,11 +44,12 @@ type Poisoning struct {
 
 // Report is the outlier and poisoning report of a data set.
 type Report struct {
-	Rows      int64            `json:"rows"`
-	Numeric   []string         `json:"numeric_columns"`
-	Top       []Row            `json:"top_rows"`
-	Columns   []ColumnOutliers `json:"columns"`
-	Poisoning Poisoning        `json:"poisoning"`
+	Rows       int64             `json:"rows"`
+	Unreadable *table.Unreadable `json:"unreadable_rows,omitempty"`
+	Numeric    []string          `json:"numeric_columns"`
+	Top        []Row             `json:"top_rows"`
+	Columns    []ColumnOutliers  `json:"columns"`
+	Poisoning  Poisoning         `json:"poisoning"`
 }
 
 // Analyse reads every row of r: the numeric columns (those the profile
@@ -117,7 +122,12 @@ func Analyse(r table.Reader, p, baseline *profile.Profile, label string, top int
 			lines = append(lines, row.Line)
 		}
 		return nil
-	}, nil)
+	}, func(e *table.RowError) {
+		if rep.Unreadable == nil {
+			rep.Unreadable = &table.Unreadable{}
+		}
+		rep.Unreadable.Add(e)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -149,16 +159,18 @@ func Analyse(r table.Reader, p, baseline *profile.Profile, label string, top int
 				vals[j] = v[k]
 			}
 			co := ColumnOutliers{Column: cols[i]}
+			if c := p.Column(cols[i]); c != nil && c.Distinct <= 2 {
+				co.Skipped = fmt.Sprintf("%d distinct values", c.Distinct)
+				rep.Columns = append(rep.Columns, co)
+				continue
+			}
 			for j, z := range RobustZ(vals) {
 				if math.Abs(z) > 3.5 {
 					co.Count++
-					if math.Abs(z) > math.Abs(co.Worst.Score) {
-						co.Worst = Row{Line: lines[j], Score: z}
+					if co.Worst == nil || math.Abs(z) > math.Abs(co.Worst.Score) {
+						co.Worst = &Row{Line: lines[j], Score: z}
 					}
 				}
-			}
-			if math.IsInf(co.Worst.Score, 0) {
-				co.Worst.Score = math.Copysign(1e308, co.Worst.Score) // JSON has no infinity
 			}
 			rep.Columns = append(rep.Columns, co)
 		}

@@ -43,6 +43,9 @@ type Profile struct {
 	Version int       `json:"version"`
 	Rows    int64     `json:"rows"`
 	Columns []*Column `json:"columns"`
+	// Unreadable are the rows that could not be read: the profile
+	// describes the others.
+	Unreadable *table.Unreadable `json:"unreadable_rows,omitempty"`
 }
 
 // Column is one column's summary.
@@ -79,15 +82,17 @@ func Build(r table.Reader) (*Profile, error) {
 		acc[i] = newAccumulator(uint64(i) + 1)
 	}
 	p := &Profile{Version: 1}
-	// Unreadable rows are validate's to count; a profile describes the
-	// readable ones.
+	var bad table.Unreadable
 	err := table.Each(r, func(row *table.Row) error {
 		p.Rows++
 		for i, v := range row.Values {
 			acc[i].add(v)
 		}
 		return nil
-	}, nil)
+	}, bad.Add)
+	if bad.Count > 0 {
+		p.Unreadable = &bad
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -41,11 +41,39 @@ type Reader interface {
 // RowError is a row that could not be read; Next returns it and the reader
 // can go on.
 type RowError struct {
-	Line int64
-	Msg  string
+	Line int64  `json:"line"`
+	Msg  string `json:"error"`
 }
 
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// Unreadable counts the rows of a table that could not be read, and keeps
+// the first few, so that a report built from the readable rows says what
+// it left out. The zero value is ready to use.
+type Unreadable struct {
+	Count int64       `json:"count"`
+	First []*RowError `json:"first,omitempty"` // at most MaxUnreadableKept
+}
+
+// MaxUnreadableKept is how many unreadable rows a report names.
+const MaxUnreadableKept = 10
+
+// Add counts one unreadable row.
+func (u *Unreadable) Add(e *RowError) {
+	u.Count++
+	if len(u.First) < MaxUnreadableKept {
+		u.First = append(u.First, e)
+	}
+}
+
+// Lines returns the line numbers of the rows kept, for a message.
+func (u *Unreadable) Lines() []int64 {
+	out := make([]int64, len(u.First))
+	for i, e := range u.First {
+		out[i] = e.Line
+	}
+	return out
+}
 
 // ErrFormat is returned for a file whose format is not known.
 var ErrFormat = errors.New("unknown data format (want .csv, .jsonl, .ndjson or .parquet)")

@@ -1,4 +1,4 @@
-package main
+package drift
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/modelgate/modelgate/datacheck/drift"
 	"github.com/modelgate/modelgate/datacheck/profile"
 )
 
@@ -23,11 +22,11 @@ var driftPage = template.Must(template.New("drift").Parse(`<!doctype html>
 {{end}}</table></body></html>
 `))
 
-// writeDriftHTML writes the drift report with each column's reference and
+// WriteHTML writes the drift report with each column's reference and
 // current histograms side by side, as inline SVG.
-func writeDriftHTML(w io.Writer, ref, cur *profile.Profile, rep *drift.Report) error {
+func WriteHTML(w io.Writer, ref, cur *profile.Profile, rep *Report) error {
 	type row struct {
-		C   drift.Column
+		C   Column
 		SVG template.HTML
 	}
 	var rows []row
