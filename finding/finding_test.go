@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/modelgate/modelgate/internal/sarifschema"
 )
 
 func sample() *Report {
@@ -93,6 +95,27 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{"CRITICAL", "MS001", "b/model.pkl", "ERROR  c/broken.pt", "NOT CLEAN: 3 files, 2 findings (1 critical, 1 medium), 1 unreadable"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestSARIFValidates checks every shape of report against the SARIF 2.1.0
+// schema: a clean scan once wrote "rules": null and most wrote
+// "toolExecutionNotifications": null, where arrays are required.
+func TestSARIFValidates(t *testing.T) {
+	clean := &Report{Files: []File{{Path: "x.safetensors", Format: "safetensors"}}}
+	clean.Summarise()
+	empty := &Report{}
+	empty.Summarise()
+	errorsOnly := &Report{Files: []File{{Path: "y.pt", Format: "pytorch", Error: "truncated"}}}
+	errorsOnly.Summarise()
+	for name, r := range map[string]*Report{"findings and errors": sample(), "clean": clean, "nothing scanned": empty, "errors only": errorsOnly} {
+		var b bytes.Buffer
+		if err := WriteSARIF(&b, r, "modelgate", "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := sarifschema.Validate(b.Bytes()); err != nil {
+			t.Errorf("%s: the SARIF does not validate: %v\n%s", name, err, b.String())
 		}
 	}
 }

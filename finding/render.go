@@ -105,10 +105,12 @@ func WriteSARIF(w io.Writer, r *Report, tool, version string) error {
 		Message   message    `json:"message"`
 		Locations []location `json:"locations,omitempty"`
 	}
-	var rules []rule
+	// Arrays stay arrays when empty: the schema requires them, and a
+	// validator refuses null.
+	rules := []rule{}
 	seen := map[string]bool{}
-	var results []result
-	var notes []notification
+	results := []result{}
+	notes := []notification{}
 	loc := func(path, where string) location {
 		var l location
 		l.PhysicalLocation.ArtifactLocation.URI = path
@@ -143,9 +145,6 @@ func WriteSARIF(w io.Writer, r *Report, tool, version string) error {
 		}
 	}
 	slices.SortFunc(rules, func(a, b rule) int { return strings.Compare(a.ID, b.ID) })
-	if results == nil {
-		results = []result{}
-	}
 	run := map[string]any{
 		"tool":    map[string]any{"driver": map[string]any{"name": tool, "version": version, "informationUri": "https://github.com/modelgate/modelgate", "rules": rules}},
 		"results": results,

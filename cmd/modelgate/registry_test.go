@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/internal/pgtest"
+	"github.com/modelgate/modelgate/internal/sarifschema"
 )
 
 const completeCard = `---
@@ -89,6 +90,9 @@ func TestModelsCLI(t *testing.T) {
 	out = run(1, "gate", "fraud@1", "--format", "sarif")
 	if !strings.Contains(out, `"ruleId": "gate/threat-model-missing"`) {
 		t.Fatalf("gate sarif:\n%s", out)
+	}
+	if err := sarifschema.Validate([]byte(out[:strings.LastIndex(out, "}")+1])); err != nil {
+		t.Errorf("the gate's SARIF does not validate: %v", err)
 	}
 	run(0, "models", "register", "fraud", "--version", "2", "--path", model, "--card", filepath.Join(model, "README.md"),
 		"--risk-tier", "high", "--threat-model", "TM-1", "--metric", "demographic_parity_difference=0.01", "--metric", "equalized_odds_difference=0.02")

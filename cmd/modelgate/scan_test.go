@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/internal/sarifschema"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -51,6 +52,15 @@ func TestScanModel(t *testing.T) {
 	code, out, _ = cli(t, "scan", "model", "--format", "sarif", evil)
 	if code != 1 || !strings.Contains(out, `"version": "2.1.0"`) {
 		t.Fatalf("sarif: exit %d\n%s", code, out)
+	}
+	if err := sarifschema.Validate([]byte(out)); err != nil {
+		t.Errorf("the SARIF of a finding does not validate: %v", err)
+	}
+	cleanFile := filepath.Join(dir, "clean.pkl")
+	os.WriteFile(cleanFile, []byte("\x80\x02]q\x00."), 0o644)
+	code, out, _ = cli(t, "scan", "model", "--format", "sarif", cleanFile)
+	if err := sarifschema.Validate([]byte(out)); code != 0 || err != nil {
+		t.Errorf("the SARIF of a clean scan: exit %d: %v\n%s", code, err, out)
 	}
 	if code, _, _ := cli(t, "scan", "model", filepath.Join(dir, "missing")); code != 2 {
 		t.Errorf("missing path: exit %d, want 2", code)
