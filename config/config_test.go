@@ -203,6 +203,7 @@ func FuzzParse(f *testing.F) {
 // with only the files it names missing (they are placeholders).
 func TestExampleConfig(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "placeholder")
+	t.Setenv("ANTHROPIC_API_KEY", "placeholder")
 	data, err := os.ReadFile("../examples/modelgate.yaml")
 	if err != nil {
 		t.Fatal(err)

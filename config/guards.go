@@ -50,7 +50,17 @@ type GuardPipeline struct {
 	HoldBack int
 	// Restore puts masked values back into the model's answer.
 	Restore bool
+	// OutputBlockError answers a blocked answer with a 502 error instead
+	// of the default: a 200 in the API's content-filter terms.
+	OutputBlockError bool
 }
+
+// Output block modes: how a caller learns that an output guard withheld
+// an answer.
+const (
+	OutputBlockContentFilter = "content_filter"
+	OutputBlockError         = "error"
+)
 
 // GuardStage is one guard in a pipeline.
 type GuardStage struct {
@@ -114,12 +124,14 @@ type guardsFile struct {
 }
 
 type pipelineFile struct {
-	FailMode string      `yaml:"fail_mode"`
-	Budget   string      `yaml:"budget"`
-	HoldBack *int        `yaml:"holdback"`
-	Restore  *bool       `yaml:"restore"`
-	Input    []stageFile `yaml:"input"`
-	Output   []stageFile `yaml:"output"`
+	FailMode string `yaml:"fail_mode"`
+	Budget   string `yaml:"budget"`
+	HoldBack *int   `yaml:"holdback"`
+	Restore  *bool  `yaml:"restore"`
+	// OutputBlock is content_filter (the default) or error.
+	OutputBlock string      `yaml:"output_block"`
+	Input       []stageFile `yaml:"input"`
+	Output      []stageFile `yaml:"output"`
 }
 
 type stageFile struct {
@@ -212,6 +224,13 @@ func (v *validator) buildGuards(f *file, c *Config) {
 		}
 		if pf.Restore != nil {
 			p.Restore = *pf.Restore
+		}
+		switch pf.OutputBlock {
+		case "", OutputBlockContentFilter:
+		case OutputBlockError:
+			p.OutputBlockError = true
+		default:
+			v.fail(key+".output_block", "must be %s or %s, got %q", OutputBlockContentFilter, OutputBlockError, pf.OutputBlock)
 		}
 		p.Input = v.stages(key+".input", pf.Input, true, &usesHash)
 		p.Output = v.stages(key+".output", pf.Output, false, &usesHash)

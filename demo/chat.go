@@ -15,17 +15,18 @@ import (
 	"time"
 )
 
-// ChatModel is an OpenAI-compatible model server that answers every chat
-// request with the text of the last user message. It serves
-// /v1/chat/completions (streaming too), /v1/completions, /v1/embeddings and
-// /v1/models.
+// ChatModel is a model server that answers every request with the text of
+// the last user message. It speaks OpenAI's API (/v1/chat/completions,
+// /v1/completions, /v1/embeddings, /v1/responses and /v1/models) and
+// Anthropic's (/v1/messages), streaming too.
 type ChatModel struct {
 	// Name is the model id it reports; empty means "demo-chat".
 	Name string
 	// ChunkDelay is the pause between streamed chunks, so a stream is
 	// visibly a stream.
 	ChunkDelay time.Duration
-	// APIKey, when set, must arrive as "Authorization: Bearer <APIKey>".
+	// APIKey, when set, must arrive as "Authorization: Bearer <APIKey>"
+	// or, as Anthropic's API takes it, "x-api-key: <APIKey>".
 	APIKey string
 }
 
@@ -38,7 +39,7 @@ func (m *ChatModel) name() string {
 
 // ServeHTTP implements http.Handler.
 func (m *ChatModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey {
+	if m.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+m.APIKey && r.Header.Get("X-Api-Key") != m.APIKey {
 		apiError(w, http.StatusUnauthorized, "invalid upstream credentials")
 		return
 	}
@@ -49,6 +50,10 @@ func (m *ChatModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.completion(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/embeddings":
 		m.embeddings(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/responses":
+		m.responses(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/messages":
+		m.messages(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
 		writeJSON(w, map[string]any{"object": "list", "data": []any{
 			map[string]any{"id": m.name(), "object": "model", "created": 0, "owned_by": "modelgate-demo"}}})
@@ -101,19 +106,28 @@ func (m *ChatModel) chat(w http.ResponseWriter, r *http.Request) {
 		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": req.Model,
 			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
 	}
-	events := []any{chunk(map[string]any{"role": "assistant", "content": ""}, nil)}
+	events := []typedEvent{{data: chunk(map[string]any{"role": "assistant", "content": ""}, nil)}}
 	for _, piece := range splitWords(reply) {
-		events = append(events, chunk(map[string]any{"content": piece}, nil))
+		events = append(events, typedEvent{data: chunk(map[string]any{"content": piece}, nil)})
 	}
-	events = append(events, chunk(map[string]any{}, "stop"))
+	events = append(events, typedEvent{data: chunk(map[string]any{}, "stop")})
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		events = append(events, map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(),
-			"model": req.Model, "choices": []any{}, "usage": usage})
+		events = append(events, typedEvent{data: map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(),
+			"model": req.Model, "choices": []any{}, "usage": usage}})
 	}
-	m.stream(w, r, events)
+	m.stream(w, r, events, true)
 }
 
-func (m *ChatModel) stream(w http.ResponseWriter, r *http.Request, events []any) {
+// typedEvent is one streamed event: data, and a name for APIs that name
+// their events (the Responses and Messages APIs).
+type typedEvent struct {
+	name string
+	data any
+}
+
+// stream sends events, paced by ChunkDelay; done ends the stream with
+// OpenAI's "data: [DONE]".
+func (m *ChatModel) stream(w http.ResponseWriter, r *http.Request, events []typedEvent, done bool) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	flusher, _ := w.(http.Flusher)
@@ -125,15 +139,20 @@ func (m *ChatModel) stream(w http.ResponseWriter, r *http.Request, events []any)
 				return
 			}
 		}
-		b, _ := json.Marshal(ev)
+		if ev.name != "" {
+			fmt.Fprintf(w, "event: %s\n", ev.name)
+		}
+		b, _ := json.Marshal(ev.data)
 		fmt.Fprintf(w, "data: %s\n\n", b)
 		if flusher != nil {
 			flusher.Flush()
 		}
 	}
-	fmt.Fprint(w, "data: [DONE]\n\n")
-	if flusher != nil {
-		flusher.Flush()
+	if done {
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		if flusher != nil {
+			flusher.Flush()
+		}
 	}
 }
 

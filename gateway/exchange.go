@@ -24,16 +24,44 @@ const (
 	EndpointInfer                  // POST /v2/models/{name}[/versions/{v}]/infer
 	EndpointModelMetadata          // GET /v2/models/{name}[/versions/{v}][/ready]
 	EndpointHealth                 // GET /v2/health/live|ready
+	EndpointResponses              // POST /v1/responses (OpenAI Responses API)
+	EndpointMessages               // POST /v1/messages (Anthropic Messages API)
 )
 
-var endpointNames = [...]string{"unknown", "chat", "completions", "embeddings", "models", "infer", "model_metadata", "health"}
+var endpointNames = [...]string{"unknown", "chat", "completions", "embeddings", "models", "infer", "model_metadata", "health", "responses", "messages"}
 
 func (e Endpoint) String() string { return endpointNames[e] }
 
 // Inference reports whether the endpoint runs a model (and so consumes
 // tokens and passes through guards).
 func (e Endpoint) Inference() bool {
-	return e == EndpointChat || e == EndpointCompletions || e == EndpointEmbeddings || e == EndpointInfer
+	switch e {
+	case EndpointChat, EndpointCompletions, EndpointEmbeddings, EndpointInfer, EndpointResponses, EndpointMessages:
+		return true
+	}
+	return false
+}
+
+// Generates reports whether the endpoint answers with generated text,
+// which output guards read.
+func (e Endpoint) Generates() bool {
+	switch e {
+	case EndpointChat, EndpointCompletions, EndpointResponses, EndpointMessages:
+		return true
+	}
+	return false
+}
+
+// Protocol returns the upstream protocol a route must speak to serve the
+// endpoint.
+func (e Endpoint) Protocol() string {
+	switch e {
+	case EndpointInfer, EndpointModelMetadata:
+		return store.ProtocolKServeV2
+	case EndpointMessages:
+		return store.ProtocolAnthropic
+	}
+	return store.ProtocolOpenAI
 }
 
 // Exchange is the record of one data-plane request that every stage reads
@@ -122,6 +150,8 @@ type Denial struct {
 	Type    string
 	Code    string
 	Message string
+	// Blocked is set when a guard decided, rather than something failed.
+	Blocked bool
 }
 
 // Context returns the request's context.

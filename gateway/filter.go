@@ -83,6 +83,43 @@ func DataEvent(data []byte) []byte {
 	return out
 }
 
+// WithData returns ev with its data lines replaced by data, keeping its
+// other lines (event:, id:, comments) where they were, so that a rewritten
+// event of a typed stream (the Responses and Messages APIs name every
+// event) keeps its name.
+func WithData(ev, data []byte) []byte {
+	out := make([]byte, 0, len(ev)+len(data)/8)
+	wrote := false
+	for line := range bytes.Lines(ev) {
+		if bytes.HasPrefix(line, []byte("data:")) {
+			if !wrote {
+				out = append(out, DataEvent(data)...)
+				wrote = true
+			}
+			continue
+		}
+		out = append(out, line...)
+		if !bytes.HasSuffix(line, []byte("\n")) {
+			out = append(out, '\n')
+		}
+	}
+	if !wrote {
+		out = append(out, DataEvent(data)...)
+	}
+	return out
+}
+
+// EventName returns the value of an event's "event:" line, or "".
+func EventName(ev []byte) []byte {
+	for line := range bytes.Lines(ev) {
+		if v, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+			v, _ = bytes.CutPrefix(v, []byte(" "))
+			return bytes.TrimRight(v, "\r\n")
+		}
+	}
+	return nil
+}
+
 func chain(h Handler, mws []Middleware) Handler {
 	for i := len(mws) - 1; i >= 0; i-- {
 		h = mws[i](h)

@@ -25,13 +25,16 @@ func FuzzParseRequest(f *testing.F) {
 		`{"inputs":[{"name":"x","shape":[2,2],"datatype":"BYTES","data":[["a","b"],["c","d"]]}]}`,
 		`{"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[1,-2,127]}]}`,
 		`{"model":"a","model":"b"}`,
+		`{"model":"m","instructions":"x","input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]},{"type":"function_call_output","output":[{"type":"input_text","text":"t"}]}]}`,
+		`{"model":"m","system":[{"type":"text","text":"s"}],"messages":[{"role":"user","content":[{"type":"tool_result","content":[{"type":"text","text":"r"}]}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		parsers := []func([]byte) (*request, *Refusal){
-			parseChat, parseCompletion, parseEmbedding,
+			parseChat, parseCompletion, parseEmbedding, parseResponses,
 			func(b []byte) (*request, *Refusal) { return parseInfer(b, "m") },
+			func(b []byte) (*request, *Refusal) { return parseMessages(nil, b) },
 		}
 		for _, parse := range parsers {
 			q, r := parse(body)
@@ -138,5 +141,37 @@ func FuzzReadEvent(f *testing.F) {
 			t.Fatalf("content changed:\n in %q\nout %q", stream, got)
 		}
 		_ = EventData(got)
+	})
+}
+
+// FuzzAnswerFormats feeds arbitrary answers and stream events to every
+// answer format. None may panic, a renumbered event stays valid JSON, and
+// what the gateway writes for a withheld answer is valid JSON.
+func FuzzAnswerFormats(f *testing.F) {
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":{"prompt_tokens":1,"completion_tokens":2}}`))
+	f.Add([]byte(`{"type":"response.completed","sequence_number":7,"response":{"usage":{"input_tokens":1,"output_tokens":2}}}`))
+	f.Add([]byte(`{"type":"message_delta","usage":{"output_tokens":3}}`))
+	f.Add([]byte(`{"sequence_number":-1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, format := range []answerFormat{chatFormat{}, chatFormat{completions: true}, responsesFormat{}, messagesFormat{}} {
+			format.usage(data)
+			fl := format.follow()
+			fl.observe(data)
+			out := fl.outgoing(DataEvent(data))
+			if jsontext.Value(data).IsValid() && bytes.IndexByte(data, '\n') < 0 && !jsontext.Value(EventData(out)).IsValid() {
+				t.Fatalf("%T renumbered %s into %s", format, data, out)
+			}
+			x := &Exchange{ID: "req_1", Model: "m", UpstreamBody: data}
+			r := &Refusal{Status: 502, Code: "response_blocked", Message: "m", Filter: &ContentFilter{Guard: "g"}}
+			if b := format.filtered(x, r); !jsontext.Value(b).IsValid() {
+				t.Fatalf("%T made an invalid answer %s", format, b)
+			}
+			for _, ev := range fl.filteredEnd(x, r) {
+				if d := EventData(ev); string(d) != "[DONE]" && !jsontext.Value(d).IsValid() {
+					t.Fatalf("%T made an invalid event %s", format, ev)
+				}
+			}
+			fl.usage(Usage{})
+		}
 	})
 }

@@ -284,11 +284,7 @@ func (g *Gateway) resolveModel(x *Exchange, snap *snapshot) bool {
 			"%s may not use model %q", describe(x.Principal), x.Model))
 		return false
 	}
-	wantProtocol := store.ProtocolOpenAI
-	if x.Endpoint == EndpointInfer || x.Endpoint == EndpointModelMetadata {
-		wantProtocol = store.ProtocolKServeV2
-	}
-	if u.route.Protocol != wantProtocol {
+	if u.route.Protocol != x.Endpoint.Protocol() {
 		x.Refuse(refusal(http.StatusBadRequest, TypeInvalidRequest, "wrong_protocol",
 			"model %q is served over %s; %s", x.Model, u.route.Protocol, protocolHint(u.route)))
 		return false
@@ -301,10 +297,13 @@ func (g *Gateway) resolveModel(x *Exchange, snap *snapshot) bool {
 }
 
 func protocolHint(r *store.Route) string {
-	if r.Protocol == store.ProtocolKServeV2 {
+	switch r.Protocol {
+	case store.ProtocolKServeV2:
 		return "call POST /v2/models/" + r.Model + "/infer"
+	case store.ProtocolAnthropic:
+		return "call POST /v1/messages"
 	}
-	return "call the /v1 endpoints"
+	return "call /v1/chat/completions, /v1/completions, /v1/embeddings or /v1/responses"
 }
 
 // requestIDEncoding is base32 with its alphabet in ASCII order, so ids

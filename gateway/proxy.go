@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -70,6 +69,17 @@ func (g *Gateway) forward(x *Exchange) {
 		// registry admits, so one that hosts several can pick it.
 		h["X-Modelgate-Model-Version"] = []string{x.ModelVersion}
 		h["X-Modelgate-Model-Digest"] = []string{x.ModelDigest}
+	}
+	if x.Endpoint == EndpointMessages {
+		// The API version and beta features are the caller's choice: the
+		// body's meaning depends on them (readRequest checked their form).
+		h["Anthropic-Version"] = []string{defaultAnthropicVersion}
+		if v := x.R.Header.Get("Anthropic-Version"); v != "" {
+			h["Anthropic-Version"] = []string{v}
+		}
+		if v := x.R.Header.Values("Anthropic-Beta"); len(v) > 0 {
+			h["Anthropic-Beta"] = []string{strings.Join(v, ",")}
+		}
 	}
 	if u.credHeader != "" {
 		h.Set(u.credHeader, u.credValue)
@@ -154,13 +164,14 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 			"the model server's response exceeds %d bytes", u.maxResponse))
 		return
 	}
-	if x.upstreamOK && x.Endpoint.Inference() && x.Endpoint != EndpointInfer {
-		x.Usage = responseUsage(data, x.Usage)
+	format := formatOf(x.Endpoint)
+	if x.upstreamOK && format != nil {
+		x.Usage = answerUsage(format, data, x.Usage)
 	}
 	x.UpstreamBody = data
 	for _, f := range g.opts.Hooks.Output {
 		if data, err = f.FilterBody(x, resp.StatusCode, data); err != nil {
-			g.filterFailed(x, err)
+			g.filterFailed(x, format, err)
 			return
 		}
 	}
@@ -176,16 +187,34 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 }
 
 // filterFailed refuses a response an output filter stopped. A filter that
-// fails rather than decides also stops it: output checks fail closed.
-func (g *Gateway) filterFailed(x *Exchange, err error) {
+// fails rather than decides also stops it: output checks fail closed. An
+// answer a guard withheld in content-filter mode is still an answer: 200,
+// in the API's own content-filter terms, so that no SDK retries it.
+func (g *Gateway) filterFailed(x *Exchange, format answerFormat, err error) {
 	var r *Refusal
-	if errors.As(err, &r) {
+	if !errors.As(err, &r) {
+		g.log.Error("output filter failed", "request_id", x.ID, "err", err)
+		x.Refuse(refusal(http.StatusBadGateway, TypeServer, "output_check_failed",
+			"the response could not be checked, so it was withheld"))
+		return
+	}
+	if r.Filter == nil || format == nil {
 		x.Refuse(r)
 		return
 	}
-	g.log.Error("output filter failed", "request_id", x.ID, "err", err)
-	x.Refuse(refusal(http.StatusBadGateway, TypeServer, "output_check_failed",
-		"the response could not be checked, so it was withheld"))
+	body := append(format.filtered(x, r), '\n')
+	x.Denial = &Denial{Status: http.StatusOK, Type: r.Type, Code: r.Code, Message: r.Message, Blocked: r.Blocked}
+	x.ResponseBody = body
+	if !g.release(x, http.StatusOK) {
+		return
+	}
+	h := x.W.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Should-Retry", "false")
+	x.W.WriteHeader(http.StatusOK)
+	x.W.Write(body)
 }
 
 // hopHeaders are not forwarded from upstream responses: hop-by-hop fields,
@@ -204,62 +233,6 @@ func copyResponseHeaders(dst, src http.Header) {
 		}
 	}
 }
-
-// openAIUsage is the part of an OpenAI response or stream chunk that
-// accounting reads.
-type openAIUsage struct {
-	Usage *struct {
-		PromptTokens     int64 `json:"prompt_tokens"`
-		CompletionTokens int64 `json:"completion_tokens"`
-	} `json:"usage"`
-	Choices []struct {
-		Text    string `json:"text"`
-		Message struct {
-			Content *string `json:"content"`
-		} `json:"message"`
-		Delta struct {
-			Content *string `json:"content"`
-		} `json:"delta"`
-	} `json:"choices"`
-}
-
-// responseUsage takes the upstream's token counts, or estimates the
-// completion from the text when it sent none.
-func responseUsage(data []byte, u Usage) Usage {
-	var r openAIUsage
-	if json.Unmarshal(data, &r) != nil {
-		u.CompletionTokens = int64(len(data)+3) / 4
-		u.Estimated = true
-		return u
-	}
-	if r.Usage != nil {
-		return Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
-	}
-	var c tokenCounter
-	for _, ch := range r.Choices {
-		c.add(ch.Text)
-		if ch.Message.Content != nil {
-			c.add(*ch.Message.Content)
-		}
-	}
-	u.CompletionTokens, u.Estimated = c.tokens(), true
-	return u
-}
-
-// tokenCounter estimates tokens over text that arrives in pieces.
-type tokenCounter struct{ ascii, other int64 }
-
-func (c *tokenCounter) add(s string) {
-	for _, r := range s {
-		if r < 0x80 {
-			c.ascii++
-		} else {
-			c.other++
-		}
-	}
-}
-
-func (c *tokenCounter) tokens() int64 { return (c.ascii+3)/4 + c.other }
 
 // setModel rewrites the top-level "model" member, keeping everything else
 // byte for byte.

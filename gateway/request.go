@@ -21,6 +21,10 @@ func (g *Gateway) matchEndpoint(x *Exchange) bool {
 		x.Endpoint = EndpointCompletions
 	case "/v1/embeddings":
 		x.Endpoint = EndpointEmbeddings
+	case "/v1/responses":
+		x.Endpoint = EndpointResponses
+	case "/v1/messages":
+		x.Endpoint = EndpointMessages
 	case "/v1/models":
 		x.Endpoint, allow = EndpointModels, http.MethodGet
 	case "/v2/health/live", "/v2/health/ready":
@@ -169,6 +173,10 @@ func (g *Gateway) readRequest(x *Exchange) bool {
 		q, r = parseEmbedding(body)
 	case EndpointInfer:
 		q, r = parseInfer(body, x.Model)
+	case EndpointResponses:
+		q, r = parseResponses(body)
+	case EndpointMessages:
+		q, r = parseMessages(x.R.Header, body)
 	}
 	if r == nil {
 		r = checkFoldedNames(body)

@@ -37,13 +37,13 @@ func ValidateRoute(r *store.Route) error {
 		return fieldErr("model", "%q must be 1-256 characters of letters, digits and ._:/@+- starting with a letter or digit", r.Model)
 	}
 	switch r.Protocol {
-	case store.ProtocolOpenAI:
+	case store.ProtocolOpenAI, store.ProtocolAnthropic:
 	case store.ProtocolKServeV2:
 		if !pathName.MatchString(r.Model) {
 			return fieldErr("model", "%q: a kserve_v2 model name is one path segment (letters, digits, ._-)", r.Model)
 		}
 	default:
-		return fieldErr("protocol", "must be %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolKServeV2, r.Protocol)
+		return fieldErr("protocol", "must be %q, %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolAnthropic, store.ProtocolKServeV2, r.Protocol)
 	}
 	if r.Registry != "" {
 		if err := registry.ValidName("registry model name", r.Registry); err != nil {

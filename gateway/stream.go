@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/go-json-experiment/json"
 )
 
 // maxEventBytes bounds one server-sent event, so an upstream that never
@@ -41,31 +39,12 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 			filters = append(filters, sf)
 		}
 	}
-	var acct streamAccounting
-	account := x.upstreamOK && x.Endpoint != EndpointInfer
-	capture := g.opts.Recorder != nil && g.opts.Recorder.CaptureStream(x)
-	keep := func(dst *[]byte, ev []byte) {
-		if len(*dst)+len(ev)+2 > int(x.upstream.maxResponse) {
-			x.CaptureTruncated = true
-			return
-		}
-		*dst = append(append(*dst, ev...), eventEnd(ev)...)
+	s := &relay{x: x, start: start, flusher: flusher}
+	if f := formatOf(x.Endpoint); f != nil {
+		s.follower = f.follow()
 	}
-	send := func(events [][]byte) bool {
-		for _, ev := range events {
-			if capture {
-				keep(&x.ResponseBody, ev)
-			}
-			if _, err := x.W.Write(ev); err != nil {
-				return false
-			}
-			if _, err := x.W.Write(eventEnd(ev)); err != nil {
-				return false
-			}
-		}
-		flusher.Flush()
-		return true
-	}
+	s.account = x.upstreamOK && s.follower != nil
+	s.capture = g.opts.Recorder != nil && g.opts.Recorder.CaptureStream(x)
 
 	br := bufio.NewReaderSize(resp.Body, 16<<10)
 	var buf []byte
@@ -73,19 +52,19 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 		ev, err := readEvent(br, buf[:0])
 		buf = ev
 		if len(ev) > 0 {
-			if account {
-				acct.observe(ev)
+			if s.follower != nil {
+				s.follower.observe(EventData(ev))
 			}
-			if capture {
-				keep(&x.UpstreamBody, ev)
+			if s.capture {
+				s.keep(&x.UpstreamBody, ev)
 			}
 			out, ferr := filterEvent(filters, ev)
 			if ferr != nil {
-				g.streamFailed(x, ferr, start, &acct, account)
+				g.streamFailed(s, ferr)
 				return
 			}
-			if !send(out) {
-				g.finishStream(x, start, &acct, account)
+			if !s.send(out) {
+				s.finish()
 				return // the client is gone
 			}
 		}
@@ -93,7 +72,7 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 			break
 		}
 		if err != nil {
-			g.streamFailed(x, err, start, &acct, account)
+			g.streamFailed(s, err)
 			return
 		}
 	}
@@ -103,12 +82,95 @@ func (g *Gateway) relayStream(x *Exchange, resp *http.Response, start time.Time)
 			held, err = filterEvents(filters[i+1:], held)
 		}
 		if err != nil {
-			g.streamFailed(x, err, start, &acct, account)
+			g.streamFailed(s, err)
 			return
 		}
-		send(held)
+		s.send(held)
 	}
-	g.finishStream(x, start, &acct, account)
+	s.finish()
+}
+
+// relay is one stream being relayed.
+type relay struct {
+	x        *Exchange
+	start    time.Time
+	flusher  http.Flusher
+	follower streamFollower // nil for an API whose answers the gateway does not read
+	account  bool           // take the usage from the stream
+	capture  bool           // keep the stream for the audit log
+}
+
+// keep appends an event to a capture, up to the route's response limit.
+func (s *relay) keep(dst *[]byte, ev []byte) {
+	if len(*dst)+len(ev)+2 > int(s.x.upstream.maxResponse) {
+		s.x.CaptureTruncated = true
+		return
+	}
+	*dst = append(append(*dst, ev...), eventEnd(ev)...)
+}
+
+// send writes events to the client and flushes them; false means the
+// client is gone.
+func (s *relay) send(events [][]byte) bool {
+	for _, ev := range events {
+		if s.follower != nil {
+			ev = s.follower.outgoing(ev)
+		}
+		if s.capture {
+			s.keep(&s.x.ResponseBody, ev)
+		}
+		if _, err := s.x.W.Write(ev); err != nil {
+			return false
+		}
+		if _, err := s.x.W.Write(eventEnd(ev)); err != nil {
+			return false
+		}
+	}
+	s.flusher.Flush()
+	return true
+}
+
+func (s *relay) finish() {
+	s.x.UpstreamLatency = time.Since(s.start)
+	if s.account {
+		s.x.Usage = s.follower.usage(s.x.Usage)
+	}
+}
+
+// streamFailed ends a stream whose status line is already sent: the only
+// way left to tell the client is in the stream, in its API's terms. An
+// answer an output guard withheld ends as that API ends an answer its own
+// content filter stopped; anything else ends with an error event.
+func (g *Gateway) streamFailed(s *relay, err error) {
+	x := s.x
+	var (
+		r              *Refusal
+		typ, code, msg string
+	)
+	switch {
+	case errors.As(err, &r):
+		x.Denial = &Denial{Status: r.Status, Type: r.Type, Code: r.Code, Message: r.Message, Blocked: r.Blocked}
+		typ, code, msg = r.Type, r.Code, r.Message
+	case errors.Is(err, errEventTooLarge):
+		typ, code, msg = TypeUpstream, "bad_upstream_response", "the model server sent an event larger than the gateway accepts"
+	case x.R.Context().Err() != nil && !errors.Is(x.R.Context().Err(), context.DeadlineExceeded):
+		s.finish()
+		return // the client is gone
+	default:
+		g.log.Warn("upstream stream failed", "request_id", x.ID, "model", x.Model, "err", err)
+		typ, code, msg = TypeUpstream, "upstream_stream_error", "the model server's stream broke off"
+	}
+	var end [][]byte
+	switch {
+	case s.follower == nil:
+		end = [][]byte{DataEvent(x.appendError(nil, typ, code, msg))}
+	case r != nil && r.Filter != nil:
+		end = s.follower.filteredEnd(x, r)
+	default:
+		end = s.follower.errorEnd(x, typ, code, msg)
+	}
+	s.send(end)
+	s.finish()
 }
 
 // eventEnd returns the blank line that ends an event, in the event's own
@@ -145,39 +207,6 @@ func filterEvents(filters []StreamFilter, events [][]byte) ([][]byte, error) {
 	return events, nil
 }
 
-// streamFailed ends a stream whose status line is already sent: the only
-// way left to tell the client is an error event, in OpenAI's stream style.
-func (g *Gateway) streamFailed(x *Exchange, err error, start time.Time, acct *streamAccounting, account bool) {
-	var (
-		r   *Refusal
-		msg []byte
-	)
-	switch {
-	case errors.As(err, &r):
-		x.Denial = &Denial{Status: r.Status, Type: r.Type, Code: r.Code, Message: r.Message}
-		msg = appendError(nil, x.ID, r.Type, r.Code, r.Message)
-	case errors.Is(err, errEventTooLarge):
-		msg = appendError(nil, x.ID, TypeUpstream, "bad_upstream_response", "the model server sent an event larger than the gateway accepts")
-	case x.R.Context().Err() != nil && !errors.Is(x.R.Context().Err(), context.DeadlineExceeded):
-		g.finishStream(x, start, acct, account)
-		return // the client is gone
-	default:
-		g.log.Warn("upstream stream failed", "request_id", x.ID, "model", x.Model, "err", err)
-		msg = appendError(nil, x.ID, TypeUpstream, "upstream_stream_error", "the model server's stream broke off")
-	}
-	x.W.Write(DataEvent(bytes.TrimRight(msg, "\n")))
-	x.W.Write([]byte("\n"))
-	x.W.(http.Flusher).Flush()
-	g.finishStream(x, start, acct, account)
-}
-
-func (g *Gateway) finishStream(x *Exchange, start time.Time, acct *streamAccounting, account bool) {
-	x.UpstreamLatency = time.Since(start)
-	if account {
-		x.Usage = acct.usage(x.Usage)
-	}
-}
-
 // readEvent reads lines up to and excluding the blank line that ends an
 // event. At the end of the stream it returns what it has with io.EOF.
 func readEvent(br *bufio.Reader, buf []byte) ([]byte, error) {
@@ -205,38 +234,4 @@ func readEvent(br *bufio.Reader, buf []byte) ([]byte, error) {
 			return buf, err
 		}
 	}
-}
-
-// streamAccounting follows an OpenAI stream for its token usage.
-type streamAccounting struct {
-	reported  *Usage // the upstream's own count, from a usage chunk
-	completed tokenCounter
-}
-
-func (a *streamAccounting) observe(ev []byte) {
-	data := EventData(ev)
-	if len(data) == 0 || data[0] != '{' {
-		return // [DONE], comments, keep-alives
-	}
-	var chunk openAIUsage
-	if json.Unmarshal(data, &chunk) != nil {
-		return
-	}
-	if chunk.Usage != nil {
-		a.reported = &Usage{PromptTokens: chunk.Usage.PromptTokens, CompletionTokens: chunk.Usage.CompletionTokens}
-	}
-	for _, ch := range chunk.Choices {
-		a.completed.add(ch.Text)
-		if ch.Delta.Content != nil {
-			a.completed.add(*ch.Delta.Content)
-		}
-	}
-}
-
-func (a *streamAccounting) usage(estimate Usage) Usage {
-	if a.reported != nil {
-		return *a.reported
-	}
-	estimate.CompletionTokens, estimate.Estimated = a.completed.tokens(), true
-	return estimate
 }

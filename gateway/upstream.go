@@ -61,6 +61,11 @@ func (u *upstream) compile() error {
 		u.maxResponse = DefaultMaxResponseBytes
 	}
 	if c := r.Upstream.Credential; c != nil {
+		if c.Header == "" && r.Protocol == store.ProtocolAnthropic {
+			cc := *c
+			cc.Header = "X-Api-Key" // Anthropic's API takes its key there, bare
+			c = &cc
+		}
 		var err error
 		if u.credHeader, u.credValue, err = secret.Header(c); err != nil {
 			return err
@@ -114,6 +119,10 @@ func (u *upstream) target(x *Exchange, suffix string) string {
 		return u.base.String() + "/completions"
 	case EndpointEmbeddings:
 		return u.base.String() + "/embeddings"
+	case EndpointResponses:
+		return u.base.String() + "/responses"
+	case EndpointMessages:
+		return u.base.String() + "/messages"
 	}
 	p := u.base.String() + "/v2/models/" + url.PathEscape(u.upstreamModel())
 	if x.kserveVersion != "" {

@@ -46,8 +46,9 @@ const (
 
 // Upstream protocols.
 const (
-	ProtocolOpenAI   = "openai"
-	ProtocolKServeV2 = "kserve_v2"
+	ProtocolOpenAI    = "openai"    // OpenAI chat, completions, embeddings and Responses APIs
+	ProtocolKServeV2  = "kserve_v2" // KServe / Open Inference Protocol v2
+	ProtocolAnthropic = "anthropic" // Anthropic Messages API
 )
 
 // Route maps a public model name to an upstream model server.

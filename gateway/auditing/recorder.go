@@ -99,7 +99,7 @@ func (r *Recorder) event(x *gateway.Exchange) (*audit.Event, []audit.Payload) {
 	ev.Decision = audit.Decision{Outcome: audit.Allowed}
 	if d := x.Denial; d != nil {
 		ev.Decision = audit.Decision{Outcome: audit.Denied, Reason: d.Code}
-		if d.Type == gateway.TypeUpstream || d.Type == gateway.TypeServer {
+		if !d.Blocked && (d.Type == gateway.TypeUpstream || d.Type == gateway.TypeServer) {
 			ev.Decision.Outcome = audit.Failed
 		}
 	}

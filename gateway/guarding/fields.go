@@ -42,7 +42,9 @@ const (
 	posEnum                 // a short enumeration value
 	posIdentifier           // an id or a model name
 	posDatatype             // a KServe datatype
-	posBase64Media          // raw base64 of audio
+	posBase64Media          // raw base64 of audio or an image
+	posEventType            // a stream event's type, dotted words
+	posMediaType            // a MIME type
 )
 
 // positions maps a pointer's shape (array indexes as '#') to what the value
@@ -71,6 +73,53 @@ var positions = map[string]position{
 	"/data/#/object":                           posEnum,
 	"/inputs/#/datatype":                       posDatatype,
 	"/outputs/#/datatype":                      posDatatype,
+	"/type":                                    posEventType,
+	"/include/#":                               posEventType,
+
+	// Responses API requests and answers (stream events' "response",
+	// "item" and "part" are read as the answer's own; see canonical).
+	"/input/#/role":                          posEnum,
+	"/input/#/type":                          posEnum,
+	"/input/#/status":                        posEnum,
+	"/input/#/content/#/type":                posEnum,
+	"/input/#/content/#/detail":              posEnum,
+	"/input/#/summary/#/type":                posEnum,
+	"/input/#/output/#/type":                 posEnum,
+	"/reasoning/effort":                      posEnum,
+	"/reasoning/summary":                     posEnum,
+	"/text/format/type":                      posEnum,
+	"/text/verbosity":                        posEnum,
+	"/truncation":                            posEnum,
+	"/status":                                posEnum,
+	"/incomplete_details/reason":             posEnum,
+	"/output/#/type":                         posEnum,
+	"/output/#/status":                       posEnum,
+	"/output/#/role":                         posEnum,
+	"/output/#/content/#/type":               posEnum,
+	"/output/#/content/#/annotations/#/type": posEnum,
+	"/output/#/summary/#/type":               posEnum,
+
+	// Messages API requests and answers (stream events' "message" and
+	// "content_block" likewise).
+	"/messages/#/content/#/source/type":                 posEnum,
+	"/messages/#/content/#/source/media_type":           posMediaType,
+	"/messages/#/content/#/source/data":                 posBase64Media,
+	"/messages/#/content/#/content/#/type":              posEnum,
+	"/messages/#/content/#/content/#/source/type":       posEnum,
+	"/messages/#/content/#/content/#/source/media_type": posMediaType,
+	"/messages/#/content/#/content/#/source/data":       posBase64Media,
+	"/messages/#/content/#/cache_control/type":          posEnum,
+	"/system/#/type":               posEnum,
+	"/system/#/cache_control/type": posEnum,
+	"/tools/#/cache_control/type":  posEnum,
+	"/thinking/type":               posEnum,
+	"/role":                        posEnum,
+	"/content/#/type":              posEnum,
+	"/stop_reason":                 posEnum,
+	"/usage/service_tier":          posEnum,
+	"/delta/type":                  posEnum,
+	"/delta/stop_reason":           posEnum,
+	"/error/type":                  posEnum,
 
 	"/id":                                posIdentifier,
 	"/model":                             posIdentifier,
@@ -84,6 +133,45 @@ var positions = map[string]position{
 	"/choices/#/delta/tool_calls/#/id":   posIdentifier,
 	"/model_name":                        posIdentifier,
 	"/model_version":                     posIdentifier,
+
+	"/previous_response_id":             posIdentifier,
+	"/item_id":                          posIdentifier,
+	"/input/#/id":                       posIdentifier,
+	"/input/#/call_id":                  posIdentifier,
+	"/input/#/encrypted_content":        posIdentifier,
+	"/output/#/id":                      posIdentifier,
+	"/output/#/call_id":                 posIdentifier,
+	"/output/#/encrypted_content":       posIdentifier,
+	"/messages/#/content/#/id":          posIdentifier,
+	"/messages/#/content/#/tool_use_id": posIdentifier,
+	"/messages/#/content/#/signature":   posIdentifier,
+	"/messages/#/content/#/data":        posIdentifier,
+	"/metadata/user_id":                 posIdentifier,
+	"/content/#/id":                     posIdentifier,
+	"/content/#/signature":              posIdentifier,
+	"/content/#/data":                   posIdentifier,
+	"/delta/signature":                  posIdentifier,
+}
+
+// aliases map the objects stream events wrap to the answer they belong to:
+// a Responses event's "response", "item" and "part", a Messages event's
+// "message" and "content_block".
+var aliases = [...]struct{ prefix, as string }{
+	{"/response/", "/"},
+	{"/item/", "/output/#/"},
+	{"/part/", "/output/#/content/#/"},
+	{"/message/", "/"},
+	{"/content_block/", "/content/#/"},
+}
+
+// canonical returns a pointer shape with stream wrappers aliased.
+func canonical(shape []byte) string {
+	for _, a := range aliases {
+		if rest, ok := bytes.CutPrefix(shape, []byte(a.prefix)); ok {
+			return a.as + string(rest)
+		}
+	}
+	return string(shape)
 }
 
 // freeForm are the objects whose member names are data, not schema: every
@@ -91,6 +179,8 @@ var positions = map[string]position{
 var freeForm = []string{
 	"/metadata", "/logit_bias", "/tools/#/function/parameters", "/response_format/json_schema/schema",
 	"/parameters", "/inputs/#/parameters", "/outputs/#/parameters",
+	"/tools/#/parameters", "/text/format/schema", "/tools/#/input_schema",
+	"/messages/#/content/#/input", "/content/#/input",
 }
 
 // maxEnum is the longest value taken for an enumeration.
@@ -106,6 +196,36 @@ func enumWord(s string) bool {
 	}
 	for i := 1; i < len(s); i++ {
 		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// eventType reports whether s can be a stream event's type: lower-case
+// words joined by '.' ("response.output_text.delta"), at most 64 bytes.
+// Each word is an enumeration word; the dots, which no credential format
+// uses, are what allows the greater length.
+func eventType(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for w := range strings.SplitSeq(s, ".") {
+		if !enumWord(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// mediaType reports whether s is a plain MIME type ("image/png").
+func mediaType(s string) bool {
+	major, minor, ok := strings.Cut(s, "/")
+	if !ok || len(s) > 64 || !enumWord(major) || minor == "" {
+		return false
+	}
+	for i := 0; i < len(minor); i++ {
+		if c := minor[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '+' || c == '-') {
 			return false
 		}
 	}
@@ -172,7 +292,7 @@ func (r *fieldReader) name(ptr jsontext.Pointer, name string) {
 }
 
 func (r *fieldReader) inFreeForm(ptr jsontext.Pointer) bool {
-	shape := r.shapeOf(ptr)
+	shape := canonical(r.shapeOf(ptr))
 	for _, f := range freeForm {
 		// Below f: the member's pointer is f/<name>/...
 		if len(shape) > len(f) && strings.HasPrefix(string(shape), f) && shape[len(f)] == '/' {
@@ -219,9 +339,17 @@ func isIndex(seg []byte) bool {
 
 func (r *fieldReader) value(ptr jsontext.Pointer, s string) {
 	seg := guard.Segment{Path: string(ptr), Role: r.role, Text: s}
-	switch positions[string(r.shapeOf(ptr))] {
+	switch positions[canonical(r.shapeOf(ptr))] {
 	case posEnum:
 		if enumWord(s) {
+			return
+		}
+	case posEventType:
+		if eventType(s) {
+			return
+		}
+	case posMediaType:
+		if mediaType(s) {
 			return
 		}
 	case posDatatype:
@@ -232,10 +360,13 @@ func (r *fieldReader) value(ptr jsontext.Pointer, s string) {
 		seg.Kind = guard.Identifier
 	case posBase64Media:
 		if b, ok := decodeBase64Prefix(s, 16); ok && mediaMagic(b) != "" {
-			return // audio of a known format
+			return // audio or an image of a known format
 		}
+		// Anything else is read as it stands (a text document's data is
+		// plain text, and a credential can be valid base64) and, when it
+		// decodes, decoded as well.
 		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-			seg.Text, seg.Kind = strings.ToValidUTF8(string(b), "\uFFFD"), guard.Decoded
+			r.out = append(r.out, guard.Segment{Path: seg.Path, Role: r.role, Text: strings.ToValidUTF8(string(b), "\uFFFD"), Kind: guard.Decoded})
 		}
 	}
 	if len(s) > 5 && strings.EqualFold(s[:5], "data:") {

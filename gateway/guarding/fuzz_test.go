@@ -16,21 +16,33 @@ import (
 // FuzzStream feeds arbitrary upstream events through the stream guard: it
 // may refuse them, but never panics, and what it releases is JSON events.
 func FuzzStream(f *testing.F) {
-	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"hi ghp_8dKq2mZpX4vN7bR1"}}]}`), []byte(`{"choices":[{"index":0,"delta":{"content":"sT6wY9cE3fH5jL0aQuIo ok"},"finish_reason":"stop"}]}`))
-	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"{\"a\":"}}]}}]}`), []byte(`[DONE]`))
-	f.Add([]byte(`{"choices":[{"index":"x"}]}`), []byte(`not json`))
-	f.Fuzz(func(t *testing.T, a, b []byte) {
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"hi ghp_8dKq2mZpX4vN7bR1"}}]}`), []byte(`{"choices":[{"index":0,"delta":{"content":"sT6wY9cE3fH5jL0aQuIo ok"},"finish_reason":"stop"}]}`), uint8(0))
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"{\"a\":"}}]}}]}`), []byte(`[DONE]`), uint8(0))
+	f.Add([]byte(`{"choices":[{"index":"x"}]}`), []byte(`not json`), uint8(0))
+	f.Add([]byte(`{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"hi ghp_8dKq2mZpX4vN7bR1"}`),
+		[]byte(`{"type":"response.output_text.done","output_index":0,"text":"x"}`), uint8(1))
+	f.Add([]byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sT6wY9cE3fH5jL0aQuIo"}}`),
+		[]byte(`{"type":"message_delta","delta":{"stop_reason":"end_turn"}}`), uint8(2))
+	f.Fuzz(func(t *testing.T, a, b []byte, api uint8) {
 		p := testProfile
 		x, _ := exchange(p, context.Background())
+		x.Endpoint = [...]gateway.Endpoint{gateway.EndpointChat, gateway.EndpointResponses, gateway.EndpointMessages}[api%3]
 		sf := filter{}.FilterStream(x)
 		for _, data := range [][]byte{a, b} {
-			evs, err := sf.Event(gateway.DataEvent(data))
+			ev := gateway.DataEvent(data)
+			if x.Endpoint != gateway.EndpointChat {
+				ev = append([]byte("event: e\n"), ev...)
+			}
+			evs, err := sf.Event(ev)
 			if err != nil {
 				return
 			}
 			for _, ev := range evs {
-				if !bytes.HasPrefix(ev, []byte("data: ")) {
-					t.Fatalf("released a non-data event %q", ev)
+				if !bytes.Contains(ev, []byte("data: ")) {
+					t.Fatalf("released an event without data %q", ev)
+				}
+				if x.Endpoint != gateway.EndpointChat && !bytes.HasPrefix(ev, []byte("event: ")) {
+					t.Fatalf("released an event without its name %q", ev)
 				}
 			}
 		}
@@ -42,6 +54,8 @@ func FuzzStream(f *testing.F) {
 func FuzzAnswer(f *testing.F) {
 	f.Add([]byte(`{"choices":[{"message":{"content":"a@b.com"}}]}`), true)
 	f.Add([]byte(`{"outputs":[{"data":[["x","y"]]}]}`), false)
+	f.Add([]byte(`{"output":[{"type":"message","content":[{"type":"output_text","text":"a@b.com"}]}]}`), true)
+	f.Add([]byte(`{"type":"message","content":[{"type":"tool_use","input":{"k":"a@b.com"}}]}`), true)
 	f.Fuzz(func(t *testing.T, body []byte, chat bool) {
 		x, _ := exchange(testProfile, context.Background())
 		if !chat {

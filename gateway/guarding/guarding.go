@@ -31,7 +31,10 @@ type Profile struct {
 	Restore  bool
 	Canary   bool // a canary guard is on output: insert tokens into requests
 	HoldBack int
-	hashKey  []byte
+	// OutputBlockError answers a blocked answer with a 502 instead of a
+	// 200 in the API's content-filter terms.
+	OutputBlockError bool
+	hashKey          []byte
 }
 
 // New compiles the configured pipelines.
@@ -49,7 +52,7 @@ func New(cfg config.Guards) (*Guards, error) {
 
 // Compile builds one pipeline.
 func Compile(name string, pc *config.GuardPipeline, hashKey []byte) (*Profile, error) {
-	p := &Profile{Name: name, Restore: pc.Restore, HoldBack: pc.HoldBack, hashKey: hashKey}
+	p := &Profile{Name: name, Restore: pc.Restore, HoldBack: pc.HoldBack, OutputBlockError: pc.OutputBlockError, hashKey: hashKey}
 	p.Input = guard.Pipeline{Budget: pc.Budget, FailOpen: pc.FailOpen}
 	p.Output = p.Input
 	for _, st := range [...]struct {

@@ -11,7 +11,8 @@ import (
 
 // rewriteJSON returns a JSON document with the string values at the JSON
 // Pointers in repl replaced, the raw values in prepend inserted at the
-// start of the arrays at their pointers, and the members matching the
+// start of the arrays at their pointers (or raw members at the start of
+// objects), and the members matching the
 // patterns in drop (see matchPointer) set to null. It reads the document
 // once and splices the original bytes, so everything else is kept exactly
 // as the caller sent it and nothing is re-encoded.
@@ -58,14 +59,14 @@ func rewriteJSON(body []byte, repl map[string]string, prepend map[string][]byte,
 				return nil, err
 			}
 			edits = append(edits, edit{start, end, quoted})
-		case '[':
+		case '[', '{':
 			v, ok := prepend[string(dec.StackPointer())]
 			if !ok {
 				continue
 			}
 			at := int(dec.InputOffset())
 			with := append([]byte(nil), v...)
-			if dec.PeekKind() != ']' {
+			if k := dec.PeekKind(); k != ']' && k != '}' {
 				with = append(with, ',')
 			}
 			edits = append(edits, edit{at, at, with})

@@ -3,7 +3,6 @@ package guarding
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/modelgate/modelgate/gateway"
@@ -68,15 +67,14 @@ func (filter) FilterBody(x *gateway.Exchange, status int, body []byte) ([]byte, 
 	out := st.p.Output.Run(st.ctx, texts, &st.vault)
 	record(x, "output", out.Results)
 	if out.Blocked != nil {
-		return nil, blocked(out.Blocked, "response", http.StatusBadGateway, gateway.TypeUpstream)
+		return nil, st.p.answerBlocked(out.Blocked)
 	}
 	orig := make([]string, len(segs))
 	for i, s := range segs {
 		orig[i] = s.Text
 	}
 	if t := unrewritable(texts, orig); t != nil {
-		return nil, &gateway.Refusal{Status: http.StatusBadGateway, Type: gateway.TypeUpstream, Code: "response_blocked",
-			Message: fmt.Sprintf("the response was blocked: %s at %s holds what a guard must rewrite, and it cannot be rewritten in place", kindName(t.Kind), t.Path)}
+		return nil, st.p.withhold("", nil, fmt.Sprintf("the response was blocked: %s at %s holds what a guard must rewrite, and it cannot be rewritten in place", kindName(t.Kind), t.Path))
 	}
 	repl := map[string]string{}
 	for i, t := range texts {

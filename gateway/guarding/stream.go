@@ -1,14 +1,11 @@
 package guarding
 
 import (
-	"bytes"
 	"fmt"
-	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/guard"
 )
@@ -29,13 +26,20 @@ const (
 // when the route has nothing to check or restore.
 func (filter) FilterStream(x *gateway.Exchange) gateway.StreamFilter {
 	st := stateOf(x)
-	if st == nil || x.Endpoint != gateway.EndpointChat && x.Endpoint != gateway.EndpointCompletions {
+	if st == nil || !x.Endpoint.Generates() {
 		return nil
 	}
 	if len(st.p.Output.Guards) == 0 && !(st.p.Restore && st.vault.Len() > 0) {
 		return nil
 	}
-	return &streamGuard{x: x, st: st, fields: map[string]*heldText{}, evidence: map[string]int{}}
+	s := &streamGuard{x: x, st: st, fields: map[string]*heldText{}, evidence: map[string]int{}, drop: logprobs}
+	switch x.Endpoint {
+	case gateway.EndpointResponses:
+		s.typed, s.drop = responsesEvents{}, responsesLogprobs
+	case gateway.EndpointMessages:
+		s.typed, s.drop = messagesEvents{}, nil
+	}
+	return s
 }
 
 // streamGuard holds back each text field of a stream (a choice's content,
@@ -45,107 +49,33 @@ func (filter) FilterStream(x *gateway.Exchange) gateway.StreamFilter {
 type streamGuard struct {
 	x        *gateway.Exchange
 	st       *state
+	typed    eventGrammar // nil for chat and completions streams
+	drop     []string     // members that repeat the answer token by token (logprobs)
 	fields   map[string]*heldText
-	order    []string       // field pointers in order of first appearance
+	order    []string       // field keys in order of first appearance
 	evidence map[string]int // guard name -> index in x.Guards
 }
 
+// heldText is one text field of a stream: a chat choice's content, a tool
+// call's arguments, a Responses output part, a Messages content block.
 type heldText struct {
-	ptr      string
-	choice   string // "/choices/N", to flush when the choice finishes
+	key      string // what identifies the field across events
+	ptr      string // where events carry its pieces
+	choice   string // for chat, "/choices/N", to flush when the choice finishes
 	held     string // received, not yet sent
 	sent     string // the tail of what was sent, as context for detectors
-	template []byte // the last chunk that carried this field
+	template []byte // the data of the last event that carried this field
+	event    []byte // that event, for its other lines (event: name, id:)
 }
 
 func (s *streamGuard) Event(ev []byte) ([][]byte, error) {
-	data := gateway.EventData(ev)
-	switch {
-	case len(data) == 0:
-		return [][]byte{ev}, nil // comments and keep-alives
-	case string(data) == "[DONE]":
-		out, err := s.flush("")
-		return append(out, ev), err
-	case data[0] != '{':
-		return nil, fmt.Errorf("stream event is neither JSON nor [DONE]")
+	if s.typed != nil {
+		return s.typedEvent(ev)
 	}
-	all, err := textFields(data, "assistant")
-	if err != nil {
-		return nil, fmt.Errorf("reading a stream event: %w", err)
-	}
-	segs, whole := splitWhole(all)
-	wholeRepl, err := s.checkWhole(whole)
-	if err != nil {
-		return nil, err
-	}
-	// Events cut later from this one (to flush a field) must carry its
-	// whole fields as rewritten, not as the upstream sent them.
-	template := data
-	if len(wholeRepl) > 0 {
-		if template, err = rewriteJSON(data, wholeRepl, nil, nil); err != nil {
-			return nil, err
-		}
-	}
-	finished, err := finishedChoices(data)
-	if err != nil {
-		return nil, err
-	}
-	var out [][]byte
-	repl := make(map[string]string, len(segs)+len(wholeRepl))
-	for k, v := range wholeRepl {
-		repl[k] = v
-	}
-	for _, seg := range segs {
-		h := s.field(seg.Path)
-		h.template = append(h.template[:0], template...)
-		h.held += seg.Text
-		rel, err := s.settle(h, finished[h.choice])
-		if err != nil {
-			return nil, err
-		}
-		repl[seg.Path] = rel
-	}
-	for choice := range finished {
-		// Fields of a finishing choice that this event does not carry
-		// are flushed in events of their own, before it.
-		for _, ptr := range s.order {
-			if h := s.fields[ptr]; h.choice == choice && h.held != "" {
-				if _, here := repl[ptr]; !here {
-					evs, err := s.flushField(h)
-					if err != nil {
-						return nil, err
-					}
-					out = append(out, evs...)
-				}
-			}
-		}
-	}
-	if len(repl) == 0 && len(segs) == 0 && !bytes.Contains(data, []byte(`"logprobs"`)) {
-		return append(out, ev), nil
-	}
-	rewritten, err := rewriteJSON(data, repl, nil, logprobs)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, gateway.DataEvent(rewritten)), nil
+	return s.chatEvent(ev)
 }
 
 func (s *streamGuard) End() ([][]byte, error) { return s.flush("") }
-
-// splitWhole separates the text a stream builds up over events (a
-// choice's content, arguments, refusal: held back and released in pieces)
-// from what each event carries whole (ids, model names, member names,
-// decoded data: URLs, fields outside the choices).
-func splitWhole(all []guard.Segment) (pieces, whole []guard.Segment) {
-	for _, seg := range all {
-		if seg.Kind == guard.Prose && strings.HasPrefix(seg.Path, "/choices/") {
-			pieces = append(pieces, seg)
-		} else {
-			whole = append(whole, seg)
-		}
-	}
-	return pieces, whole
-}
 
 // checkWhole runs the output guards over the segments an event carries
 // whole and returns their rewrites. Anything a guard would rewrite that
@@ -161,7 +91,7 @@ func (s *streamGuard) checkWhole(segs []guard.Segment) (map[string]string, error
 		s.evidence1(r, r.Findings)
 	}
 	if out.Blocked != nil {
-		return nil, blocked(out.Blocked, "response", http.StatusBadGateway, gateway.TypeUpstream)
+		return nil, s.st.p.answerBlocked(out.Blocked)
 	}
 	var repl map[string]string
 	for i, t := range texts {
@@ -182,25 +112,32 @@ func (s *streamGuard) checkWhole(segs []guard.Segment) (map[string]string, error
 	return repl, nil
 }
 
-func (s *streamGuard) field(ptr string) *heldText {
-	h := s.fields[ptr]
+// field returns the field with a key, carried at ptr, adding it when new.
+func (s *streamGuard) field(key, ptr string) *heldText {
+	h := s.fields[key]
 	if h == nil {
-		choice := ptr
-		if i := strings.Index(ptr[len("/choices/"):], "/"); strings.HasPrefix(ptr, "/choices/") && i >= 0 {
-			choice = ptr[:len("/choices/")+i]
-		}
-		h = &heldText{ptr: ptr, choice: choice}
-		s.fields[ptr] = h
-		s.order = append(s.order, ptr)
+		h = &heldText{key: key, ptr: ptr, choice: choiceOf(ptr)}
+		s.fields[key] = h
+		s.order = append(s.order, key)
 	}
 	return h
+}
+
+// hold adds a piece of a field's text, carried by event ev with data
+// template, and returns what can be released now.
+func (s *streamGuard) hold(key, ptr string, ev, template []byte, text string, final bool) (string, error) {
+	h := s.field(key, ptr)
+	h.template = append(h.template[:0], template...)
+	h.event = append(h.event[:0], ev...)
+	h.held += text
+	return s.settle(h, final)
 }
 
 // flush releases every held field (of one choice, or all for "").
 func (s *streamGuard) flush(choice string) ([][]byte, error) {
 	var out [][]byte
-	for _, ptr := range s.order {
-		h := s.fields[ptr]
+	for _, key := range s.order {
+		h := s.fields[key]
 		if h.held == "" || choice != "" && h.choice != choice {
 			continue
 		}
@@ -214,29 +151,34 @@ func (s *streamGuard) flush(choice string) ([][]byte, error) {
 }
 
 // flushField releases all of a field's held text in an event cut from the
-// last chunk that carried it, with every other text in that chunk emptied.
+// last one that carried it, with every other text in that event emptied.
 func (s *streamGuard) flushField(h *heldText) ([][]byte, error) {
 	rel, err := s.settle(h, true)
 	if err != nil || rel == "" {
 		return nil, err
 	}
-	segs, err := textFields(h.template, "assistant")
+	repl := map[string]string{h.ptr: rel}
+	if s.typed == nil {
+		segs, err := textFields(h.template, "assistant")
+		if err != nil {
+			return nil, err
+		}
+		pieces, _ := splitWhole(segs)
+		for _, seg := range pieces {
+			if seg.Path != h.ptr {
+				repl[seg.Path] = ""
+			}
+		}
+	}
+	data, err := rewriteJSON(h.template, repl, nil, s.drop)
 	if err != nil {
 		return nil, err
 	}
-	repl := make(map[string]string, len(segs))
-	pieces, _ := splitWhole(segs)
-	for _, seg := range pieces {
-		repl[seg.Path] = ""
+	if s.typed == nil {
+		// A flushed field must not repeat the chunk's finish_reason.
+		data = clearFinish(data)
 	}
-	repl[h.ptr] = rel
-	data, err := rewriteJSON(h.template, repl, nil, logprobs)
-	if err != nil {
-		return nil, err
-	}
-	// A flushed field must not repeat the chunk's finish_reason.
-	data = clearFinish(data)
-	return [][]byte{gateway.DataEvent(data)}, nil
+	return [][]byte{gateway.WithData(h.event, data)}, nil
 }
 
 // settle decides how much of a field's held text can go: all of it at the
@@ -269,7 +211,7 @@ func (s *streamGuard) settle(h *heldText, final bool) (string, error) {
 	out := p.Output.Scan(s.st.ctx, texts)
 	if out.Blocked != nil {
 		s.evidence1(out.Blocked, out.Blocked.Findings)
-		return "", blocked(out.Blocked, "response", http.StatusBadGateway, gateway.TypeUpstream)
+		return "", s.st.p.answerBlocked(out.Blocked)
 	}
 	// Spans are shifted from the detectors' view (sent context + held) to
 	// the held text; matches wholly within the context were dealt with
@@ -368,59 +310,5 @@ func verdictOf(s string) guard.Verdict {
 }
 
 func (s *streamGuard) refuse(format string, args ...any) error {
-	return &gateway.Refusal{Status: http.StatusBadGateway, Type: gateway.TypeUpstream, Code: "response_blocked",
-		Message: fmt.Sprintf(format, args...)}
-}
-
-// finishedChoices returns the choices ("/choices/N") whose finish_reason
-// this chunk sets.
-func finishedChoices(data []byte) (map[string]bool, error) {
-	if !bytes.Contains(data, []byte(`"finish_reason"`)) {
-		return nil, nil
-	}
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	var out map[string]bool
-	for {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return out, nil // the document was read once already by textFields
-		}
-		if tok.Kind() == 'n' || tok.Kind() == '{' || tok.Kind() == '[' {
-			continue
-		}
-		if k, n := dec.StackIndex(dec.StackDepth()); k == '{' && n%2 == 1 {
-			continue
-		}
-		if ptr := string(dec.StackPointer()); matchPointer(ptr, "/choices/#/finish_reason") {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[strings.TrimSuffix(ptr, "/finish_reason")] = true
-		}
-	}
-}
-
-// clearFinish sets any finish_reason in a chunk to null.
-func clearFinish(data []byte) []byte {
-	if !bytes.Contains(data, []byte(`"finish_reason"`)) {
-		return data
-	}
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	var out bytes.Buffer
-	enc := jsontext.NewEncoder(&out)
-	for {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			break
-		}
-		k, n := dec.StackIndex(dec.StackDepth())
-		isValue := !(k == '{' && n%2 == 1)
-		if isValue && tok.Kind() != '{' && tok.Kind() != '[' && matchPointer(string(dec.StackPointer()), "/choices/#/finish_reason") {
-			tok = jsontext.Null
-		}
-		if enc.WriteToken(tok) != nil {
-			return data
-		}
-	}
-	return bytes.TrimRight(out.Bytes(), "\n")
+	return s.st.p.withhold("", nil, fmt.Sprintf(format, args...))
 }
