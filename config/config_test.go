@@ -15,6 +15,7 @@ import (
 
 const full = `
 listen: 0.0.0.0:8443
+insecure_plaintext: true
 admin_listen: 127.0.0.1:9090
 data_dir: /var/lib/modelgate
 log:
@@ -265,5 +266,89 @@ func TestRegistryRoute(t *testing.T) {
 	want := [][2]string{{"fraud-detector", "fraud-detector"}, {"public", "internal-name"}, {"vendor@2024", ""}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("routes %v, want %v", got, want)
+	}
+}
+
+// TestEveryProblemAtOnce: one run reports everything wrong with a file: an
+// unknown key does not stop the checks, a missing variable and a plaintext
+// listener come together, and a bad protocol does not hide a bad URL.
+func TestEveryProblemAtOnce(t *testing.T) {
+	bad := `
+listen: 0.0.0.0:8080
+lgo: {level: debug}
+log:
+  level: loud
+routes:
+  - model: chat
+    protocol: kserve
+    upstream:
+      url: ftp://models
+      credential: {env: CONFIG_TEST_UNSET_VARIABLE}
+  - model: other
+    protocol: openai
+    upstream: {url: 'http://127.0.0.1:1/v1', max_response_bytes: lots}
+`
+	_, err := Parse("bad.yaml", []byte(bad))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want *Error", err)
+	}
+	for _, want := range []string{
+		`unknown key "lgo"`,
+		"log.level: must be debug",
+		"routes[0].protocol: must be",
+		"routes[0].upstream.url: must be an absolute http or https URL",
+		"routes[0].upstream.credential.env: environment variable CONFIG_TEST_UNSET_VARIABLE is empty or unset",
+		"listen: 0.0.0.0:8080 has no TLS",
+		"cannot unmarshal",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if _, err := ParseWith("bad.yaml", []byte("listen: 0.0.0.0:8080\n"), Options{InsecurePlaintext: true}); err != nil {
+		t.Errorf("--insecure-plaintext: %v", err)
+	}
+}
+
+// TestOfflineCheck: offline, the file is checked alone: variables and files
+// it names need not exist, but everything the file itself says is checked.
+func TestOfflineCheck(t *testing.T) {
+	cfg := `
+tls: {cert_file: /nonexistent/cert.pem, key_file: /nonexistent/key.pem}
+listen: 0.0.0.0:8443
+store: {driver: postgres, dsn_env: CONFIG_TEST_UNSET_DSN}
+redis: {addr_env: CONFIG_TEST_UNSET_REDIS}
+guards:
+  hash_key_env: CONFIG_TEST_UNSET_HASH
+  pipelines:
+    p:
+      input:
+        - {guard: pii, action: hash}
+        - {guard: injection, model: /nonexistent/model.bin}
+routes:
+  - model: chat
+    protocol: openai
+    upstream:
+      url: https://api.example.com/v1
+      credential: {file: /nonexistent/key}
+      tls: {ca_file: /nonexistent/ca.pem}
+`
+	_, err := Parse("prod.yaml", []byte(cfg))
+	if err == nil {
+		t.Fatal("online, the missing files and variables must be reported")
+	}
+	for _, want := range []string{"tls.cert_file", "store.dsn_env", "redis.addr_env", "guards.hash_key_env", "input[1].model",
+		"routes[0].upstream.credential.file", "routes[0].upstream.tls.ca_file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("online: missing %q in %v", want, err)
+		}
+	}
+	if _, err := ParseWith("prod.yaml", []byte(cfg), Options{Offline: true}); err != nil {
+		t.Errorf("offline: %v", err)
+	}
+	broken := strings.Replace(cfg, "protocol: openai", "protocol: grpc", 1)
+	if _, err := ParseWith("prod.yaml", []byte(broken), Options{Offline: true}); err == nil || !strings.Contains(err.Error(), "routes[0].protocol") {
+		t.Errorf("offline still checks the file itself: %v", err)
 	}
 }

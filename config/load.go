@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -29,9 +30,9 @@ type Error struct {
 
 // Problem is one invalid setting: its key path, line and what is wrong.
 type Problem struct {
-	Key     string // e.g. routes[1].upstream.url
-	Line    int    // 0 when unknown
-	Message string
+	Key     string `json:"key,omitempty"`  // e.g. routes[1].upstream.url
+	Line    int    `json:"line,omitempty"` // 0 when unknown
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string {
@@ -50,28 +51,53 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Options change what Parse checks.
+type Options struct {
+	// Offline checks the file alone: the environment variables and files
+	// it names need not exist here (a CI job, a laptop without the
+	// production secrets). What it can check of them, it does: that a
+	// name is given, that a key read is long enough.
+	Offline bool
+	// InsecurePlaintext allows plaintext listeners that other machines
+	// can reach, as serve --insecure-plaintext does.
+	InsecurePlaintext bool
+}
+
 // Load reads and validates a configuration file.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith reads and validates a configuration file with options.
+func LoadWith(path string, opts Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, opts)
 }
 
 // Parse validates configuration text; name labels errors.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return ParseWith(name, data, Options{}) }
+
+// ParseWith validates configuration text with options. Every problem is
+// reported at once: an unknown key or a value of the wrong type does not
+// stop the checks of the rest.
+func ParseWith(name string, data []byte, opts Options) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &Error{File: name, Problems: []Problem{yamlProblem(err)}}
 	}
+	v := &validator{lines: map[string]int{}, opts: opts}
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true) // a misspelt key is an error, not a silent default
 	if err := dec.Decode(&f); err != nil && err.Error() != "EOF" {
-		return nil, &Error{File: name, Problems: yamlProblems(err)}
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &Error{File: name, Problems: yamlProblems(err)}
+		}
+		// The decoder filled in what it could; check that too.
+		v.problems = append(v.problems, yamlProblems(err)...)
 	}
-	v := &validator{lines: map[string]int{}}
 	if len(root.Content) > 0 {
 		v.index(root.Content[0], "")
 	}
@@ -117,6 +143,28 @@ func yamlProblems(err error) []Problem {
 type validator struct {
 	lines    map[string]int
 	problems []Problem
+	opts     Options
+}
+
+// env reads an environment variable the file names. An unset one is a
+// problem, except offline.
+func (v *validator) env(key, name string) string {
+	val := os.Getenv(name)
+	if val == "" && !v.opts.Offline {
+		v.fail(key, "environment variable %s is empty or unset", name)
+	}
+	return val
+}
+
+// exists checks that a file the configuration names exists, except
+// offline.
+func (v *validator) exists(key, path string) {
+	if v.opts.Offline {
+		return
+	}
+	if _, err := os.Stat(path); err != nil {
+		v.fail(key, "%v", err)
+	}
 }
 
 // index records the line of every key path in the document.
@@ -193,6 +241,13 @@ func (v *validator) build(f *file) *Config {
 	if c.AdminListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") { // port 0: each gets a free port
 		v.fail("admin_listen", "must differ from listen: the admin API has its own listener")
 	}
+	if f.TLS == nil && !c.InsecurePlaintext && !v.opts.InsecurePlaintext {
+		for _, l := range [...]struct{ key, addr string }{{"listen", c.Listen}, {"admin_listen", c.AdminListen}} {
+			if l.addr != "" && !IsLoopback(l.addr) {
+				v.fail(l.key, "%s has no TLS and other machines can reach it: set tls.cert_file and tls.key_file, listen on 127.0.0.1, or, if something in front terminates TLS, set insecure_plaintext: true (serve --insecure-plaintext)", l.addr)
+			}
+		}
+	}
 	v.buildLog(f, c)
 	v.buildScaleOut(f, c)
 	v.buildTLS(f, c)
@@ -236,11 +291,9 @@ func (v *validator) buildTLS(f *file, c *Config) {
 	if t.CertFile == "" || t.KeyFile == "" {
 		v.fail("tls", "cert_file and key_file are both required")
 	}
-	for key, p := range map[string]string{"tls.cert_file": t.CertFile, "tls.key_file": t.KeyFile, "tls.client_ca": t.ClientCA} {
-		if p != "" {
-			if _, err := os.Stat(p); err != nil {
-				v.fail(key, "%v", err)
-			}
+	for _, f := range [...]struct{ key, path string }{{"tls.cert_file", t.CertFile}, {"tls.key_file", t.KeyFile}, {"tls.client_ca", t.ClientCA}} {
+		if f.path != "" {
+			v.exists(f.key, f.path)
 		}
 	}
 	if t.MinVersion != "" {
@@ -400,17 +453,40 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 			v.fail(key+".model", "model %q is routed twice", rf.Model)
 		}
 		seen[rf.Model] = true
-		var fe *gateway.FieldError
-		if err := gateway.ValidateRoute(r); errors.As(err, &fe) {
+		for _, fe := range gateway.RouteProblems(r) {
 			v.fail(key+"."+fe.Field, "%s", fe.Message)
-		} else if err != nil {
-			v.fail(key, "%v", err)
 		}
-		if c := r.Upstream.Credential; c != nil && c.Env != "" && os.Getenv(c.Env) == "" {
-			v.fail(key+".upstream.credential.env", "environment variable %s is empty or unset", c.Env)
+		if c := r.Upstream.Credential; c != nil {
+			switch {
+			case c.Env != "":
+				v.env(key+".upstream.credential.env", c.Env)
+			case c.File != "":
+				v.exists(key+".upstream.credential.file", c.File)
+			}
+		}
+		if t := r.Upstream.TLS; t != nil {
+			for _, f := range [...]struct{ key, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
+				if f.path != "" {
+					v.exists(key+".upstream.tls."+f.key, f.path)
+				}
+			}
 		}
 		c.Routes = append(c.Routes, r)
 	}
+}
+
+// IsLoopback reports whether a listen address (host:port) is reachable
+// only from this machine.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogHandler returns a slog handler for the configured format and level.

@@ -1,7 +1,5 @@
 package config
 
-import "os"
-
 // Store says where access data lives.
 type Store struct {
 	// Driver is sqlite (the data directory, the default) or postgres.
@@ -51,13 +49,10 @@ func (v *validator) buildScaleOut(f *file, c *Config) {
 			}
 		case "postgres":
 			c.Store = Store{Driver: "postgres", DSNEnv: s.DSNEnv}
-			switch {
-			case s.DSNEnv == "":
+			if s.DSNEnv == "" {
 				v.fail("store.dsn_env", "must name the environment variable holding the PostgreSQL DSN")
-			case os.Getenv(s.DSNEnv) == "":
-				v.fail("store.dsn_env", "environment variable %s is empty or unset", s.DSNEnv)
-			default:
-				c.Store.DSN = os.Getenv(s.DSNEnv)
+			} else {
+				c.Store.DSN = v.env("store.dsn_env", s.DSNEnv)
 			}
 		default:
 			v.fail("store.driver", "must be sqlite or postgres, got %q", s.Driver)
@@ -72,17 +67,13 @@ func (v *validator) buildScaleOut(f *file, c *Config) {
 		if r.Addr != "" {
 			v.fail("redis.addr_env", "set addr or addr_env, not both")
 		}
-		if c.Redis.Addr = os.Getenv(r.AddrEnv); c.Redis.Addr == "" {
-			v.fail("redis.addr_env", "environment variable %s is empty or unset", r.AddrEnv)
-		}
+		c.Redis.Addr = v.env("redis.addr_env", r.AddrEnv)
 	}
 	if c.Redis.Addr == "" && r.AddrEnv == "" {
 		v.fail("redis.addr", "must be host:port (or set addr_env)")
 	}
 	if r.PasswordEnv != "" {
-		if c.Redis.Password = os.Getenv(r.PasswordEnv); c.Redis.Password == "" {
-			v.fail("redis.password_env", "environment variable %s is empty or unset", r.PasswordEnv)
-		}
+		c.Redis.Password = v.env("redis.password_env", r.PasswordEnv)
 	}
 	switch r.OnError {
 	case "":

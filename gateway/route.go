@@ -26,52 +26,60 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
-func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+// ValidateRoute checks a route before it is stored or used. The error is
+// the first *FieldError RouteProblems finds.
+func ValidateRoute(r *store.Route) error {
+	if ps := RouteProblems(r); len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
 }
 
-// ValidateRoute checks a route before it is stored or used. Errors are
-// *FieldError.
-func ValidateRoute(r *store.Route) error {
+// RouteProblems returns every problem of a route, not only the first: a
+// bad protocol does not hide a bad URL.
+func RouteProblems(r *store.Route) []*FieldError {
+	var ps []*FieldError
+	fail := func(field, format string, args ...any) {
+		ps = append(ps, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	if !modelName.MatchString(r.Model) {
-		return fieldErr("model", "%q must be 1-256 characters of letters, digits and ._:/@+- starting with a letter or digit", r.Model)
+		fail("model", "%q must be 1-256 characters of letters, digits and ._:/@+- starting with a letter or digit", r.Model)
 	}
 	switch r.Protocol {
 	case store.ProtocolOpenAI, store.ProtocolAnthropic:
 	case store.ProtocolKServeV2:
 		if !pathName.MatchString(r.Model) {
-			return fieldErr("model", "%q: a kserve_v2 model name is one path segment (letters, digits, ._-)", r.Model)
+			fail("model", "%q: a kserve_v2 model name is one path segment (letters, digits, ._-)", r.Model)
 		}
 	default:
-		return fieldErr("protocol", "must be %q, %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolAnthropic, store.ProtocolKServeV2, r.Protocol)
+		fail("protocol", "must be %q, %q or %q, got %q", store.ProtocolOpenAI, store.ProtocolAnthropic, store.ProtocolKServeV2, r.Protocol)
 	}
 	if r.Registry != "" {
 		if err := registry.ValidName("registry model name", r.Registry); err != nil {
-			return fieldErr("registry", "%q is not a registry model name: %v", r.Registry, err)
+			fail("registry", "%q is not a registry model name: %v", r.Registry, err)
 		}
 	}
 	u, err := url.Parse(r.Upstream.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fieldErr("upstream.url", "must be an absolute http or https URL, got %q", r.Upstream.URL)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fieldErr("upstream.url", "must not carry credentials, a query or a fragment (use upstream.credential)")
+		fail("upstream.url", "must be an absolute http or https URL, got %q", r.Upstream.URL)
+	} else if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		fail("upstream.url", "must not carry credentials, a query or a fragment (use upstream.credential)")
 	}
 	if m := r.Upstream.Model; m != "" && r.Protocol == store.ProtocolKServeV2 && !pathName.MatchString(m) {
-		return fieldErr("upstream.model", "%q: a kserve_v2 model name is one path segment", m)
+		fail("upstream.model", "%q: a kserve_v2 model name is one path segment", m)
 	}
 	if c := r.Upstream.Credential; c != nil && (c.Env == "") == (c.File == "") {
-		return fieldErr("upstream.credential", "set exactly one of env and file")
+		fail("upstream.credential", "set exactly one of env and file")
 	}
 	if c := r.Capture; c != nil {
-		for field, mode := range map[string]string{"capture.input": c.Input, "capture.output": c.Output} {
-			if mode != "" && !store.ValidCapture(mode) {
-				return fieldErr(field, "must be full, redacted, hash or none, got %q", mode)
+		for _, m := range [...]struct{ field, mode string }{{"capture.input", c.Input}, {"capture.output", c.Output}} {
+			if m.mode != "" && !store.ValidCapture(m.mode) {
+				fail(m.field, "must be full, redacted, hash or none, got %q", m.mode)
 			}
 		}
 	}
 	if r.Upstream.MaxResponseBytes < 0 {
-		return fieldErr("upstream.max_response_bytes", "must not be negative")
+		fail("upstream.max_response_bytes", "must not be negative")
 	}
-	return nil
+	return ps
 }

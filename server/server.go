@@ -408,24 +408,12 @@ func checkPlaintext(cfg *config.Config) error {
 		return nil
 	}
 	for _, l := range []struct{ key, addr string }{{"listen", cfg.Listen}, {"admin_listen", cfg.AdminListen}} {
-		if !isLoopback(l.addr) {
+		if !config.IsLoopback(l.addr) {
 			return fmt.Errorf("%w: %s %s has no TLS: set tls.cert_file and tls.key_file, listen on 127.0.0.1, or pass --insecure-plaintext if something in front terminates TLS",
 				ErrInsecureListener, l.key, l.addr)
 		}
 	}
 	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func serverTLS(t *config.TLS) (*tls.Config, error) {

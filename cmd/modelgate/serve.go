@@ -23,7 +23,7 @@ listener, until SIGINT or SIGTERM; then drain requests in flight and stop.`,
 			if configPath == "" {
 				return usagef("--config is required (see docs/gateway.md for the file format)")
 			}
-			cfg, err := config.Load(configPath)
+			cfg, err := config.LoadWith(configPath, config.Options{InsecurePlaintext: plaintext})
 			if err != nil {
 				return err
 			}
