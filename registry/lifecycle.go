@@ -148,11 +148,10 @@ func (r *Registry) GateCheck(ctx context.Context, ref string) (*Model, policy.De
 		return nil, d, err
 	}
 	m.UpdatedAt = r.now()
-	verdict := "allowed"
 	if !d.Allow {
-		verdict = "denied: " + strings.Join(d.Violations, "; ")
+		reason += ": " + strings.Join(d.Violations, "; ")
 	}
-	ev := Event{Name: m.Name, Version: m.Version, Action: ActionGate, From: m.Stage, To: m.Stage, Reason: verdict, Actor: r.Actor, At: m.UpdatedAt}
+	ev := Event{Name: m.Name, Version: m.Version, Action: ActionGate, Outcome: outcome, From: m.Stage, To: m.Stage, Reason: reason, Actor: r.Actor, At: m.UpdatedAt}
 	return m, d, r.Store.UpdateModels(ctx, []Update{{Model: m, Was: m.Stage}}, []Event{ev})
 }
 
@@ -176,7 +175,7 @@ func (r *Registry) NotePolicies(ctx context.Context, digest string) error {
 	if err := r.record(ctx, ActionPolicy, "policy:"+digest[:12], Allowed, "", details); err != nil {
 		return err
 	}
-	return r.Store.AddEvent(ctx, Event{Name: PolicyHistory, Action: ActionPolicy, Version: digest, Reason: strings.Join(r.Policies, ","), Actor: r.Actor, At: r.now()})
+	return r.Store.AddEvent(ctx, Event{Name: PolicyHistory, Action: ActionPolicy, Outcome: Allowed, Version: digest, Reason: strings.Join(r.Policies, ","), Actor: r.Actor, At: r.now()})
 }
 
 // manifestDiff names the files that differ between two manifests.
@@ -219,7 +218,11 @@ func (r *Registry) Promote(ctx context.Context, ref string, to Stage) (*Model, e
 	}
 	from := m.Stage
 	if err := CanMove(from, to); err != nil {
+		// The refusal is recorded in both places; a log that cannot take
+		// it does not change the answer, which is no.
 		r.record(ctx, ActionPromote, ref, Denied, "illegal_transition", map[string]string{"from": string(from), "to": string(to)})
+		r.Store.AddEvent(ctx, Event{Name: m.Name, Version: m.Version, Action: ActionPromote, Outcome: Denied, From: from, To: to,
+			Reason: "illegal_transition: " + err.Error(), Actor: r.Actor, At: r.now()})
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
 	if to != Production {
@@ -244,8 +247,8 @@ func (r *Registry) toProduction(ctx context.Context, action string, m *Model, re
 			return err
 		}
 		m.UpdatedAt = r.now()
-		ev := Event{Name: m.Name, Version: m.Version, Action: ActionGate, From: was, To: was,
-			Reason: "denied: " + strings.Join(d.Violations, "; "), Actor: r.Actor, At: m.UpdatedAt}
+		ev := Event{Name: m.Name, Version: m.Version, Action: action, Outcome: Denied, From: was, To: Production,
+			Reason: "gate_denied: " + strings.Join(d.Violations, "; "), Actor: r.Actor, At: m.UpdatedAt}
 		if err := r.Store.UpdateModels(ctx, []Update{{Model: m, Was: was}}, []Event{ev}); err != nil {
 			return err
 		}
@@ -279,10 +282,10 @@ func (r *Registry) move(ctx context.Context, action, reason string, m *Model, to
 		return err
 	}
 	updates := []Update{{Model: m, Was: m.Stage}}
-	events := []Event{{Name: m.Name, Version: m.Version, Action: action, From: m.Stage, To: to, Reason: reason, Actor: r.Actor, At: now}}
+	events := []Event{{Name: m.Name, Version: m.Version, Action: action, Outcome: Allowed, From: m.Stage, To: to, Reason: reason, Actor: r.Actor, At: now}}
 	for _, o := range retire {
 		updates = append(updates, Update{Model: o, Was: o.Stage})
-		events = append(events, Event{Name: o.Name, Version: o.Version, Action: action, From: o.Stage, To: Retired,
+		events = append(events, Event{Name: o.Name, Version: o.Version, Action: action, Outcome: Allowed, From: o.Stage, To: Retired,
 			Reason: "replaced by " + m.Version, Actor: r.Actor, At: now})
 		o.Stage, o.UpdatedAt = Retired, now
 	}
@@ -343,7 +346,7 @@ func (r *Registry) SetGolden(ctx context.Context, ref string) (*Model, error) {
 	}
 	m.Golden, m.UpdatedAt = true, now
 	updates = append(updates, Update{Model: m, Was: m.Stage})
-	ev := Event{Name: m.Name, Version: m.Version, Action: ActionGolden, From: m.Stage, To: m.Stage, Actor: r.Actor, At: now}
+	ev := Event{Name: m.Name, Version: m.Version, Action: ActionGolden, Outcome: Allowed, From: m.Stage, To: m.Stage, Actor: r.Actor, At: now}
 	return m, r.Store.UpdateModels(ctx, updates, []Event{ev})
 }
 

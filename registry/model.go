@@ -155,15 +155,32 @@ type Dataset struct {
 func (d *Dataset) Ref() string { return d.Name + "@" + d.Version }
 
 // Event is one entry of a model's history.
+// Its action, outcome and reason are the ones the audit log records for
+// the same change, so the two tell one story: a refused promotion is
+// model.promote, denied, for gate_denied or illegal_transition.
 type Event struct {
-	Name    string    `json:"name"`
-	Version string    `json:"version"`
-	Action  string    `json:"action"`
-	From    Stage     `json:"from,omitempty"`
-	To      Stage     `json:"to,omitempty"`
-	Reason  string    `json:"reason,omitempty"`
-	Actor   string    `json:"actor,omitempty"`
-	At      time.Time `json:"at"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Action  string `json:"action"`
+	// Outcome is Allowed or Denied; empty in events stored before it was
+	// recorded, which were all allowed (a denial was a model.gate event).
+	Outcome string `json:"outcome,omitempty"`
+	// From and To are the stages of a move; for a denied one, the stage it
+	// stayed in and the one it was refused.
+	From   Stage     `json:"from,omitempty"`
+	To     Stage     `json:"to,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Actor  string    `json:"actor,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Result returns the event's outcome, Allowed for events stored before
+// outcomes were.
+func (e Event) Result() string {
+	if e.Outcome == "" {
+		return Allowed
+	}
+	return e.Outcome
 }
 
 // History actions (also the audit log's actions).

@@ -170,7 +170,7 @@ func (r *Registry) RegisterModel(ctx context.Context, req ModelRequest) (*Model,
 	if err := r.record(ctx, ActionRegister, m.Ref(), Allowed, "", details); err != nil {
 		return nil, err
 	}
-	ev := Event{Name: m.Name, Version: m.Version, Action: ActionRegister, To: Candidate, Actor: r.Actor, At: now}
+	ev := Event{Name: m.Name, Version: m.Version, Action: ActionRegister, Outcome: Allowed, To: Candidate, Actor: r.Actor, At: now}
 	if err := r.Store.CreateModel(ctx, m, ev); err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (r *Registry) RegisterDataset(ctx context.Context, req DatasetRequest) (*Da
 	if err := r.record(ctx, ActionDatasetRegister, d.Ref(), Allowed, "", details); err != nil {
 		return nil, err
 	}
-	ev := Event{Name: d.Name, Version: d.Version, Action: ActionDatasetRegister, Actor: r.Actor, At: d.CreatedAt}
+	ev := Event{Name: d.Name, Version: d.Version, Action: ActionDatasetRegister, Outcome: Allowed, Actor: r.Actor, At: d.CreatedAt}
 	return d, r.Store.CreateDataset(ctx, d, ev)
 }
 

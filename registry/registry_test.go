@@ -526,3 +526,44 @@ func TestHostileSerialization(t *testing.T) {
 		t.Fatalf("broken signature: %+v %v", m, err)
 	}
 }
+
+// TestHistoryAgreesWithAuditLog: every refusal the audit log records for a
+// model is in its history too, with the same action, outcome and reason,
+// so `models history` and `audit query` tell one story.
+func TestHistoryAgreesWithAuditLog(t *testing.T) {
+	e := newEnv(t)
+	e.register("1", e.model("unsigned", false), nil)
+	if err := e.promote("fraud@1", registry.Production); err == nil {
+		t.Fatal("candidate → production was allowed")
+	}
+	must(t, e.promote("fraud@1", registry.Staging))
+	if err := e.promote("fraud@1", registry.Production); err == nil {
+		t.Fatal("an unsigned version passed the gate")
+	}
+	var audited []registry.Change
+	for _, c := range e.rec.changes {
+		if c.Outcome == registry.Denied {
+			audited = append(audited, c)
+		}
+	}
+	hist, err := e.reg.Store.History(context.Background(), "fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied []registry.Event
+	for _, ev := range hist {
+		if ev.Result() == registry.Denied {
+			denied = append(denied, ev)
+		}
+	}
+	if len(audited) != 2 || len(denied) != len(audited) {
+		t.Fatalf("audit log: %+v\nhistory: %+v", audited, denied)
+	}
+	for i, c := range audited {
+		ev := denied[i]
+		if ev.Action != c.Action || ev.Action != registry.ActionPromote || !strings.HasPrefix(ev.Reason, c.Reason+":") ||
+			string(ev.To) != c.Details["to"] || string(ev.From) != c.Details["from"] {
+			t.Errorf("history %+v does not say what the audit log says: %+v", ev, c)
+		}
+	}
+}

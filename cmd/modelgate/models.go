@@ -243,9 +243,9 @@ func modelsHistory(g *globals) *cobra.Command {
 				return writeIndentedJSON(g.stdout, hist)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tVERSION\tACTION\tFROM\tTO\tACTOR\tREASON")
+			fmt.Fprintln(tw, "TIME\tVERSION\tACTION\tOUTCOME\tFROM\tTO\tACTOR\tREASON")
 			for _, e := range hist {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Version, e.Action,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Version, e.Action, e.Result(),
 					orDash(string(e.From)), orDash(string(e.To)), e.Actor, e.Reason)
 			}
 			return tw.Flush()
