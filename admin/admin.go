@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/internal/httpbody"
+	"github.com/modelgate/modelgate/internal/jsonerr"
 	"github.com/modelgate/modelgate/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -230,22 +230,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", describeJSONError(err))
+		p := jsonerr.Describe(err)
+		writeError(w, http.StatusBadRequest, "invalid_request_error", p.Code, p.Message)
 		return false
 	}
 	return true
-}
-
-func describeJSONError(err error) string {
-	var se *json.SemanticError
-	if errors.As(err, &se) && se.JSONPointer != "" {
-		field := strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", ".")
-		if se.Err != nil && strings.Contains(se.Err.Error(), "unknown") {
-			return "unknown field " + strconv.Quote(field)
-		}
-		return "field " + strconv.Quote(field) + ": " + se.Error()
-	}
-	return "invalid JSON: " + err.Error()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -194,8 +194,29 @@ func TestCreateKeyValidation(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 400 || !strings.Contains(string(b), `unknown field \"rate\"`) {
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `unknown field \"rate\"`) || !strings.Contains(string(b), `"unknown_field"`) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	// A value of the wrong type is named by its field and JSON's terms, not
+	// by Go's.
+	for body, want := range map[string]string{
+		`{"name":"x","scopes":"admin","models":["*"]}`:                `scopes must be an array, got a string`,
+		`{"name":"x","scopes":["admin"],"models":["*"],"rpm":"fast"}`: `rpm must be an integer, got a string`,
+		`{"name":"x","scopes":["admin"],"models":["*"],"rpm":1e99}`:   `rpm must be an integer, got 1e99`,
+		`{"name":"x","name":"y","scopes":["admin"],"models":["*"]}`:   `duplicate key \"name\"`,
+		`["not an object"]`: `the body must be a JSON object`,
+	} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/admin/v1/keys", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), want) || strings.Contains(string(b), "Go type") {
+			t.Errorf("%s: %d %s, want %q", body, resp.StatusCode, b, want)
+		}
 	}
 }
 

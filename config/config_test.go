@@ -352,3 +352,22 @@ routes:
 		t.Errorf("offline still checks the file itself: %v", err)
 	}
 }
+
+// TestLogDurationsAsText: durations in logs read as durations ("30s"),
+// not as nanoseconds, in JSON and text alike.
+func TestLogDurationsAsText(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var b strings.Builder
+		slog.New(Log{Level: slog.LevelInfo, Format: format}.Handler(&b)).Info("drained", "grace", 30*time.Second, slog.Group("req", "took", 1500*time.Microsecond))
+		out := b.String()
+		want := []string{`"grace":"30s"`, `"took":"1.5ms"`}
+		if format == "text" {
+			want = []string{"grace=30s", "req.took=1.5ms"}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: %s lacks %s", format, out, w)
+			}
+		}
+	}
+}

@@ -475,6 +475,13 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 	}
 }
 
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
 // IsLoopback reports whether a listen address (host:port) is reachable
 // only from this machine.
 func IsLoopback(addr string) bool {
@@ -490,8 +497,10 @@ func IsLoopback(addr string) bool {
 }
 
 // LogHandler returns a slog handler for the configured format and level.
+// Durations are written as Go durations ("30s", "1.5ms") rather than
+// slog's default of nanoseconds, which nobody reading a log can take in.
 func (l Log) Handler(w interface{ Write([]byte) (int, error) }) slog.Handler {
-	opts := &slog.HandlerOptions{Level: l.Level}
+	opts := &slog.HandlerOptions{Level: l.Level, ReplaceAttr: durationsAsText}
 	if l.Format == "text" {
 		return slog.NewTextHandler(w, opts)
 	}

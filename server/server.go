@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/modelgate/modelgate/access"
@@ -259,14 +260,40 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 		s.control.TLSConfig = tlsConf.Clone()
 	}
 
-	if s.dataLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	if s.dataLn, err = listen("listen", cfg.Listen); err != nil {
+		return err
 	}
-	if s.adminLn, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+	if s.adminLn, err = listen("admin_listen", cfg.AdminListen); err != nil {
 		s.dataLn.Close()
-		return fmt.Errorf("admin listen on %s: %w", cfg.AdminListen, err)
+		return err
 	}
 	return nil
+}
+
+// ListenError is a listener that could not be opened: the address is in
+// use, not this machine's, or a privileged port. It is the configuration's
+// or the machine's problem, not the program's.
+type ListenError struct {
+	Key, Addr string // the setting and its value
+	Err       error
+}
+
+func (e *ListenError) Error() string {
+	hint := ""
+	if errors.Is(e.Err, syscall.EADDRINUSE) {
+		hint = ": another process is listening there; stop it or set " + e.Key + " to another address"
+	}
+	return fmt.Sprintf("%s %s: cannot listen: %v%s", e.Key, e.Addr, e.Err, hint)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+func listen(key, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &ListenError{Key: key, Addr: addr, Err: err}
+	}
+	return ln, nil
 }
 
 // Addr is the data plane's address, AdminAddr the control plane's.

@@ -60,6 +60,7 @@ func exitCode(err error) int {
 		ue  usageError
 		ce  *config.Error
 		api *admin.APIError
+		le  *server.ListenError
 	)
 	switch {
 	case errors.As(err, &findings{}), errors.Is(err, audit.ErrTruncated), errors.Is(err, audit.ErrWitnessRootConflict),
@@ -68,7 +69,7 @@ func exitCode(err error) int {
 		return exitFindings
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, access.ErrInvalidSpec),
 		errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict), errors.Is(err, os.ErrNotExist),
-		errors.Is(err, server.ErrInsecureListener):
+		errors.Is(err, server.ErrInsecureListener), errors.As(err, &le):
 		return exitUsage
 	case errors.As(err, &api):
 		if api.Status < 500 {

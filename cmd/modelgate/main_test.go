@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +191,20 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"serve", "--config", bad}, exitUsage, `line 2: unknown key "lisen"`},
 		{[]string{"serve", "--config", open}, exitUsage, "--insecure-plaintext"},
 	}
+	// A port another process holds is the machine's problem, named with
+	// its address.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := filepath.Join(dir, "busy.yaml")
+	os.WriteFile(busy, []byte("listen: "+taken.Addr().String()+"\nadmin_listen: 127.0.0.1:0\ndata_dir: "+filepath.Join(dir, "b")+"\n"), 0o600)
+	tests = append(tests, struct {
+		args     []string
+		code     int
+		inStderr string
+	}{[]string{"serve", "--config", busy}, exitUsage, "listen " + taken.Addr().String() + ": cannot listen"})
 	for _, tc := range tests {
 		code, _, errOut := cli(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.inStderr) {
