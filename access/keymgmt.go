@@ -146,3 +146,27 @@ func KeyStatus(k *store.Key, now time.Time) string {
 	}
 	return "active"
 }
+
+// Usable returns the stored key a full API key names when its secret is
+// the current one and the key is neither revoked nor expired by at. A
+// program that keeps a key it made (the demo) checks it so before showing
+// it again.
+func Usable(ctx context.Context, keys store.KeyStore, key string, at time.Time) (*store.Key, error) {
+	id, secret, err := ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	k, err := keys.GetKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !secretMatches(secret, k.SecretHash):
+		return nil, errors.New("the key's secret is not its current one")
+	case !k.RevokedAt.IsZero():
+		return nil, errors.New("the key is revoked")
+	case !k.ExpiresAt.IsZero() && !at.Before(k.ExpiresAt):
+		return nil, errors.New("the key has expired")
+	}
+	return k, nil
+}

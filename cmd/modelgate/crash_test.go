@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/internal/testenv"
 )
 
 // serveConfigEnv makes the test binary run `modelgate serve` instead of
@@ -33,6 +34,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
+	testenv.Announce("cmd/modelgate (replicas, registry on PostgreSQL)", testenv.Postgres, testenv.Redis)
 	os.Exit(m.Run())
 }
 

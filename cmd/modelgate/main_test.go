@@ -40,47 +40,43 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 // TestDemoCommandsWork runs `modelgate demo` and then every curl command it
-// printed, exactly as printed, as a new user would.
+// printed, exactly as printed, as a new user would; then runs the demo
+// again on the same data directory, which shows the same keys.
 func TestDemoCommandsWork(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed; the demo's printed commands need it")
 	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, &out, &errb)
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "Press Ctrl-C") {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not start:\n%s\n%s", out.String(), errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !regexp.MustCompile(`(?m)^API key: mg_[a-z2-7]{12}_[a-z2-7]{52}$`).MatchString(out.String()) {
-		t.Fatalf("no 'API key: <key>' line:\n%s", out.String())
+	data := filepath.Join(t.TempDir(), "data")
+	out, stop := startDemo(t, data)
+	keyLine := regexp.MustCompile(`(?m)^API key: (mg_[a-z2-7]{12}_[a-z2-7]{52})$`)
+	limitedLine := regexp.MustCompile(`(?m)^Limited key: (mg_[a-z2-7]{12}_[a-z2-7]{52}) `)
+	key, limited := keyLine.FindStringSubmatch(out), limitedLine.FindStringSubmatch(out)
+	if key == nil || limited == nil {
+		t.Fatalf("no 'API key: <key>' and 'Limited key: <key>' lines:\n%s", out)
 	}
 	var curls []string
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
 		}
 	}
 	want := []string{
-		`"content":"Hello, modelgate!"`, // chat
-		`data: [DONE]`,                  // stream
+		`"content":"Hello, modelgate!"`,                         // chat
+		`data: [DONE]`,                                          // stream
+		`"text":"Hello from the Responses API"`,                 // Responses API
+		`"text":"Hello, Claude-style client"`,                   // Messages API
 		`"content":"Card <CREDIT_CARD>, mail jane@example.com"`, // guards: redact, mask and restore
-		`PROMPT_INJECTION`,                                    // guards: an injection
-		`"code":"request_blocked"`,                            // guards: a credential
-		`"name":"probability"`,                                // classifier
-		`"id":"demo-chat"`,                                    // models
-		`"code":"missing_api_key"`,                            // refusal
-		`modelgate_requests_total{code="200",endpoint="chat"`, // metrics
+		`PROMPT_INJECTION`,                                      // guards: an injection
+		`"code":"request_blocked"`,                              // guards: a credential
+		`"finish_reason":"content_filter"`,                      // guards: a withheld answer
+		`"name":"probability"`,                                  // classifier
+		`"code":"model_not_allowed"`,                            // the limited key
+		`"id":"demo-chat"`,                                      // models
+		`"code":"missing_api_key"`,                              // refusal
+		`modelgate_requests_total{code="200",endpoint="chat"`,   // metrics
 	}
 	if len(curls) != len(want) {
-		t.Fatalf("demo printed %d curl commands, want %d:\n%s", len(curls), len(want), out.String())
+		t.Fatalf("demo printed %d curl commands, want %d:\n%s", len(curls), len(want), out)
 	}
 	for i, c := range curls {
 		got, err := exec.Command("sh", "-c", c).CombinedOutput()
@@ -91,10 +87,13 @@ func TestDemoCommandsWork(t *testing.T) {
 		if !strings.Contains(string(got), want[i]) {
 			t.Errorf("command %d output lacks %q:\n%s\n%s", i, want[i], c, got)
 		}
+		if strings.Contains(c, "/v1/models") && strings.Contains(string(got), "demo-classifier") {
+			t.Errorf("the limited key lists a model it may not use: %s", got)
+		}
 	}
 	// The audit commands it printed, run as printed.
 	var audits int
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(line, "modelgate audit ") {
 			continue
 		}
@@ -113,14 +112,50 @@ func TestDemoCommandsWork(t *testing.T) {
 	if audits != 2 {
 		t.Errorf("demo printed %d audit commands, want 2", audits)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("demo exited %d: %s", code, errb.String())
+	stop()
+
+	// Restarted, the demo shows the same keys, and says so.
+	again, stop := startDemo(t, data)
+	defer stop()
+	if k := keyLine.FindStringSubmatch(again); k == nil || k[1] != key[1] || !strings.Contains(again, limited[1]) ||
+		!strings.Contains(again, "the keys of the last run") {
+		t.Errorf("a restarted demo minted new keys:\nfirst: %s %s\nthen:\n%s", key[1], limited[1], again)
+	}
+}
+
+// startDemo runs `modelgate demo` on data until it has printed its
+// commands, and returns what it printed and a function that stops it.
+func startDemo(t *testing.T, data string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", data}, &out, &errb)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("demo did not start:\n%s\n%s", out.String(), errb.String())
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("demo did not stop when interrupted")
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := false
+	return out.String(), func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("demo exited %d: %s", code, errb.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("demo did not stop when interrupted")
+		}
 	}
 }
 

@@ -14,10 +14,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/modelgate/modelgate/internal/testenv"
 )
 
 // EnvDSN names the variable holding the test database's DSN.
-const EnvDSN = "MODELGATE_TEST_POSTGRES_DSN"
+var EnvDSN = testenv.Postgres.Env
 
 // DSN returns the DSN of a new empty schema (as search_path), dropped when
 // t ends.
@@ -25,7 +26,7 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvDSN)
 	if base == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvDSN)
+		t.Skip(testenv.Postgres.SkipMessage())
 	}
 	dsn, drop, err := NewSchema(context.Background(), base, "mg_test_")
 	if err != nil {

@@ -11,17 +11,23 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/access/ratelimit"
+	"github.com/modelgate/modelgate/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
 // EnvAddr names the variable holding the test Redis address.
-const EnvAddr = "MODELGATE_TEST_REDIS_ADDR"
+var EnvAddr = testenv.Redis.Env
+
+func TestMain(m *testing.M) {
+	testenv.Announce("access/ratelimit/redislimit", testenv.Redis)
+	os.Exit(m.Run())
+}
 
 func client(t *testing.T) *redis.Client {
 	t.Helper()
 	addr := os.Getenv(EnvAddr)
 	if addr == "" {
-		t.Skipf("Redis tests skipped: set %s (e.g. 127.0.0.1:6379)", EnvAddr)
+		t.Skip(testenv.Redis.SkipMessage())
 	}
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
