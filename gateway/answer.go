@@ -10,9 +10,9 @@ import (
 // the way each reports its own content filter, which SDKs hand to the
 // application instead of retrying.
 type answerFormat interface {
-	// usage reads a complete answer: the upstream's own token counts (nil
-	// when it sent none) and the text it generated, to estimate from.
-	usage(body []byte) (reported *Usage, text tokenCounter, err error)
+	// usage reads a complete answer: the upstream's own token counts (ok
+	// false when it sent none) and the text it generated, to estimate from.
+	usage(body []byte) (reported Usage, ok bool, text tokenCounter, err error)
 	// filtered returns the complete answer that replaces a withheld one.
 	// It is made from what the gateway knows (the request id, the model
 	// asked for, the token counts), never from the withheld answer, whose
@@ -57,12 +57,12 @@ func formatOf(e Endpoint) answerFormat {
 // answerUsage takes the upstream's token counts from a complete answer, or
 // estimates the completion from its text when it sent none.
 func answerUsage(f answerFormat, data []byte, u Usage) Usage {
-	reported, text, err := f.usage(data)
+	reported, ok, text, err := f.usage(data)
 	switch {
 	case err != nil:
 		u.CompletionTokens = int64(len(data)+3) / 4
-	case reported != nil:
-		return *reported
+	case ok:
+		return reported
 	default:
 		u.CompletionTokens = text.tokens()
 	}

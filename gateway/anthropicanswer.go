@@ -36,20 +36,20 @@ type messagesObject struct {
 	} `json:"content"`
 }
 
-func (messagesFormat) usage(body []byte) (*Usage, tokenCounter, error) {
+func (messagesFormat) usage(body []byte) (Usage, bool, tokenCounter, error) {
 	var m messagesObject
 	var text tokenCounter
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, text, err
+		return Usage{}, false, text, err
 	}
 	for _, c := range m.Content {
 		text.addPtr(c.Text)
 		text.addPtr(c.Thinking)
 	}
 	if m.Usage == nil {
-		return nil, text, nil
+		return Usage{}, false, text, nil
 	}
-	return &Usage{PromptTokens: m.Usage.prompt(), CompletionTokens: m.Usage.OutputTokens}, text, nil
+	return Usage{PromptTokens: m.Usage.prompt(), CompletionTokens: m.Usage.OutputTokens}, true, text, nil
 }
 
 type messagesWithheld struct {

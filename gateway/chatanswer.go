@@ -17,16 +17,15 @@ import (
 type chatFormat struct{ completions bool }
 
 // chatChunk is what the gateway reads of a chat answer or stream chunk.
-// Indexes and finish reasons stay raw, so an odd one costs nothing.
+// An odd index or finish reason is passed over rather than failing the
+// chunk (and losing its usage), and neither is kept, so reading costs no
+// allocation beyond the text.
 type chatChunk struct {
-	Usage *struct {
-		PromptTokens     int64 `json:"prompt_tokens"`
-		CompletionTokens int64 `json:"completion_tokens"`
-	} `json:"usage"`
+	Usage   *chatCounts `json:"usage"`
 	Choices []struct {
-		Index        jsontext.Value `json:"index"`
-		FinishReason jsontext.Value `json:"finish_reason"`
-		Text         *string        `json:"text"`
+		Index        choiceIndex `json:"index"`
+		FinishReason valueKind   `json:"finish_reason"`
+		Text         *string     `json:"text"`
 		Message      struct {
 			Content *string `json:"content"`
 		} `json:"message"`
@@ -36,24 +35,66 @@ type chatChunk struct {
 	} `json:"choices"`
 }
 
-func (c chatChunk) reported() *Usage {
-	if c.Usage == nil {
-		return nil
+// choiceIndex is a choice's index, or -1 when it is not a whole number.
+type choiceIndex int64
+
+func (i *choiceIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
 	}
-	return &Usage{PromptTokens: c.Usage.PromptTokens, CompletionTokens: c.Usage.CompletionTokens}
+	*i = -1
+	if n, err := strconv.ParseInt(string(v), 10, 64); err == nil && n >= 0 {
+		*i = choiceIndex(n)
+	}
+	return nil
 }
 
-func (f chatFormat) usage(body []byte) (*Usage, tokenCounter, error) {
-	var c chatChunk
+// valueKind is the kind of a value ('n' for null, '"' for a string), not
+// the value.
+type valueKind jsontext.Kind
+
+func (k *valueKind) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*k = valueKind(dec.PeekKind())
+	return dec.SkipValue()
+}
+
+type chatCounts struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+}
+
+func (c *chatCounts) reported() (Usage, bool) {
+	if c == nil {
+		return Usage{}, false
+	}
+	return Usage{PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens}, true
+}
+
+// chatComplete is what accounting reads of a complete answer: the counts,
+// or the text to estimate them from.
+type chatComplete struct {
+	Usage   *chatCounts `json:"usage"`
+	Choices []struct {
+		Text    *string `json:"text"`
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+	} `json:"choices"`
+}
+
+func (f chatFormat) usage(body []byte) (Usage, bool, tokenCounter, error) {
+	var c chatComplete
 	var text tokenCounter
 	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, text, err
+		return Usage{}, false, text, err
 	}
 	for _, ch := range c.Choices {
 		text.addPtr(ch.Text)
 		text.addPtr(ch.Message.Content)
 	}
-	return c.reported(), text, nil
+	u, ok := c.Usage.reported()
+	return u, ok, text, nil
 }
 
 // chatChoice is one choice of a withheld answer.
@@ -126,11 +167,7 @@ func (f chatFormat) object(chunk bool) string {
 func (f chatFormat) filtered(x *Exchange, r *Refusal) []byte {
 	a := chatAnswer{ID: "chatcmpl-" + x.ID, Object: f.object(false), Created: time.Now().Unix(), Model: x.Model,
 		Usage: reportedUsage(x)}
-	var up struct {
-		Choices []struct {
-			Index jsontext.Value `json:"index"`
-		} `json:"choices"`
-	}
+	var up chatChunk
 	json.Unmarshal(x.UpstreamBody, &up) // the choices it had, or one
 	var seen []int64
 	for _, ch := range up.Choices {
@@ -143,12 +180,11 @@ func (f chatFormat) filtered(x *Exchange, r *Refusal) []byte {
 }
 
 // addIndex adds a choice index to a set kept in order.
-func addIndex(set []int64, v jsontext.Value) []int64 {
-	i, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || i < 0 || slices.Contains(set, i) {
+func addIndex(set []int64, i choiceIndex) []int64 {
+	if i < 0 || slices.Contains(set, int64(i)) {
 		return set
 	}
-	return append(set, i)
+	return append(set, int64(i))
 }
 
 func orFirst(set []int64) []int64 {
@@ -177,14 +213,14 @@ func (c *chatFollower) observe(data []byte) {
 	if json.Unmarshal(data, &chunk) != nil {
 		return
 	}
-	if u := chunk.reported(); u != nil {
-		c.reported = u
+	if u, ok := chunk.Usage.reported(); ok {
+		c.reported = &u
 	}
 	for _, ch := range chunk.Choices {
 		c.text.addPtr(ch.Text)
 		c.text.addPtr(ch.Delta.Content)
 		c.choices = addIndex(c.choices, ch.Index)
-		if k := ch.FinishReason.Kind(); k == '"' {
+		if ch.FinishReason == '"' {
 			c.pending = addIndex(c.pending, ch.Index)
 		}
 	}
@@ -194,7 +230,7 @@ func (c *chatFollower) observe(data []byte) {
 // client: a choice whose finishing event a guard stopped is still open.
 func (c *chatFollower) outgoing(ev []byte) []byte {
 	for _, i := range c.pending {
-		c.finished = addIndex(c.finished, strconv.AppendInt(nil, i, 10))
+		c.finished = addIndex(c.finished, choiceIndex(i))
 	}
 	c.pending = c.pending[:0]
 	return ev

@@ -20,11 +20,11 @@ type responsesUsage struct {
 	OutputTokens int64 `json:"output_tokens"`
 }
 
-func (u *responsesUsage) reported() *Usage {
+func (u *responsesUsage) reported() (Usage, bool) {
 	if u == nil {
-		return nil
+		return Usage{}, false
 	}
-	return &Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens}
+	return Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens}, true
 }
 
 // responsesObject is what the gateway reads of a response object.
@@ -40,18 +40,19 @@ type responsesObject struct {
 	} `json:"output"`
 }
 
-func (responsesFormat) usage(body []byte) (*Usage, tokenCounter, error) {
+func (responsesFormat) usage(body []byte) (Usage, bool, tokenCounter, error) {
 	var r responsesObject
 	var text tokenCounter
 	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, text, err
+		return Usage{}, false, text, err
 	}
 	for _, o := range r.Output {
 		for _, c := range o.Content {
 			text.addPtr(c.Text)
 		}
 	}
-	return r.Usage.reported(), text, nil
+	u, ok := r.Usage.reported()
+	return u, ok, text, nil
 }
 
 type responsesWithheld struct {
@@ -143,7 +144,9 @@ func (f *responsesFollower) observe(data []byte) {
 	if r := ev.Response; r != nil && r.Usage.Kind() == '{' {
 		var u responsesUsage
 		if json.Unmarshal(r.Usage, &u) == nil {
-			f.reported = u.reported()
+			if r, ok := u.reported(); ok {
+				f.reported = &r
+			}
 		}
 	}
 	switch ev.Type {
