@@ -3,6 +3,8 @@ package modelscan
 import (
 	"bytes"
 	"testing"
+
+	"github.com/modelgate/modelgate/finding"
 )
 
 // FuzzScan feeds any bytes through format detection and every parser:
@@ -26,15 +28,22 @@ func FuzzScan(f *testing.F) {
 	})
 }
 
-// FuzzZip: the lenient zip reader on any bytes.
+// FuzzZip: both zip views on any bytes stay within the file.
 func FuzzZip(f *testing.F) {
 	f.Add([]byte("PK\x03\x04\x14\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00xPK\x05\x06"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		members, _, _ := readZip(bytes.NewReader(b), int64(len(b)))
-		for _, m := range members {
-			if m.offset < 0 || m.offset > int64(len(b)) || m.csize < 0 {
+		r := bytes.NewReader(b)
+		central, concat, _ := readCentral(r, int64(len(b)))
+		if concat < 0 {
+			t.Fatalf("negative offset of the archive: %d", concat)
+		}
+		local, _ := walkLocal(r, int64(len(b)), concat, centralSizes(central))
+		for _, m := range local {
+			if m.offset < 0 || m.offset > int64(len(b)) || m.csize < 0 || m.offset+m.csize > int64(len(b)) {
 				t.Fatalf("member %+v out of bounds of %d bytes", m, len(b))
 			}
 		}
+		var file finding.File
+		(&Scanner{MaxUnpacked: 1 << 20}).scanZip("f", r, int64(len(b)), 0, &file)
 	})
 }

@@ -34,7 +34,7 @@ func TestClassify(t *testing.T) {
 		{"numpy.testing._private.utils", "runstring", verdictDangerous, finding.Critical},
 		{"socket", "create_connection", verdictDangerous, finding.High},
 		{"urllib.request", "urlopen", verdictDangerous, finding.High},
-		{"webbrowser", "open", verdictDangerous, finding.High},
+		{"webbrowser", "open", verdictDangerous, finding.Critical}, // it runs a browser: a program
 		{"requests.api", "get", verdictDangerous, finding.High},
 		{"collections", "OrderedDict", verdictAllowed, finding.Info},
 		{"torch._utils", "_rebuild_tensor_v2", verdictAllowed, finding.Info},

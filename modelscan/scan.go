@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/modelgate/modelgate/finding"
+	"github.com/modelgate/modelgate/modelscan/pickle"
 )
 
 // Scanner scans model files. The zero value is ready to use.
@@ -143,11 +144,11 @@ func (s *Scanner) scan(name string, r io.ReaderAt, size int64, depth int) []find
 	var members []finding.File
 	switch format {
 	case FormatPickle:
-		file.Findings = s.scanPickle(io.NewSectionReader(r, 0, size), "", false)
+		file.Findings = s.scanPickle(r, size, "", false, depth)
 	case FormatZip:
 		members = s.scanZip(name, r, size, depth, &file)
 	case FormatNumPy:
-		file.Findings = s.scanNumPy(io.NewSectionReader(r, 0, size), "")
+		file.Findings = s.scanNumPy(r, size, "", depth)
 	case FormatSafetensors:
 		file.Findings = checkSafetensors(io.NewSectionReader(r, 0, size), size)
 	case FormatGGUF:
@@ -164,14 +165,59 @@ func (s *Scanner) scan(name string, r io.ReaderAt, size int64, depth int) []find
 		case ok:
 			file.Findings = s.checkKerasConfig(cfg, "model_config")
 		}
-	case FormatGzip, FormatZlib:
+	case FormatGzip, FormatZlib, FormatBzip2, FormatXZ, FormatLZMA, FormatJoblibZ:
 		members = s.scanCompressed(name, format, r, size, depth, &file)
 	case Format7z:
 		members = s.scan7z(name, r, size, depth, &file)
-	case FormatXZ, FormatLZ4:
-		file.Error = fmt.Sprintf("%s content is not unpacked by this scanner, so it was not checked", format)
+	case FormatLZ4:
+		file.Findings = append(file.Findings, notUnpacked(format))
 	case FormatTar:
 		members = s.scanTar(name, r, size, depth, &file)
+	case FormatUnknown:
+		return s.unknown(name, r, size, head, depth)
 	}
 	return append([]finding.File{file}, members...)
+}
+
+// unknown scans what no signature names. CPython's unpickler accepts any
+// valid first opcode, not only PROTO: a stream it would read as a pickle
+// is judged as one, whatever its first byte. Python's zipfile finds an
+// archive by its end, so bytes before a zip do not hide it. Otherwise
+// the file is text, or reported as not recognised: never silently clean.
+func (s *Scanner) unknown(name string, r io.ReaderAt, size int64, head []byte, depth int) []finding.File {
+	file := finding.File{Path: name, Format: FormatUnknown, Findings: []finding.Finding{}}
+	if res, err := s.walk(r, size); isPickle(res, err) {
+		file.Format = FormatPickle
+		file.Findings = s.judgePickle(res, "", depth)
+		return []finding.File{file}
+	}
+	if _, _, _, err := centralDir(r, size); err == nil {
+		file.Format = FormatZip
+		file.Findings = append(file.Findings, finding.Finding{RuleID: "MS206", Severity: finding.Medium,
+			Title:    "zip archive preceded by other bytes: zipfile reads it, loaders that test the first bytes do not",
+			Location: "archive", Evidence: "no local header at offset 0", References: refsTamper})
+		return append([]finding.File{file}, s.scanZip(name, r, size, depth, &file)...)
+	}
+	if looksText(head) {
+		file.Format = FormatText
+		return []finding.File{file}
+	}
+	file.Findings = append(file.Findings, finding.Finding{RuleID: "MS007", Severity: finding.Info,
+		Title: "format not recognised: the file was not checked", Location: "file",
+		Evidence: fmt.Sprintf("first bytes %q", head[:min(len(head), 16)]), References: refsTamper,
+		Remediation: "make sure no loader reads this file, or ask for a format the scanner reads"})
+	return []finding.File{file}
+}
+
+// isPickle reports whether a walk found a pickle: one it read to its
+// end, or one that imported something before it broke (CPython runs
+// what comes before an error).
+func isPickle(res *pickle.Result, err error) bool {
+	return err == nil && (res.Pickles > 0 || len(res.Imports) > 0)
+}
+
+func notUnpacked(format string) finding.Finding {
+	return finding.Finding{RuleID: "MS205", Severity: finding.High, Title: "compressed data the scanner does not unpack, so it was not checked",
+		Location: "file", Evidence: format, References: refsTamper,
+		Remediation: "decompress it and scan what it holds"}
 }

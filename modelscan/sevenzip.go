@@ -28,6 +28,7 @@ func (s *Scanner) scan7z(name string, r io.ReaderAt, size int64, depth int, file
 			continue
 		}
 		if depth >= s.maxDepth() {
+			file.Findings = append(file.Findings, incomplete("archive", fmt.Sprintf("archives nested deeper than %d are not opened", s.maxDepth())))
 			return out
 		}
 		if unpacked += int64(f.UncompressedSize); unpacked > limit {

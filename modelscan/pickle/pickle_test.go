@@ -34,7 +34,7 @@ func (p *pb) binput(i byte) *pb { return p.op(opBinPut, i) }
 func (p *pb) binget(i byte) *pb { return p.op(opBinGet, i) }
 func (p *pb) bytes() []byte     { return p.b }
 func newPB() *pb                { return &pb{} }
-func walk(t *testing.T, b []byte) *Result {
+func mustWalk(t *testing.T, b []byte) *Result {
 	t.Helper()
 	r, err := Walk(bytes.NewReader(b), Limits{})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestImports(t *testing.T) {
 		{"BUILD after a global", newPB().proto(2).global("collections", "OrderedDict").op(opEmptyTuple, opReduce, opEmptyDict, opBuild, opStop).bytes(), "collections.OrderedDict()"},
 	}
 	for _, tt := range tests {
-		r := walk(t, tt.b)
+		r := mustWalk(t, tt.b)
 		if got := strings.Join(imports(r), ","); got != tt.want || r.Err != nil {
 			t.Errorf("%s: imports %q, err %v; want %q", tt.name, got, r.Err, tt.want)
 		}
@@ -92,24 +92,24 @@ func TestImports(t *testing.T) {
 func TestSeveralPickles(t *testing.T) {
 	benign := newPB().proto(2).op(opEmptyDict, opStop).bytes()
 	evil := newPB().proto(2).global("os", "system").op(opStop).bytes()
-	r := walk(t, append(append(append([]byte{}, benign...), evil...), benign...))
+	r := mustWalk(t, append(append(append([]byte{}, benign...), evil...), benign...))
 	if r.Pickles != 3 || len(r.Imports) != 1 || r.Imports[0].Full() != "os.system" {
 		t.Fatalf("pickles %d imports %v", r.Pickles, imports(r))
 	}
 	// Junk after a pickle is counted; the pickle before it is judged.
-	r = walk(t, append(append([]byte{}, evil...), "\xffjunk"...))
+	r = mustWalk(t, append(append([]byte{}, evil...), "\xffjunk"...))
 	if r.Pickles != 1 || r.TrailingBytes != 5 || len(r.Imports) != 1 {
 		t.Fatalf("junk: %+v", r)
 	}
 	// A truncated pickle: what was read is kept, the break reported.
 	trunc := newPB().proto(2).global("os", "system").op(opMark).uni("x").bytes()
-	r = walk(t, trunc)
+	r = mustWalk(t, trunc)
 	var pe *Error
 	if !errors.As(r.Err, &pe) || !strings.Contains(pe.Msg, "truncated") || len(r.Imports) != 1 {
 		t.Fatalf("truncated: %+v", r)
 	}
 	// A second pickle broken part-way is an error, not trailing bytes.
-	r = walk(t, append(append([]byte{}, benign...), trunc...))
+	r = mustWalk(t, append(append([]byte{}, benign...), trunc...))
 	if r.Err == nil || r.TrailingBytes != 0 || len(r.Imports) != 1 {
 		t.Fatalf("broken second pickle: %+v", r)
 	}
@@ -146,12 +146,12 @@ func TestLimits(t *testing.T) {
 	for range 10000 {
 		p.binget(0).op(opDup, opAppend, opAppend)
 	}
-	r = walk(t, p.op(opStop).bytes())
+	r = mustWalk(t, p.op(opStop).bytes())
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	// A GET of a key never stored is malformed.
-	r = walk(t, newPB().proto(2).binget(7).op(opStop).bytes())
+	r = mustWalk(t, newPB().proto(2).binget(7).op(opStop).bytes())
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "never stored") {
 		t.Fatalf("bad memo key: %v", r.Err)
 	}
@@ -173,7 +173,7 @@ func TestDataOpcodes(t *testing.T) {
 	p.op(opTuple, opEmptySet, opMark, opNone, opAddItems, opMark, opNone, opFrozenSet)
 	p.line(opPersID, "storage0").op(opNone, opBinPersID, opExt1, 1)
 	p.op(opTuple3, opStop)
-	r := walk(t, p.bytes())
+	r := mustWalk(t, p.bytes())
 	if r.Err != nil || len(r.Imports) != 0 || r.Protocol != 5 || r.PersistentIDs != 2 || r.Extensions != 1 {
 		t.Fatalf("%+v", r)
 	}
