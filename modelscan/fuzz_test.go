@@ -47,3 +47,35 @@ func FuzzZip(f *testing.F) {
 		(&Scanner{MaxUnpacked: 1 << 20}).scanZip("f", r, int64(len(b)), 0, &file)
 	})
 }
+
+// FuzzChatTemplate: the analysis of any template ends, within bounds,
+// and a template it reads is judged (no panic on what folding builds).
+func FuzzChatTemplate(f *testing.F) {
+	f.Add(`{% set a = '__cla' %}{% for k in [a ~ 'ss__'] %}{{ x[k]|attr(k) }}{% endfor %}`)
+	f.Add(`{% macro m(k) %}{{ x[k] }}{% endmacro %}{{ m('o' ~ 's') }}{{ '{0.a}'.format(x) }}`)
+	f.Add(`{% set s = 'ab' %}{% for i in range(30) %}{% set s = s ~ s %}{% endfor %}{{ x[s * 99999] }}`)
+	f.Add(`{{ ('a' if b else 'c')[::-1]|replace('a', '_')|first }}{{ '%c%s' % (95, 'x') }}`)
+	f.Fuzz(func(t *testing.T, src string) {
+		reach, err := analyzeTemplate(src)
+		if err != nil {
+			return
+		}
+		for _, c := range reach.consts {
+			if len(c) > maxFold {
+				t.Fatalf("folded a %d-byte string, bound %d", len(c), maxFold)
+			}
+		}
+		checkChatTemplate(src, "chat_template")
+	})
+}
+
+// FuzzPyLiteral: ast.literal_eval's grammar on any text, without a
+// panic; what parses is a value.
+func FuzzPyLiteral(f *testing.F) {
+	f.Add("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }")
+	f.Add(`{'descr': [('a', '|O'), ('b', '<i4', (2,))], 'shape': (), 'fortran_order': 0}`)
+	f.Add(`'\N{LATIN SMALL LETTER A}' b'\x00' 0x_ff 1_000.5e-3j -(-1)`)
+	f.Fuzz(func(t *testing.T, src string) {
+		pyLiteralEval(src)
+	})
+}

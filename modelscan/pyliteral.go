@@ -6,10 +6,9 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/runenames"
+	"github.com/modelgate/modelgate/modelscan/internal/pystr"
 )
 
 // pyLiteral parses Python literal syntax as ast.literal_eval accepts it:
@@ -39,9 +38,9 @@ const (
 // pyValue is a literal's value. Dict items alternate key and value.
 type pyValue struct {
 	kind  pyKind
-	s     string   // str or bytes content, or an int in decimal
-	f     float64  // a float
-	b     bool     // a bool
+	s     string    // str or bytes content, or an int in decimal
+	f     float64   // a float
+	b     bool      // a bool
 	items []pyValue // tuple, list, set; dict keys and values
 }
 
@@ -455,7 +454,7 @@ func (l *pyLexer) number() pyValue {
 			l.pos++
 		}
 		ds := l.pos
-		digits(func(c byte) bool { return digitValue(c) < base })
+		digits(func(c byte) bool { return pystr.Digit(c) < base })
 		if l.pos == ds {
 			l.fail("invalid %d-base literal", base)
 		}
@@ -608,138 +607,9 @@ func unescapePy(l *pyLexer, body string, raw, bytesLit bool) string {
 	if raw {
 		return body
 	}
-	var out strings.Builder
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if c != '\\' {
-			out.WriteByte(c)
-			continue
-		}
-		i++
-		if i >= len(body) {
-			out.WriteByte('\\')
-			break
-		}
-		switch c = body[i]; c {
-		case '\n':
-		case '\\', '\'', '"':
-			out.WriteByte(c)
-		case 'a':
-			out.WriteByte('\a')
-		case 'b':
-			out.WriteByte('\b')
-		case 'f':
-			out.WriteByte('\f')
-		case 'n':
-			out.WriteByte('\n')
-		case 'r':
-			out.WriteByte('\r')
-		case 't':
-			out.WriteByte('\t')
-		case 'v':
-			out.WriteByte('\v')
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(c - '0')
-			for k := 0; k < 2 && i+1 < len(body) && body[i+1] >= '0' && body[i+1] <= '7'; k++ {
-				i++
-				v = v<<3 + int(body[i]-'0')
-			}
-			writeCode(&out, uint32(v), bytesLit)
-		case 'x':
-			if i+2 >= len(body) || digitValue(body[i+1]) >= 16 || digitValue(body[i+2]) >= 16 {
-				l.fail("truncated \\xXX escape")
-			}
-			writeCode(&out, uint32(digitValue(body[i+1])<<4|digitValue(body[i+2])), bytesLit)
-			i += 2
-		case 'u', 'U', 'N':
-			if bytesLit {
-				out.WriteByte('\\')
-				out.WriteByte(c)
-				continue
-			}
-			if c == 'N' {
-				end := strings.IndexByte(body[i:], '}')
-				if i+1 >= len(body) || body[i+1] != '{' || end < 0 {
-					l.fail("malformed \\N character escape")
-				}
-				r, ok := runeNamed(body[i+2 : i+end])
-				if !ok {
-					l.fail("unknown Unicode character name")
-				}
-				out.WriteRune(r)
-				i += end
-				continue
-			}
-			n := 4
-			if c == 'U' {
-				n = 8
-			}
-			if i+n >= len(body) {
-				l.fail("truncated \\%c escape", c)
-			}
-			var v uint32
-			for k := 1; k <= n; k++ {
-				d := digitValue(body[i+k])
-				if d >= 16 {
-					l.fail("truncated \\%c escape", c)
-				}
-				v = v<<4 | uint32(d)
-			}
-			if v > 0x10FFFF {
-				l.fail("illegal Unicode character")
-			}
-			writeCode(&out, v, false)
-			i += n
-		default:
-			out.WriteByte('\\')
-			out.WriteByte(c)
-		}
+	out, err := pystr.Unescape(body, bytesLit)
+	if err != nil {
+		l.fail("%v", err)
 	}
-	return out.String()
-}
-
-// writeCode writes a code point: a byte in a bytes literal.
-func writeCode(out *strings.Builder, v uint32, bytesLit bool) {
-	if bytesLit {
-		out.WriteByte(byte(v))
-		return
-	}
-	if v >= 0xD800 && v <= 0xDFFF {
-		out.WriteString(string(appendCodePoint(nil, v)))
-		return
-	}
-	out.WriteRune(rune(v))
-}
-
-func appendCodePoint(b []byte, ch uint32) []byte {
-	return append(b, 0xED, byte(0x80|(ch>>6)&0x3F), byte(0x80|ch&0x3F))
-}
-
-// runeNamed finds a character by its Unicode name, as \N{...} does.
-func runeNamed(name string) (rune, bool) {
-	r, ok := unicodeNames()[strings.ToUpper(name)]
-	return r, ok
-}
-
-var unicodeNames = sync.OnceValue(func() map[string]rune {
-	m := map[string]rune{}
-	for r := rune(0); r <= 0x10FFFF; r++ {
-		if n := runenames.Name(r); n != "" && !strings.HasPrefix(n, "<") {
-			m[n] = r
-		}
-	}
-	return m
-})
-
-// digitValue is a character's value as a digit in bases up to 36.
-func digitValue(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		return int(c-'A') + 10
-	}
-	return 37
+	return out
 }

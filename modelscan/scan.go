@@ -200,6 +200,9 @@ func (s *Scanner) unknown(name string, r io.ReaderAt, size int64, head []byte, d
 	}
 	if looksText(head) {
 		file.Format = FormatText
+		if templateFile(name) {
+			file.Findings = s.scanTemplateFile(name, r, size)
+		}
 		return []finding.File{file}
 	}
 	file.Findings = append(file.Findings, finding.Finding{RuleID: "MS007", Severity: finding.Info,

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/modelgate/modelgate/modelscan/internal/pystr"
 )
 
 // The text opcodes of protocols 0 and 1 carry numbers and strings as
@@ -27,18 +29,6 @@ func cString(b []byte) []byte {
 		}
 	}
 	return b
-}
-
-func digitValue(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		return int(c-'A') + 10
-	}
-	return 37
 }
 
 // maxStrDigits is sys.get_int_max_str_digits()'s default: longer decimal
@@ -101,14 +91,14 @@ func pyLongFromString(s []byte, base int) (pyInt, bool) {
 	digits, nonzero := 0, false
 	prev := byte(0)
 	var v uint64
-	for i < len(s) && (digitValue(s[i]) < base || s[i] == '_') {
+	for i < len(s) && (pystr.Digit(s[i]) < base || s[i] == '_') {
 		c := s[i]
 		if c == '_' {
 			if prev == '_' {
 				return r, false
 			}
 		} else {
-			d := uint64(digitValue(c))
+			d := uint64(pystr.Digit(c))
 			digits++
 			if d != 0 {
 				nonzero = true
@@ -171,14 +161,14 @@ func strtolBase0(line []byte) (pyInt, bool) {
 	base := 10
 	if i < len(s) && s[i] == '0' {
 		base = 8
-		if i+2 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && digitValue(s[i+2]) < 16 {
+		if i+2 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && pystr.Digit(s[i+2]) < 16 {
 			base, i = 16, i+2
 		}
 	}
 	start := i
 	var v uint64
-	for i < len(s) && digitValue(s[i]) < base {
-		d := uint64(digitValue(s[i]))
+	for i < len(s) && pystr.Digit(s[i]) < base {
+		d := uint64(pystr.Digit(s[i]))
 		if v > (math.MaxUint64-d)/uint64(base) {
 			r.big = true
 		} else {
@@ -338,55 +328,8 @@ func equalFoldASCII(b []byte, lower string) bool {
 // dropped, any other escape kept as written; a trailing backslash is an
 // error.
 func decodeEscape(s []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			out = append(out, s[i])
-			continue
-		}
-		i++
-		if i == len(s) {
-			return nil, false
-		}
-		switch c := s[i]; c {
-		case '\n':
-		case '\\', '\'', '"':
-			out = append(out, c)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 't':
-			out = append(out, '\t')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 'v':
-			out = append(out, '\v')
-		case 'a':
-			out = append(out, '\a')
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(c - '0')
-			for k := 0; k < 2 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7'; k++ {
-				i++
-				v = v<<3 + int(s[i]-'0')
-			}
-			out = append(out, byte(v))
-		case 'x':
-			if i+2 < len(s) {
-				if d1, d2 := digitValue(s[i+1]), digitValue(s[i+2]); d1 < 16 && d2 < 16 {
-					out = append(out, byte(d1<<4|d2))
-					i += 2
-					continue
-				}
-			}
-			return nil, false
-		default:
-			out = append(out, '\\', c)
-		}
-	}
-	return out, true
+	out, err := pystr.Unescape(string(s), true)
+	return []byte(out), err == nil
 }
 
 // decodeRawUnicodeEscape is the raw_unicode_escape codec, which the
@@ -426,7 +369,7 @@ func decodeRawUnicodeEscape(s []byte) ([]byte, bool) {
 			if i >= len(s) {
 				return nil, false
 			}
-			d := digitValue(s[i])
+			d := pystr.Digit(s[i])
 			if d >= 16 {
 				return nil, false
 			}

@@ -6,7 +6,12 @@ library reads it. Nothing in a record is ever run: the unpickler's
 find_class and persistent_load return inert stand-ins that accept
 whatever is done to them, and record what was asked for.
 
-    python3 pyloaders.py pickle|zip|tar|literal|dumps N < records
+    python3 pyloaders.py pickle|zip|tar|literal|jinja|dumps N < records
+
+The jinja mode parses each record as a chat template and renders it in
+an environment where every attribute and item access is recorded and
+answered with an inert probe: the template never touches a real Python
+object's internals, so nothing it asks for runs.
 """
 
 import ast
@@ -164,6 +169,183 @@ def literal(data):
     return {"value": conv(v)}
 
 
+class Probe:
+    """Answers everything a template does to a value with itself. What
+    the template asks for is recorded where it asks: the environment's
+    getattr and getitem, the attr filter and str.format."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name):
+        return PROBE
+
+    def __call__(self, *a, **k):
+        return PROBE
+
+    def __getitem__(self, k):
+        return PROBE
+
+    def __iter__(self):
+        return iter([PROBE, PROBE])
+
+    def __reversed__(self):
+        return iter([PROBE, PROBE])
+
+    def __len__(self):
+        return 2
+
+    def __bool__(self):
+        return True
+
+    def __str__(self):
+        return "p"
+
+    def __format__(self, spec):
+        return "p"
+
+    def __int__(self):
+        return 1
+
+    def __index__(self):
+        return 1
+
+    def __float__(self):
+        return 1.0
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, o):
+        return False
+
+    def __lt__(self, o):
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __contains__(self, x):
+        return True
+
+    def __add__(self, o):
+        return PROBE
+
+    __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __mod__ = __rmod__ = __add__
+    __truediv__ = __floordiv__ = __pow__ = __neg__ = __pos__ = __add__
+
+
+PROBE = Probe()
+REACHED = []
+
+
+def note(k):
+    if type(k) is str:
+        REACHED.append(k)
+    elif type(k) is Probe:
+        REACHED.append("<probe>")
+
+
+# The str, list and dict methods templates call on real values: safe to
+# run, and how a template builds a name from constants.
+SAFE_METHODS = {
+    "format", "format_map", "join", "replace", "upper", "lower", "strip", "lstrip", "rstrip", "swapcase",
+    "split", "capitalize", "title", "startswith", "endswith", "items", "keys", "values", "get",
+}
+
+
+def format_fields(s):
+    """Records the attributes and items a str.format string reaches."""
+    import _string
+    import string
+
+    try:
+        for _, field, _, _ in string.Formatter().parse(s):
+            if field:
+                _, rest = _string.formatter_field_name_split(field)
+                for _, key in rest:
+                    note(str(key))
+    except Exception:
+        pass
+
+
+def jinja_env():
+    import jinja2
+    import jinja2.ext
+
+    class Generation(jinja2.ext.Extension):
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+            return jinja2.nodes.Scope(body, lineno=lineno)
+
+    class Recording(jinja2.Environment):
+        def getattr(self, obj, attribute):
+            note(attribute)
+            if type(obj) in (str, list, tuple, dict) and attribute in SAFE_METHODS:
+                if attribute in ("format", "format_map") and type(obj) is str:
+                    format_fields(obj)
+                return getattr(obj, attribute)
+            if type(obj) is dict and attribute in obj:
+                return obj[attribute]
+            return PROBE
+
+        def getitem(self, obj, argument):
+            note(argument)
+            if type(obj) in (str, list, tuple, dict):
+                try:
+                    return obj[argument]
+                except Exception:
+                    pass
+            return PROBE
+
+    env = Recording(extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do", Generation])
+
+    def attr(obj, name):
+        note(name)
+        return PROBE
+
+    env.filters["attr"] = attr
+    return env
+
+
+def jinja(data):
+    """Parses a template as jinja2 does, and the names rendering reaches."""
+    import signal
+
+    import jinja2.meta
+    import jinja2.nodes
+
+    env = jinja_env()
+    src = data.decode("utf-8", "replace")
+    try:
+        ast = env.parse(src)
+    except BaseException as e:
+        return {"error": type(e).__name__ + ": " + str(e)[:200]}
+    consts = sorted(n.value for n in ast.find_all(jinja2.nodes.Const) if type(n.value) is str)
+    try:
+        tmpl = env.from_string(src)
+    except BaseException as e:
+        # Parsed, but not compiled (an unknown filter or test): jinja2
+        # will not load it.
+        return {"compile_error": type(e).__name__ + ": " + str(e)[:200], "consts": consts}
+    REACHED.clear()
+    context = {n: PROBE for n in jinja2.meta.find_undeclared_variables(ast)}
+
+    def timeout(*_):
+        raise TimeoutError()
+
+    signal.signal(signal.SIGALRM, timeout)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        tmpl.render(**context)
+    except BaseException:
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return {"reached": sorted(set(REACHED)), "consts": consts}
+
+
 def dumps(n, seed):
     """Pickles of random nested objects, every protocol: what real
     picklers write."""
@@ -214,7 +396,7 @@ def main():
     if mode == "dumps":
         json.dump(dumps(int(sys.argv[2]), int(sys.argv[3])), sys.stdout)
         return
-    fn = {"pickle": load_pickles, "zip": list_zip, "tar": list_tar, "literal": literal}[mode]
+    fn = {"pickle": load_pickles, "zip": list_zip, "tar": list_tar, "literal": literal, "jinja": jinja}[mode]
     out = sys.stdout
     for rec in records():
         out.write(json.dumps(fn(rec)) + "\n")
