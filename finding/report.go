@@ -60,3 +60,19 @@ func (r *Report) Summarise() {
 
 // Clean reports whether the scan found nothing and every file was read.
 func (r *Report) Clean() bool { return r.Summary.Findings == 0 && r.Summary.Errors == 0 }
+
+// Fails reports whether a scan fails at a threshold: a file could not be
+// read, or a finding is at least that severe.
+func (r *Report) Fails(threshold Severity) bool {
+	if r.Summary.Errors > 0 {
+		return true
+	}
+	for _, f := range r.Files {
+		for _, fd := range f.Findings {
+			if fd.Severity >= threshold {
+				return true
+			}
+		}
+	}
+	return false
+}

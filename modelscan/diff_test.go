@@ -136,14 +136,31 @@ func TestPickleWalkerAgreesWithCPython(t *testing.T) {
 		linear, _ := pickle.Walk(bytes.NewReader(rec), pickle.Limits{})
 		framed, _ := pickle.WalkNoPeek(bytes.NewReader(rec), pickle.Limits{})
 		seen := map[[2]string]bool{}
+		var unnamed []pickle.Import
 		for _, imp := range res.Imports {
 			seen[[2]string{imp.Module, imp.Name}] = true
+			if imp.Dynamic {
+				unnamed = append(unnamed, imp)
+			}
+		}
+		// A str that cannot name a module or attribute is not kept: the
+		// walker reports the import with "?" for it, as one it cannot name.
+		covered := func(c [2]string) bool {
+			if seen[c] {
+				return true
+			}
+			for _, imp := range unnamed {
+				if (imp.Module == c[0] || imp.Module == "?") && (imp.Name == c[1] || imp.Name == "?") {
+					return true
+				}
+			}
+			return false
 		}
 		if len(py.Calls) > 0 {
 			withCalls++
 		}
 		for _, c := range py.Calls {
-			if !seen[c] {
+			if !covered(c) {
 				fail("record %d: CPython imported %s.%s, the walker did not report it\n%s", i, c[0], c[1], hex.EncodeToString(rec))
 			}
 		}

@@ -27,10 +27,19 @@ import (
 // the tests, so a test can start a real server process and kill it.
 const serveConfigEnv = "MODELGATE_TEST_SERVE_CONFIG"
 
+// scanPathEnv makes the test binary run `modelgate scan model` on a path.
+const scanPathEnv = "MODELGATE_TEST_SCAN_PATH"
+
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv(serveConfigEnv); cfg != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, []string{"serve", "--config", cfg}, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if path := os.Getenv(scanPathEnv); path != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, []string{"scan", "model", path}, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}

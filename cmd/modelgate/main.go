@@ -26,6 +26,9 @@ const (
 	exitFindings = 1 // findings or a policy denial
 	exitUsage    = 2 // bad input or usage
 	exitInternal = 3
+	// exitInterrupted is the shell's 128+SIGINT: the command stopped on
+	// a signal before it finished.
+	exitInterrupted = 130
 )
 
 func main() {
@@ -47,6 +50,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitCode(err)
 }
 
+// interrupted marks a command stopped by SIGINT or SIGTERM (exit 130).
+type interrupted struct{ err error }
+
+func (e interrupted) Error() string { return "interrupted: " + e.err.Error() }
+func (e interrupted) Unwrap() error { return e.err }
+
 // usageError marks an error as the caller's mistake (exit 2).
 type usageError struct{ err error }
 
@@ -63,6 +72,8 @@ func exitCode(err error) int {
 		le  *server.ListenError
 	)
 	switch {
+	case errors.As(err, &interrupted{}):
+		return exitInterrupted
 	case errors.As(err, &findings{}), errors.Is(err, audit.ErrTruncated), errors.Is(err, audit.ErrWitnessRootConflict),
 		errors.Is(err, audit.ErrWitnessProof):
 		// A log a witness shows was cut back or rewritten is a finding.

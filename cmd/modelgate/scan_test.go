@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/modelgate/modelgate/internal/sarifschema"
 	"github.com/parquet-go/parquet-go"
@@ -306,5 +310,61 @@ func TestDataReportsUnreadableLines(t *testing.T) {
 	_, out, _ = cli(t, "data", "outliers", data, "--format", "json")
 	if !strings.Contains(out, `"unreadable_rows"`) || strings.Contains(out, "e+308") {
 		t.Errorf("outliers json:\n%s", out)
+	}
+}
+
+// TestScanModelFailOn: an info finding (a file the scanner does not
+// recognise) is shown but fails the scan only at --fail-on info.
+func TestScanModelFailOn(t *testing.T) {
+	blob := filepath.Join(t.TempDir(), "weights.bin")
+	os.WriteFile(blob, []byte("\x00\x01\x02\x03 opaque binary \xff\xfe"), 0o644)
+	code, out, _ := cli(t, "scan", "model", blob)
+	if code != 0 || !strings.Contains(out, "MS007") {
+		t.Errorf("default --fail-on low: exit %d\n%s", code, out)
+	}
+	if code, out, _ := cli(t, "scan", "model", "--fail-on", "info", blob); code != 1 {
+		t.Errorf("--fail-on info: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := cli(t, "scan", "model", "--fail-on", "severe", blob); code != 2 || !strings.Contains(errOut, "--fail-on") {
+		t.Errorf("--fail-on severe: exit %d, %s", code, errOut)
+	}
+}
+
+// TestScanModelStopsOnSignal sends SIGTERM to a scan of a 1 TB (sparse)
+// file, which would take hours to digest: the scan stops, exits 130 and
+// prints no report.
+func TestScanModelStopsOnSignal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.pkl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("\x80\x02]q\x00."))
+	if err := f.Truncate(1 << 40); err != nil {
+		t.Skipf("skipped: this file system cannot hold a sparse 1 TB file: %v", err)
+	}
+	f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), scanPathEnv+"="+path)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the scan start reading
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the scan ignored SIGTERM for a minute:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d, want 130:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted") || strings.Contains(out.String(), "files,") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -467,7 +467,7 @@ func (w *walker) marker(at int64, op string) (int, error) {
 // asked for whatever the pickle gives (and a loader's own find_class may
 // read it otherwise than import would).
 func (w *walker) str(b []byte) value {
-	if len(b) > maxName {
+	if len(b) > maxName || !nameLike(b) {
 		return value{kind: kStr}
 	}
 	if len(w.arena) > max(8<<20, 2*w.live) {
@@ -476,6 +476,29 @@ func (w *walker) str(b []byte) value {
 	off := len(w.arena)
 	w.arena = append(w.arena, b...)
 	return value{kind: kName, off: uint32(off), n: uint16(len(b))}
+}
+
+// nameChar marks the bytes a module or attribute name can hold: ASCII
+// letters, digits, _ and the dots of a dotted name, and the bytes of
+// non-ASCII characters, which Python identifiers may use.
+var nameChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c >= 0x80
+	}
+	return t
+}()
+
+// nameLike reports whether a str could name a module or attribute. Only
+// those are kept in the arena: a pickle's text (prose, paths, keys with
+// spaces) takes no memory, and a STACK_GLOBAL of a str not kept is an
+// import the scanner cannot name, which is a finding, not a pass.
+func nameLike(b []byte) bool {
+	for _, c := range b {
+		if !nameChar[c] {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *walker) text(v value) string { return string(w.arena[v.off : v.off+uint32(v.n)]) }
