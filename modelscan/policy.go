@@ -148,6 +148,9 @@ func (p *Policy) classify(module, name string) (int, finding.Severity) {
 	for _, t := range targets {
 		worst = max(worst, dangerOf(t))
 	}
+	if walksInternals(name) {
+		worst = int(finding.Critical)
+	}
 	if worst >= 0 {
 		return verdictDangerous, finding.Severity(worst)
 	}
@@ -190,6 +193,31 @@ func walkTargets(module, name string) []string {
 		}
 	}
 	return out
+}
+
+// introspection are the attributes through which a walk leaves the
+// object it started at for the interpreter's internals: a function's
+// globals and builtins, a class's subclasses and bases, a method's
+// owner. A dotted name through one of them reaches everything.
+var introspection = map[string]bool{
+	"__globals__": true, "__builtins__": true, "__dict__": true, "__class__": true, "__subclasses__": true,
+	"__mro__": true, "__bases__": true, "__base__": true, "__code__": true, "__closure__": true, "__self__": true,
+	"__func__": true, "__import__": true, "__loader__": true, "__spec__": true, "__getattribute__": true,
+	"__objclass__": true, "__wrapped__": true, "__reduce__": true, "__reduce_ex__": true,
+}
+
+// walksInternals reports whether a dotted name walks through one of the
+// introspection attributes.
+func walksInternals(name string) bool {
+	if !strings.Contains(name, ".") {
+		return false
+	}
+	for seg := range strings.SplitSeq(name, ".") {
+		if introspection[seg] {
+			return true
+		}
+	}
+	return false
 }
 
 // reexported are dangerous modules that other modules import and so expose

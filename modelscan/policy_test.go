@@ -1,9 +1,11 @@
 package modelscan
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/modelgate/modelgate/finding"
+	"github.com/modelgate/modelgate/modelscan/pickle"
 )
 
 func TestClassify(t *testing.T) {
@@ -53,6 +55,24 @@ func TestClassify(t *testing.T) {
 		v, sev := p.classify(tt.module, tt.name)
 		if v != tt.verdict || v != verdictAllowed && sev != tt.sev {
 			t.Errorf("%s.%s: verdict %d severity %v, want %d %v", tt.module, tt.name, v, sev, tt.verdict, tt.sev)
+		}
+	}
+}
+
+// TestAllowlistHoldsNothingDangerous: no name the built-in allowlist
+// admits exactly is one the danger rules or the standard library's
+// effects grade, under its own name or its Python 3 one, so an allowlist
+// entry can never hide an effect. (The re-export heuristic is left out:
+// numpy.random._pickle is numpy's module, not CPython's _pickle.)
+func TestAllowlistHoldsNothingDangerous(t *testing.T) {
+	for full := range allowed {
+		i := strings.LastIndex(full, ".")
+		module, name := full[:i], full[i+1:]
+		m3, n3 := pickle.Py3Name(module, name)
+		for _, target := range []string{full, m3 + "." + n3} {
+			if d := dangerOf(target); d >= 0 && !payloadLoaders[full] {
+				t.Errorf("%s is allowed, but %s is graded %v", full, target, finding.Severity(d))
+			}
 		}
 	}
 }

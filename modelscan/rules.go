@@ -29,7 +29,7 @@ func (s *Scanner) walk(r io.ReaderAt, size int64) (*pickle.Result, error) {
 // comes back), while a top-level file that looked like one must parse.
 func (s *Scanner) scanPickle(r io.ReaderAt, size int64, member string, lenient bool, depth int) []finding.Finding {
 	res, err := s.walk(r, size)
-	if err != nil || res.Pickles == 0 && len(res.Imports) == 0 {
+	if err != nil || res.Pickles == 0 && len(res.Imports) == 0 && len(res.Incomplete) == 0 {
 		if lenient {
 			return nil
 		}

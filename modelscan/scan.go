@@ -257,10 +257,11 @@ func (s *Scanner) unknown(name string, r io.ReaderAt, size int64, head []byte, d
 }
 
 // isPickle reports whether a walk found a pickle: one it read to its
-// end, or one that imported something before it broke (CPython runs
-// what comes before an error).
+// end, one that imported something before it broke (CPython runs what
+// comes before an error), or one valid up to a limit of the walk's, past
+// which CPython would have read on.
 func isPickle(res *pickle.Result, err error) bool {
-	return err == nil && (res.Pickles > 0 || len(res.Imports) > 0)
+	return err == nil && (res.Pickles > 0 || len(res.Imports) > 0 || len(res.Incomplete) > 0)
 }
 
 func notUnpacked(format string) finding.Finding {
