@@ -15,7 +15,8 @@
 // resident set size) is its own; each input is scanned without and with
 // the SHA-256 digest, which reads every byte, and the pickles are timed
 // against sha256sum of the same file in the same run: the goal is a scan
-// within 1.5 times what reading and hashing the file costs.
+// within 1.5 times what reading and hashing the file costs. Every figure
+// is the best of three runs.
 //
 //	go run ./bench/modelscan [-dir /tmp/mg-bench] [-keep]
 package main
@@ -83,18 +84,33 @@ func main() {
 		{"the same, with SHA-256", pt, true},
 		{"directory of 32 pickles", many, false},
 	} {
-		out, err := exec.Command(os.Args[0], "-child", in.path, fmt.Sprintf("-sha256=%v", in.digest)).Output()
-		if err != nil {
-			log.Fatalf("%s: %v", in.name, err)
-		}
+		// Best of three, for the scan and for sha256sum alike: the
+		// machine is shared, and the best run is the one it disturbed
+		// least.
 		var r childResult
-		if err := json.Unmarshal(out, &r); err != nil {
-			log.Fatalf("%s: %v: %s", in.name, err, out)
+		for range 3 {
+			out, err := exec.Command(os.Args[0], "-child", in.path, fmt.Sprintf("-sha256=%v", in.digest)).Output()
+			if err != nil {
+				log.Fatalf("%s: %v", in.name, err)
+			}
+			var run childResult
+			if err := json.Unmarshal(out, &run); err != nil {
+				log.Fatalf("%s: %v: %s", in.name, err, out)
+			}
+			if r.Seconds == 0 || run.Seconds < r.Seconds {
+				r = run
+			}
 		}
 		ref, ratio := "", ""
 		if info, err := os.Stat(in.path); err == nil && info.Mode().IsRegular() {
-			if d, err := sha256sum(in.path); err == nil {
-				ref, ratio = fmt.Sprintf("%.3f s", d.Seconds()), fmt.Sprintf("%.2f×", r.Seconds/d.Seconds())
+			best := time.Duration(0)
+			for range 3 {
+				if d, err := sha256sum(in.path); err == nil && (best == 0 || d < best) {
+					best = d
+				}
+			}
+			if best > 0 {
+				ref, ratio = fmt.Sprintf("%.3f s", best.Seconds()), fmt.Sprintf("%.2f×", r.Seconds/best.Seconds())
 			}
 		}
 		fmt.Printf("| %s | %.0f MB | %.3f s | %.0f MB/s | %d MB | %d | %s | %s |\n", in.name, r.MB, r.Seconds,
