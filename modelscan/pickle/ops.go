@@ -91,7 +91,7 @@ func (w *walker) pickle() error {
 	}
 	w.memoN = 0
 	w.sparse = nil
-	w.arena, w.live = w.arena[:0], 0
+	w.arena = w.arena[:0]
 	w.proto = 0 // each pickle.load starts a new unpickler
 	w.capture, w.captured, w.spans, w.capFull = false, w.captured[:0], w.spans[:0], false
 	first := true

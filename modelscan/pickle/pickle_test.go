@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -176,5 +177,35 @@ func TestDataOpcodes(t *testing.T) {
 	r := mustWalk(t, p.bytes())
 	if r.Err != nil || len(r.Imports) != 0 || r.Protocol != 5 || r.PersistentIDs != 2 || r.Extensions != 1 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// TestNamesSurviveCompaction memoizes a module and a name after dead
+// names (so compaction moves them), buries
+// them under megabytes of other names, live and dead, so that the arena
+// is compacted many times, and then imports through them: the import
+// must still be named what the pickle stored.
+func TestNamesSurviveCompaction(t *testing.T) {
+	p := newPB().proto(4)
+	for i := range 100_000 {
+		p.uni(fmt.Sprintf("dead_%06d_before_them", i)).op(opPop)
+	}
+	p.uni("os").op(opMemoize).uni("system").op(opMemoize, opPop, opPop)
+	for i := range 200_000 {
+		name := fmt.Sprintf("layer_%06d_weight_name", i)
+		p.uni(name)
+		if i%2 == 0 {
+			p.op(opMemoize) // live: the memo holds it
+		}
+		p.op(opPop) // dead unless memoized
+	}
+	p.op(opLongBinGet).raw("\x00\x00\x00\x00").op(opLongBinGet).raw("\x01\x00\x00\x00")
+	p.op(opStackGlobal).uni("id").op(opTuple1, opReduce, opStop)
+	r := mustWalk(t, p.bytes())
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if got := imports(r); len(got) != 1 || got[0] != "os.system()" {
+		t.Fatalf("imports = %v, want [os.system()]", got)
 	}
 }

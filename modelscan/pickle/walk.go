@@ -187,7 +187,6 @@ type walker struct {
 	memoN  uint64           // entries stored, MEMOIZE's next index
 	sparse map[uint64]value // memo keys too large for the pages
 	arena  []byte
-	live   int // bytes of the arena live after the last compaction
 
 	proto             int   // the protocol in force (the last PROTO)
 	frameAt, frameEnd int64 // the last FRAME and where it ends
@@ -470,8 +469,12 @@ func (w *walker) str(b []byte) value {
 	if len(b) > maxName || !nameLike(b) {
 		return value{kind: kStr}
 	}
-	if len(w.arena) > max(8<<20, 2*w.live) {
-		w.compact()
+	if len(w.arena)+len(b) > cap(w.arena) && cap(w.arena) >= 1<<20 {
+		// Compacting in place of growing: the fresh arena holds the
+		// live names with as much room again, so the walk copies each
+		// byte a constant number of times, and dead names (memo slots
+		// overwritten, values popped) never make the arena grow.
+		w.compact(len(b))
 	}
 	off := len(w.arena)
 	w.arena = append(w.arena, b...)
@@ -503,32 +506,42 @@ func nameLike(b []byte) bool {
 
 func (w *walker) text(v value) string { return string(w.arena[v.off : v.off+uint32(v.n)]) }
 
-// compact drops arena bytes no live value refers to. It runs when the
-// arena has doubled since the last compaction, so that a pickle whose
-// names all stay live (memoized) costs amortised constant time per name,
-// not a copy of every live name per new one.
-func (w *walker) compact() {
-	fresh := make([]byte, 0, max(1<<20, w.live*2))
-	move := func(v *value) {
+// compact drops arena bytes no live value refers to. It runs in place
+// of the arena's growth and leaves as much room as the live names take,
+// so a pickle whose names all stay live (memoized) copies each name a
+// constant number of times, not once per new name.
+func (w *walker) compact(need int) {
+	live := need
+	w.eachValue(func(v *value) {
+		if v.kind == kName {
+			live += int(v.n)
+		}
+	})
+	fresh := make([]byte, 0, max(1<<20, 2*live))
+	w.eachValue(func(v *value) {
 		if v.kind == kName {
 			off := len(fresh)
 			fresh = append(fresh, w.arena[v.off:v.off+uint32(v.n)]...)
 			v.off = uint32(off)
 		}
-	}
+	})
+	w.arena = fresh
+}
+
+// eachValue calls f on every value the walk still holds.
+func (w *walker) eachValue(f func(*value)) {
 	for i := range w.stack {
-		move(&w.stack[i])
+		f(&w.stack[i])
 	}
 	for _, page := range w.memo {
 		for i := range page {
-			move(&page[i])
+			f(&page[i])
 		}
 	}
 	for k, v := range w.sparse {
-		move(&v)
+		f(&v)
 		w.sparse[k] = v
 	}
-	w.arena, w.live = fresh, len(fresh)
 }
 
 const memoPage = 1 << 16
