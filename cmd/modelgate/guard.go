@@ -24,7 +24,7 @@ func newGuard(g *globals) *cobra.Command {
 }
 
 func guardTest(g *globals) *cobra.Command {
-	var configPath, route, pipeline, format string
+	var configPath, route, pipeline, format, context string
 	var output bool
 	cmd := &cobra.Command{
 		Use:   `test [--config FILE] [--route MODEL | --pipeline NAME] [--output] "text" | -`,
@@ -59,7 +59,15 @@ one the demo uses). Exit 0 when the text would pass, 1 when it is blocked.`,
 			if output {
 				stage, pl = "output", prof.Output
 			}
-			texts := guard.NewTexts([]guard.Segment{{Path: "/messages/0/content", Role: "user", Text: text}})
+			ctx, err := injection.ParseContext(context)
+			if err != nil {
+				return usagef("--context: %v", err)
+			}
+			role := "user"
+			if ctx == injection.Document {
+				role = "tool" // a tool result: what the gateway reads as data
+			}
+			texts := guard.NewTexts([]guard.Segment{{Path: "/messages/0/content", Role: role, Text: text}})
 			if output {
 				texts[0].Role = "assistant"
 			}
@@ -67,7 +75,7 @@ one the demo uses). Exit 0 when the text would pass, 1 when it is blocked.`,
 			out := pl.Run(cmd.Context(), texts, &guard.Vault{Key: p.hashKey})
 			rep := guardReport{Pipeline: name, Stage: stage, Verdict: out.Verdict().String(), Text: texts[0].Text}
 			if d, err := injection.New(); err == nil {
-				e := d.Explain(orig)
+				e := d.ExplainIn(orig, ctx)
 				rep.Injection = &e
 			}
 			for _, r := range out.Results {
@@ -97,6 +105,7 @@ one the demo uses). Exit 0 when the text would pass, 1 when it is blocked.`,
 	cmd.Flags().StringVar(&route, "route", "", "use the pipeline of this route (model name) in --config")
 	cmd.Flags().StringVar(&pipeline, "pipeline", "", "use this pipeline of --config")
 	cmd.Flags().BoolVar(&output, "output", false, "run the output guards, as on a model's answer")
+	cmd.Flags().StringVar(&context, "context", "user", "read the text as a user's prompt (user) or as data: a retrieved document or tool result (document)")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
 }
@@ -207,7 +216,10 @@ func printGuardReport(w io.Writer, rep guardReport, orig string) {
 	}
 	tw.Flush()
 	if e := rep.Injection; e != nil {
-		fmt.Fprintf(w, "\ninjection score %.2f (rules %.2f, model %.2f; blocks from %.2f by default)\n", e.Score, e.RulesScore, e.ModelScore, injection.DefaultThreshold)
+		fmt.Fprintf(w, "\ninjection score %.2f as %s (rules %.2f, model %.2f, surprise %.1f; blocks from %.2f by default)\n", e.Score, e.Context, e.RulesScore, e.ModelScore, e.Surprise, injection.DefaultThreshold)
+		if e.Window != "" {
+			fmt.Fprintf(w, "  most suspicious passage (%.2f): %q\n", e.WindowScore, e.Window)
+		}
 		for _, h := range e.Rules {
 			dec := ""
 			if h.Decoded != "" {
@@ -244,17 +256,20 @@ func actionOf(fs []guardReportFinding, entity string) string {
 }
 
 func guardEval(g *globals) *cobra.Command {
-	var data, format, modelPath string
+	var data, format, modelPath, context string
 	var threshold float64
 	cmd := &cobra.Command{
-		Use:   "eval --data FILE.jsonl [--threshold T] [--model FILE] [--format table|json]",
+		Use:   "eval --data FILE.jsonl [--threshold T] [--context user|document] [--model FILE] [--format table|json]",
 		Short: "Measure the prompt-injection detector on labelled data",
 		Long: `Score every text of a JSON-lines file ({"text": "...", "label": 0|1}, label 1
-for an injection or jailbreak) with the prompt-injection detector, and
-print n, precision, recall, f1 and false positive rate at the threshold,
-the ROC AUC, the recall at 1% false positive rate, and the p50/p99 time per
-text. --model uses weights from guard/injection/train instead of the
-embedded ones.`,
+for an injection or jailbreak, and an optional "slice") with the
+prompt-injection detector, and print n, precision, recall, f1 and false
+positive rate at the threshold, the ROC AUC, the recall at 0.1%, 1% and 5%
+false positive rate, the p50/p99 time per text, points of the ROC curve,
+and, when the data has slices, each slice's recall or false alarm rate.
+--context document reads every text as data (a retrieved document or a
+tool result); --model uses a model from guard/injection/train instead of
+the embedded one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -265,6 +280,10 @@ embedded ones.`,
 			}
 			if threshold <= 0 || threshold > 1 {
 				return usagef("--threshold must be in (0, 1], got %v", threshold)
+			}
+			ctx, err := injection.ParseContext(context)
+			if err != nil {
+				return usagef("--context: %v", err)
 			}
 			examples, err := readExamples(data)
 			if err != nil {
@@ -285,20 +304,39 @@ embedded ones.`,
 				}
 				d.Model = m
 			}
-			m := injection.Evaluate(d.Score, examples, threshold)
+			m := injection.Evaluate(func(s string) float64 { return d.ScoreIn(s, ctx) }, examples, threshold)
 			if format == "json" {
 				return json.NewEncoder(g.stdout).Encode(m)
 			}
-			fmt.Fprintf(g.stdout, "n                   %d\nthreshold           %.2f\nprecision           %.4f\nrecall              %.4f\nf1                  %.4f\nfpr                 %.4f\nauc                 %.4f\nrecall at 1%% fpr    %.4f\np50                 %.0f µs\np99                 %.0f µs\n",
-				m.N, m.Threshold, m.Precision, m.Recall, m.F1, m.FPR, m.AUC, m.RecallAt1PctFPR, m.P50US, m.P99US)
+			printEval(g.stdout, m, ctx)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "", "labelled JSON lines")
 	cmd.Flags().Float64Var(&threshold, "threshold", injection.DefaultThreshold, "score from which a text counts as an injection")
-	cmd.Flags().StringVar(&modelPath, "model", "", "classifier weights (default: the embedded model)")
+	cmd.Flags().StringVar(&context, "context", "user", "read every text as a prompt (user) or as data (document)")
+	cmd.Flags().StringVar(&modelPath, "model", "", "model file (default: the embedded model)")
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
+}
+
+func printEval(w io.Writer, m injection.Metrics, ctx injection.Context) {
+	fmt.Fprintf(w, "n                   %d\ncontext             %s\nthreshold           %.4f\nprecision           %.4f\nrecall              %.4f\nf1                  %.4f\nfpr                 %.4f\nauc                 %.4f\nrecall at 0.1%% fpr  %.4f\nrecall at 1%% fpr    %.4f\nrecall at 5%% fpr    %.4f\np50                 %.0f µs\np99                 %.0f µs\n",
+		m.N, ctx, m.Threshold, m.Precision, m.Recall, m.F1, m.FPR, m.AUC, m.RecallAt01PctFPR, m.RecallAt1PctFPR, m.RecallAt5PctFPR, m.P50US, m.P99US)
+	if len(m.Slices) > 0 {
+		fmt.Fprintln(w, "\nslice                     label      n  flagged")
+		for _, s := range m.Slices {
+			what := "recall"
+			if s.Label == 0 {
+				what = "fpr"
+			}
+			fmt.Fprintf(w, "%-25s %5d %6d  %.3f %s\n", s.Slice, s.Label, s.N, s.Rate, what)
+		}
+	}
+	fmt.Fprintln(w, "\nroc: threshold → fpr, tpr")
+	for _, p := range m.ROC {
+		fmt.Fprintf(w, "  %.4f → %.3f, %.3f\n", p.Threshold, p.FPR, p.TPR)
+	}
 }
 
 // readExamples reads labelled JSON lines, naming the line of any problem.
@@ -318,6 +356,7 @@ func readExamples(path string) ([]injection.Example, error) {
 		var e struct {
 			Text  *string `json:"text"`
 			Label *int    `json:"label"`
+			Slice string  `json:"slice"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, usagef("%s:%d: %v", path, line, err)
@@ -325,7 +364,7 @@ func readExamples(path string) ([]injection.Example, error) {
 		if e.Text == nil || e.Label == nil || (*e.Label != 0 && *e.Label != 1) {
 			return nil, usagef("%s:%d: each line needs \"text\" and \"label\" (0 or 1)", path, line)
 		}
-		out = append(out, injection.Example{Text: *e.Text, Label: *e.Label})
+		out = append(out, injection.Example{Text: *e.Text, Label: *e.Label, Slice: e.Slice})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, usagef("%s: %v", path, err)

@@ -6,13 +6,12 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/modelgate/modelgate/guard"
 )
 
 // Buckets is the size of the hashed feature space: word unigrams and
-// bigrams and character 3- to 5-grams of the normalised, lower-cased text
-// are hashed (FNV-1a) into this many buckets. 2^18 keeps collisions rare
+// bigrams, character 3- to 5-grams and, for scripts written without
+// spaces, character pairs of the normalised, lower-cased text, and the
+// shapes of its tokens, are hashed (FNV-1a) into this many buckets. 2^18 keeps collisions rare
 // for a vocabulary of this size while the weights stay small (one byte
 // each, 256 KiB).
 const Buckets = 1 << 18
@@ -29,13 +28,7 @@ const (
 // features returns the distinct buckets of the features of a folded text
 // (see fold), in no particular order. buf is reused to avoid allocation.
 func features(s string, buf []uint32) []uint32 {
-	if len(s) > maxFeatureBytes {
-		cut := maxFeatureBytes
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
+	s = cutAt(s, maxFeatureBytes)
 	out := buf[:0]
 	// Word unigrams and bigrams.
 	var prev uint32
@@ -55,7 +48,76 @@ func features(s string, buf []uint32) []uint32 {
 			out = append(out, fnv(offset32^uint32(n), s[i:i+n])%Buckets)
 		}
 	}
+	out = appendRunePairs(out, s)
+	out = appendShapes(out, s)
 	return dedupe(out)
+}
+
+// appendRunePairs adds each pair of adjacent non-ASCII letters: Chinese,
+// Japanese and Thai put no spaces between words, so a "word" there is a
+// whole clause, and pairs of characters are what carries its meaning.
+func appendRunePairs(out []uint32, s string) []uint32 {
+	prev, prevAt := rune(-1), 0
+	for i, r := range s {
+		if r >= utf8.RuneSelf && unicode.IsLetter(r) {
+			if prev >= 0 {
+				out = append(out, fnv(offset32^'p', s[prevAt:i+utf8.RuneLen(r)])%Buckets)
+			}
+			prev, prevAt = r, i
+		} else {
+			prev = -1
+		}
+	}
+	return out
+}
+
+// appendShapes adds the shape of each token, the text between spaces, with
+// letters, digits and other characters each reduced to a class and runs cut
+// to two ("describing.\\" is "aa.\\", "**ONE" is "**aa"). Optimised
+// adversarial suffixes are strings of such odd shapes; prose, code and
+// encoded data each have shapes of their own, in any language.
+func appendShapes(out []uint32, s string) []uint32 {
+	var shape [16]byte
+	for i := 0; i < len(s); {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			i++
+		}
+		n, last, run := 0, byte(0), 0
+		for i < len(s) && !(s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			c := s[i]
+			switch {
+			case c >= 'a' && c <= 'z', c >= utf8.RuneSelf:
+				c = 'a'
+			case c >= '0' && c <= '9':
+				c = '9'
+			}
+			if c == last {
+				run++
+			} else {
+				last, run = c, 1
+			}
+			if run <= 2 && n < len(shape) {
+				shape[n] = c
+				n++
+			}
+			i++
+		}
+		if n > 0 {
+			out = append(out, fnv(offset32^'s', string(shape[:n]))%Buckets)
+		}
+	}
+	return out
+}
+
+// cutAt returns s cut to at most n bytes, at a character boundary.
+func cutAt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // seenPool holds bitsets over the buckets, one per concurrent caller:
@@ -83,8 +145,10 @@ func dedupe(hs []uint32) []uint32 {
 // fold lower-cases the normalised text (which has already lost invisible
 // characters, fullwidth forms and homoglyphs), so "IGNORE" and "ｉｇｎｏｒｅ"
 // share features with "ignore".
-func fold(text string) string {
-	n := guard.Normalize(text).Text
+func fold(text string) string { return lower(normalize(text)) }
+
+// lower lower-cases a normalised text.
+func lower(n string) string {
 	var b strings.Builder
 	b.Grow(len(n))
 	for _, r := range n {

@@ -17,6 +17,7 @@ package injection
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -29,10 +30,10 @@ import (
 const Entity = "PROMPT_INJECTION"
 
 // DefaultThreshold is the score from which a text is taken for an
-// injection. It was chosen by looking at the dev set (recall 91.7% at a
-// false positive rate of 0.36% there) and at questions about system
-// prompts, which score just above 0.5; see docs/guards.md.
-const DefaultThreshold = 0.55
+// injection: the lowest at which the development set (dev_v2, never
+// trained on) has at most 1% false alarms overall and 2% on documents,
+// security talk and benign noise. train chooses it; see docs/guards.md.
+const DefaultThreshold = modelThreshold
 
 // Detector scores texts for injection.
 type Detector struct {
@@ -47,6 +48,48 @@ func New() (*Detector, error) {
 		return nil, err
 	}
 	return &Detector{Model: m}, nil
+}
+
+// Context says where a text comes from, which changes what is suspicious
+// in it.
+type Context uint8
+
+const (
+	// User is a prompt: what someone typed or an application composed.
+	User Context = iota
+	// Document is data the model reads: a retrieved document, a tool's or
+	// function's result, a web page. An instruction addressed to the AI
+	// inside data is suspicious even when it would be harmless as a
+	// prompt: data has no business giving orders.
+	Document
+)
+
+// ParseContext reads "user" or "document".
+func ParseContext(s string) (Context, error) {
+	switch s {
+	case "user", "":
+		return User, nil
+	case "document", "tool", "data":
+		return Document, nil
+	}
+	return User, fmt.Errorf("context must be user or document, got %q", s)
+}
+
+func (c Context) String() string {
+	if c == Document {
+		return "document"
+	}
+	return "user"
+}
+
+// ContextOf returns the context of a message's text from its role: tool
+// and function results are documents.
+func ContextOf(role string) Context {
+	switch role {
+	case "tool", "function", "document", "ipython":
+		return Document
+	}
+	return User
 }
 
 // Hit is one rule that matched.
@@ -66,28 +109,54 @@ type Feature struct {
 
 // Explanation is a score and what made it.
 type Explanation struct {
-	Score      float64   `json:"score"`
-	RulesScore float64   `json:"rules_score"`
-	ModelScore float64   `json:"model_score"`
-	Rules      []Hit     `json:"rules,omitempty"`
-	Features   []Feature `json:"top_features,omitempty"`
+	Score   float64 `json:"score"`
+	Context string  `json:"context"`
+	// RulesScore is the rules' noisy-OR; ModelScore the linear model's
+	// probability for the whole text and WindowScore for its most
+	// suspicious window (Window, cut to 200 bytes), when it has windows.
+	RulesScore  float64   `json:"rules_score"`
+	ModelScore  float64   `json:"model_score"`
+	WindowScore float64   `json:"window_score,omitempty"`
+	Window      string    `json:"window,omitempty"`
+	Surprise    float64   `json:"surprise"` // nats per byte of the oddest run of tokens
+	Rules       []Hit     `json:"rules,omitempty"`
+	Features    []Feature `json:"top_features,omitempty"`
+
+	sig [numSignals]float64 // what the combiner read, for training
 }
 
-// Score returns the text's injection score.
+// Score returns the injection score of a prompt.
 func (d *Detector) Score(text string) float64 {
-	return d.explain(text, false).Score
+	return d.explain(text, User, false).Score
 }
 
-// Explain returns the score with the rules that matched and the words that
-// pulled the model's score up most.
+// ScoreIn returns the injection score of a text read in a context.
+func (d *Detector) ScoreIn(text string, ctx Context) float64 {
+	return d.explain(text, ctx, false).Score
+}
+
+// Explain returns a prompt's score with the rules that matched and the
+// words that pulled the model's score up most.
 func (d *Detector) Explain(text string) Explanation {
-	return d.explain(text, true)
+	return d.explain(text, User, true)
 }
 
-func (d *Detector) explain(text string, detail bool) Explanation {
-	var e Explanation
-	folded := fold(text)
-	clean := 1.0
+// ExplainIn is Explain for a text read in a context.
+func (d *Detector) ExplainIn(text string, ctx Context) Explanation {
+	return d.explain(text, ctx, true)
+}
+
+// scratch is what one scoring reuses.
+type scratch struct {
+	fs   []uint32
+	segs [][2]int
+}
+
+func (d *Detector) explain(text string, ctx Context, detail bool) Explanation {
+	e := Explanation{Context: ctx.String()}
+	norm := normalize(text)
+	folded := lower(norm)
+	clean, aiAddressed := 1.0, 1.0
 	seen := map[string]bool{}
 	add := func(r *rule, decoded string) {
 		if seen[r.id] {
@@ -100,13 +169,19 @@ func (d *Detector) explain(text string, detail bool) Explanation {
 			w = 1 - (1-w)*0.5
 		}
 		clean *= 1 - w
+		if r.family != FamilyPersona {
+			aiAddressed *= 1 - w
+		}
 		e.Rules = append(e.Rules, Hit{Family: r.family, Rule: r.id, Weight: w, Decoded: decoded})
+	}
+	if ctx == User {
+		folded = maskMentions(folded)
 	}
 	match(folded, func(r *rule) { add(r, "") })
 	for _, dec := range decoders {
 		src := folded
 		if dec.name == "base64" {
-			src = guard.Normalize(text).Text // base64 is case-sensitive
+			src = norm // base64 is case-sensitive
 		}
 		if hidden := dec.decode(src); hidden != "" {
 			match(hidden, func(r *rule) { add(r, dec.name) })
@@ -114,21 +189,86 @@ func (d *Detector) explain(text string, detail bool) Explanation {
 	}
 	e.RulesScore = 1 - clean
 
-	buf, _ := d.pool.Get().(*[]uint32)
-	if buf == nil {
-		buf = new([]uint32)
+	sc, _ := d.pool.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
 	}
-	fs := features(folded, *buf)
-	z := d.Model.Logit(fs)
-	e.ModelScore = 1 / (1 + math.Exp(-z))
+	m := d.Model
+	var sig [numSignals]float64
+	sc.fs = features(folded, sc.fs)
+	nWhole := len(sc.fs)
+	sig[sigWhole] = m.Logit(sc.fs)
+	e.ModelScore = sigmoid(sig[sigWhole])
+	raw := m.logit(sc.fs, 1)
+	best, bestAt := raw, [2]int{-1, -1}
+	cut := cutAt(folded, maxFeatureBytes)
+	sc.segs = eachWindowLogit(m, cut, sc, func(z float64, lo, hi int) {
+		if z > best {
+			best, bestAt = z, [2]int{lo, hi}
+		}
+	})
+	sig[sigWindow] = best - raw
+	if bestAt[0] >= 0 {
+		e.WindowScore = sigmoid(best)
+		if detail {
+			e.Window = cutAt(strings.TrimSpace(cut[bestAt[0]:bestAt[1]]), 200)
+		}
+	}
+	if m.LM != nil {
+		sig[sigPeak], sig[sigShare], sig[sigTail] = m.LM.surprise(cutAt(norm, maxFeatureBytes))
+	}
+	e.Surprise = sig[sigPeak]
+	e.sig = sig
+	// The rules are curated evidence the data may not hold (short direct
+	// overrides, other languages, framings unseen in training), so they
+	// join the model's probability as independent evidence (noisy-OR)
+	// rather than through a combiner fitted to that data.
+	e.Score = 1 - (1-m.combine(&sig))*clean
+	if ctx == Document {
+		// In data, every rule but a persona's is an instruction to the
+		// model, and counts as if seen twice.
+		e.Score = max(e.Score, 1-aiAddressed*aiAddressed)
+	}
 	if detail {
-		e.Features = d.topFeatures(folded, len(fs))
+		e.Features = d.topFeatures(folded, nWhole)
 	}
-	*buf = fs
-	d.pool.Put(buf)
-
-	e.Score = 1 - (1-e.RulesScore)*(1-e.ModelScore)
+	d.pool.Put(sc)
 	return e
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// eachWindowLogit calls f with the linear model's logit of each window of s
+// (see windows.go) and where it lies. A segment's features are computed
+// once; a pair's logit sums its two segments', which counts an n-gram
+// shared by both twice and leaves out those across the boundary: the same
+// approximation training makes.
+func eachWindowLogit(m *Model, s string, sc *scratch, f func(z float64, lo, hi int)) [][2]int {
+	if len(s) < windowFromBytes {
+		return sc.segs
+	}
+	segs := segments(s, sc.segs)
+	if len(segs) < 2 {
+		return segs
+	}
+	var prevSum float64
+	var prevN int
+	for k, g := range segs {
+		sc.fs = features(s[g[0]:g[1]], sc.fs)
+		var sum float64
+		for _, b := range sc.fs {
+			sum += float64(m.Weights[b])
+		}
+		n := len(sc.fs)
+		if n > 0 {
+			f(float64(m.Bias)+sum*lengthNorm(n), g[0], g[1])
+		}
+		if k > 0 && n+prevN > 0 {
+			f(float64(m.Bias)+(sum+prevSum)*lengthNorm(n+prevN), segs[k-1][0], g[1])
+		}
+		prevSum, prevN = sum, n
+	}
+	return segs
 }
 
 // topFeatures returns the words and word pairs of a text that push the
@@ -138,7 +278,7 @@ func (d *Detector) topFeatures(folded string, n int) []Feature {
 	if n == 0 {
 		return nil
 	}
-	norm := math.Sqrt(float64(n))
+	norm := 1 / lengthNorm(n)
 	var ws []string
 	for w := range words(folded) {
 		ws = append(ws, w)
@@ -174,5 +314,5 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 	if strings.TrimSpace(t.Text) == "" {
 		return
 	}
-	emit(guard.Finding{Entity: Entity, Start: 0, End: len(t.Text), Score: d.Score(t.Text)})
+	emit(guard.Finding{Entity: Entity, Start: 0, End: len(t.Text), Score: d.ScoreIn(t.Text, ContextOf(t.Role))})
 }

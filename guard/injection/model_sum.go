@@ -3,4 +3,7 @@
 package injection
 
 // modelSHA256 is the SHA-256 of model.bin as train wrote it.
-const modelSHA256 = "90ccfeba5575ca70ef9c9bbe7ba0d5e08dca4efc651cf5073aa8c87beea102c2"
+const modelSHA256 = "0120d4e04cf0eb638c1f4b2ce1cc4363e660bc0a48392195f33db7a8504cd711"
+
+// modelThreshold is the threshold train chose on the development set.
+const modelThreshold = 0.449817
