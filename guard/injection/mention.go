@@ -1,6 +1,9 @@
 package injection
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // A question about prompt injection quotes the attack it asks about:
 // "What do 'ignore previous instructions' attacks do?". In a prompt that
@@ -17,7 +20,9 @@ const maxMention = 80
 // maskMentions returns s with each short quoted span blanked out, when s
 // talks about attacks; otherwise s.
 func maskMentions(s string) string {
-	if !metaTalk.MatchString(s) {
+	// The quote test first: the expression costs more than the rest of
+	// the scoring, and a text without quotes has nothing to mask.
+	if !strings.ContainsAny(s, "'\"`") || !metaTalk.MatchString(s) {
 		return s
 	}
 	var b []byte
