@@ -42,19 +42,28 @@ func (h *HTTPWitness) client() *http.Client {
 // maxWitnessAnswer bounds what is read of a witness's answer.
 const maxWitnessAnswer = 64 << 10
 
-// AddCheckpoint submits a checkpoint.
-func (h *HTTPWitness) AddCheckpoint(ctx context.Context, oldSize int64, proof tlog.TreeProof, checkpoint []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(h.URL, "/")+"/add-checkpoint",
-		bytes.NewReader(EncodeAddCheckpoint(oldSize, proof, checkpoint)))
+// call sends a request to the witness at path (below URL) and returns its
+// answer, of which at most maxWitnessAnswer bytes are read.
+func (h *HTTPWitness) call(ctx context.Context, method, path string, body io.Reader) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(h.URL, "/")+path, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := h.client().Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWitnessAnswer))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxWitnessAnswer))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, answer, nil
+}
+
+// AddCheckpoint submits a checkpoint.
+func (h *HTTPWitness) AddCheckpoint(ctx context.Context, oldSize int64, proof tlog.TreeProof, checkpoint []byte) ([]byte, error) {
+	resp, body, err := h.call(ctx, http.MethodPost, "/add-checkpoint", bytes.NewReader(EncodeAddCheckpoint(oldSize, proof, checkpoint)))
 	if err != nil {
 		return nil, err
 	}
@@ -92,17 +101,7 @@ func (h *HTTPWitness) AddCheckpoint(ctx context.Context, oldSize int64, proof tl
 // Latest reads the witness's newest checkpoint for origin through the
 // monitoring extension.
 func (h *HTTPWitness) Latest(ctx context.Context, origin string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-		strings.TrimSuffix(h.URL, "/")+"/checkpoint?origin="+url.QueryEscape(origin), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := h.client().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWitnessAnswer))
+	resp, body, err := h.call(ctx, http.MethodGet, "/checkpoint?origin="+url.QueryEscape(origin), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -26,3 +26,15 @@ func HasWord(s string, words ...string) bool {
 func wordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
+
+// ASCIILower returns s with ASCII letters lower-cased and every other byte
+// as it was, so that offsets into the result are offsets into s.
+func ASCIILower(s string) []byte {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
+}

@@ -105,9 +105,7 @@ func (s *Scanner) scanTar(name string, r io.ReaderAt, size int64, depth int, fil
 				Location: "archive", Evidence: err.Error(), References: refsTamper})
 			return out
 		}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
-		default:
+		if !regularTarMember(h.Typeflag) {
 			continue
 		}
 		if depth >= s.maxDepth() {
@@ -126,4 +124,15 @@ func (s *Scanner) scanTar(name string, r io.ReaderAt, size int64, depth int, fil
 		}
 		out = append(out, s.scanMember(name+"!"+h.Name, bytes.NewReader(b), int64(len(b)), depth+1)...)
 	}
+}
+
+// regularTarMember reports whether a tar member holds a file's bytes as
+// Python's tarfile reads them: regular files in every spelling, including
+// contiguous (7) and GNU sparse members.
+func regularTarMember(typeflag byte) bool {
+	switch typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+		return true
+	}
+	return false
 }

@@ -163,134 +163,119 @@ func scanChild(path string, digest bool) {
 		PeakRSSMB: ru.Maxrss / 1024, Findings: rep.Summary.Findings + rep.Summary.Errors})
 }
 
-// writeDicts writes a protocol-2 pickle of a list of n small dicts the way
-// CPython's pickler does: keys memoized once and fetched afterwards.
-func writeDicts(path string, n int) error {
+// dictPickler writes a protocol-2 pickle of a list of dicts the way
+// CPython's pickler does: every container and str memoized (BINPUT),
+// keys fetched from the memo after their first time, and the list's items
+// appended in batches of a thousand.
+type dictPickler struct {
+	w    *bufio.Writer
+	memo uint32
+	keys map[string]uint32
+}
+
+func (p *dictPickler) put() {
+	p.w.WriteByte('r')
+	binary.Write(p.w, binary.LittleEndian, p.memo)
+	p.memo++
+}
+
+// str writes a memoized str.
+func (p *dictPickler) str(s string) {
+	p.w.WriteByte('X')
+	binary.Write(p.w, binary.LittleEndian, uint32(len(s)))
+	p.w.WriteString(s)
+	p.put()
+}
+
+// key writes a dict key: the str the first time, a memo fetch after.
+func (p *dictPickler) key(k string) {
+	if m, ok := p.keys[k]; ok {
+		p.w.WriteByte('j')
+		binary.Write(p.w, binary.LittleEndian, m)
+		return
+	}
+	p.keys[k] = p.memo
+	p.str(k)
+}
+
+func (p *dictPickler) int32(v int32) {
+	p.w.WriteByte('J')
+	binary.Write(p.w, binary.LittleEndian, v)
+}
+
+func (p *dictPickler) float(v float64) {
+	p.w.WriteByte('G')
+	binary.Write(p.w, binary.BigEndian, v)
+}
+
+// writeDictList writes a list of n dicts to path, row filling the i-th.
+func writeDictList(path string, n int, row func(p *dictPickler, i int)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	memo := uint32(1)
-	put := func() { w.WriteByte('r'); binary.Write(w, binary.LittleEndian, memo); memo++ }
-	str := func(s string) {
-		w.WriteByte('X')
-		binary.Write(w, binary.LittleEndian, uint32(len(s)))
-		w.WriteString(s)
-	}
-	keys := []string{"id", "name", "score", "tags", "comment"}
-	idx := map[string]uint32{}
-	w.Write([]byte{0x80, 2, ']', 'q', 0, '('})
+	p := &dictPickler{w: bufio.NewWriterSize(f, 1<<20), memo: 1, keys: map[string]uint32{}}
+	p.w.Write([]byte{0x80, 2, ']', 'q', 0, '('})
 	for i := range n {
-		w.WriteByte('}')
-		put()
-		w.WriteByte('(')
-		for _, k := range keys {
-			if m, ok := idx[k]; ok {
-				w.WriteByte('j')
-				binary.Write(w, binary.LittleEndian, m)
-			} else {
-				str(k)
-				idx[k] = memo
-				put()
-			}
-			switch k {
-			case "id":
-				w.WriteByte('J')
-				binary.Write(w, binary.LittleEndian, int32(i))
-			case "score":
-				w.WriteByte('G')
-				w.Write(make([]byte, 8))
-			case "tags":
-				w.WriteByte(']')
-				put()
-				w.WriteByte('(')
-				str("alpha")
-				put()
-				str("beta")
-				put()
-				w.WriteByte('e')
-			default:
-				str(fmt.Sprintf("item %d of a bench", i))
-				put()
-			}
-		}
-		w.WriteByte('u')
+		p.w.WriteByte('}')
+		p.put()
+		p.w.WriteByte('(')
+		row(p, i)
+		p.w.WriteByte('u')
 		if i%1000 == 999 {
-			w.Write([]byte{'e', '('})
+			p.w.Write([]byte{'e', '('})
 		}
 	}
-	w.Write([]byte{'e', '.'})
-	if err := w.Flush(); err != nil {
+	p.w.Write([]byte{'e', '.'})
+	if err := p.w.Flush(); err != nil {
+		f.Close()
 		return err
 	}
 	return f.Close()
 }
 
-// writeNamedDicts writes the anchors' shape: a protocol-2 pickle of n
-// small dicts whose keys are memoized once, each holding a short name
-// and a note of its own, memoized as CPython's pickler memoizes every
-// distinct str, so that a million names stay live in the memo to the end.
+// writeDicts writes a list of n small dicts sharing their keys.
+func writeDicts(path string, n int) error {
+	return writeDictList(path, n, func(p *dictPickler, i int) {
+		p.key("id")
+		p.int32(int32(i))
+		p.key("name")
+		p.str(fmt.Sprintf("item %d of a bench", i))
+		p.key("score")
+		p.float(0)
+		p.key("tags")
+		p.w.WriteByte(']')
+		p.put()
+		p.w.WriteByte('(')
+		p.str("alpha")
+		p.str("beta")
+		p.w.WriteByte('e')
+		p.key("comment")
+		p.str(fmt.Sprintf("item %d of a bench", i))
+	})
+}
+
+// writeNamedDicts writes the anchors' shape: n small dicts each holding a
+// short name and a note of its own, memoized as CPython's pickler memoizes
+// every distinct str, so that a million names stay live in the memo to
+// the end.
 func writeNamedDicts(path string, n int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	memo := uint32(1)
-	put := func() {
-		w.WriteByte('r')
-		binary.Write(w, binary.LittleEndian, memo)
-		memo++
-	}
-	str := func(s string) {
-		w.WriteByte('X')
-		binary.Write(w, binary.LittleEndian, uint32(len(s)))
-		w.WriteString(s)
-		put()
-	}
-	keys := map[string]uint32{}
-	key := func(k string) {
-		if m, ok := keys[k]; ok {
-			w.WriteByte('j')
-			binary.Write(w, binary.LittleEndian, m)
-			return
-		}
-		keys[k] = memo
-		str(k)
-	}
-	w.Write([]byte{0x80, 2, ']', 'q', 0, '('})
-	for i := range n {
-		w.WriteByte('}')
-		put()
-		w.WriteByte('(')
-		key("id")
-		w.WriteByte('J')
-		binary.Write(w, binary.LittleEndian, int32(i))
-		key("name")
-		str(fmt.Sprintf("user_%07d", i))
-		key("group")
-		str(fmt.Sprintf("g%d", i%50000))
-		key("score")
-		w.WriteByte('G')
-		binary.Write(w, binary.BigEndian, float64(i)/7)
-		key("weight")
-		w.WriteByte('G')
-		binary.Write(w, binary.BigEndian, float64(i)/3)
-		key("note")
-		str(fmt.Sprintf("a note on row %d of the table", i))
-		key("active")
-		w.WriteByte(0x88) // NEWTRUE
-		w.WriteByte('u')
-		if i%1000 == 999 {
-			w.Write([]byte{'e', '('})
-		}
-	}
-	w.Write([]byte{'e', '.'})
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return writeDictList(path, n, func(p *dictPickler, i int) {
+		p.key("id")
+		p.int32(int32(i))
+		p.key("name")
+		p.str(fmt.Sprintf("user_%07d", i))
+		p.key("group")
+		p.str(fmt.Sprintf("g%d", i%50000))
+		p.key("score")
+		p.float(float64(i) / 7)
+		p.key("weight")
+		p.float(float64(i) / 3)
+		p.key("note")
+		p.str(fmt.Sprintf("a note on row %d of the table", i))
+		p.key("active")
+		p.w.WriteByte(0x88) // NEWTRUE
+	})
 }
 
 // writeCheckpoint writes a PyTorch-style zip: data.pkl naming 64 storages

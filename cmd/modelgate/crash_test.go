@@ -88,6 +88,46 @@ func startServer(t *testing.T, cfgPath, listen, admin string) *child {
 	}
 }
 
+// gateway is a server's setting for these tests: a data directory with
+// an inference key, and a configuration serving model m from an upstream.
+type gateway struct {
+	cfgPath, listen, admin, data, key string
+}
+
+// newGateway writes the configuration, with extra top-level YAML (ending
+// in a newline) before the routes, and creates the key.
+func newGateway(t *testing.T, upstream, extra string) gateway {
+	t.Helper()
+	dir := t.TempDir()
+	g := gateway{cfgPath: filepath.Join(dir, "modelgate.yaml"), listen: freeAddr(t), admin: freeAddr(t), data: filepath.Join(dir, "data")}
+	_, out, errOut := cli(t, "keys", "create", "--data-dir", g.data, "--name", "test", "--scopes", "inference:invoke", "--models", "*")
+	if g.key = strings.TrimSpace(strings.TrimPrefix(out, "API key: ")); g.key == "" {
+		t.Fatal(errOut)
+	}
+	os.WriteFile(g.cfgPath, []byte(fmt.Sprintf(`listen: %s
+admin_listen: %s
+data_dir: %s
+log: {requests: false}
+%sroutes:
+  - model: m
+    protocol: openai
+    upstream: {url: %q}
+`, g.listen, g.admin, g.data, extra, upstream+"/v1")), 0o600)
+	return g
+}
+
+func (g gateway) start(t *testing.T) *child { return startServer(t, g.cfgPath, g.listen, g.admin) }
+
+// stop stops a server with SIGTERM and fails the test unless it exits
+// cleanly.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, c.out.String())
+	}
+}
+
 // TestCrashKeepsEveryAcknowledgedEvent kills the server with SIGKILL under
 // load. After it, the log must verify, and every request that got a 2xx
 // must have its event: fail-closed mode releases nothing unrecorded.
@@ -101,27 +141,9 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 		io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`)
 	}))
 	defer upstream.Close()
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if code, _, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "load", "--scopes", "inference:invoke", "--models", "*"); code != 0 {
-		t.Fatal(errOut)
-	}
-	_, out, _ := cli(t, "keys", "create", "--data-dir", data, "--name", "load2", "--scopes", "inference:invoke", "--models", "*")
-	key := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
-	listen, admin := freeAddr(t), freeAddr(t)
-	cfgPath := filepath.Join(dir, "modelgate.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: %s
-admin_listen: %s
-data_dir: %s
-log: {requests: false}
-rate_limits: {key: {rpm: 0}, ip: {rpm: 0}}
-routes:
-  - model: m
-    protocol: openai
-    upstream: {url: %q}
-`, listen, admin, data, upstream.URL+"/v1")), 0o600)
-
-	srv := startServer(t, cfgPath, listen, admin)
+	g := newGateway(t, upstream.URL, "rate_limits: {key: {rpm: 0}, ip: {rpm: 0}}\n")
+	data, key, listen := g.data, g.key, g.listen
+	srv := g.start(t)
 	var (
 		mu    sync.Mutex
 		acked []string
@@ -190,7 +212,7 @@ routes:
 	}
 
 	// The restarted server continues the same log.
-	srv = startServer(t, cfgPath, listen, admin)
+	srv = g.start(t)
 	for range 5 {
 		req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
 			strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"after"}]}`))
@@ -201,11 +223,8 @@ routes:
 		}
 		resp.Body.Close()
 	}
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	if err := srv.cmd.Wait(); err != nil {
-		t.Fatalf("graceful stop: %v\n%s", err, srv.out.String())
-	}
-	code, out, errOut = cli(t, "audit", "verify", "--data-dir", data)
+	srv.stop(t)
+	code, out, errOut := cli(t, "audit", "verify", "--data-dir", data)
 	if code != 0 || !strings.Contains(out, "OK:") || strings.Contains(out, "not yet covered") {
 		t.Fatalf("verify after restart and clean stop: %d\n%s%s", code, out, errOut)
 	}
@@ -233,26 +252,9 @@ func TestCrashMidStreamIsOnRecord(t *testing.T) {
 		}
 	}))
 	defer upstream.Close()
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	_, out, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "s", "--scopes", "inference:invoke", "--models", "*")
-	key := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
-	if key == "" {
-		t.Fatal(errOut)
-	}
-	listen, admin := freeAddr(t), freeAddr(t)
-	cfgPath := filepath.Join(dir, "modelgate.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: %s
-admin_listen: %s
-data_dir: %s
-log: {requests: false}
-routes:
-  - model: m
-    protocol: openai
-    upstream: {url: %q}
-`, listen, admin, data, upstream.URL+"/v1")), 0o600)
-
-	srv := startServer(t, cfgPath, listen, admin)
+	g := newGateway(t, upstream.URL, "")
+	data, key, listen := g.data, g.key, g.listen
+	srv := g.start(t)
 	req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
 		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"tell me"}]}`))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -291,7 +293,7 @@ routes:
 	if got := actions(); len(got) != 1 || got[0] != audit.ActionStreamStart {
 		t.Fatalf("after the kill, the stream's events are %v, want its start", got)
 	}
-	srv = startServer(t, cfgPath, listen, admin)
+	srv = g.start(t)
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	srv.cmd.Wait()
 	if got := actions(); len(got) != 2 || got[1] != audit.ActionStreamInterrupted {

@@ -6,10 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -31,29 +29,10 @@ func TestVerifyWithWitness(t *testing.T) {
 		io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
 	}))
 	defer upstream.Close()
-	dir := t.TempDir()
-	data, wdir := filepath.Join(dir, "data"), filepath.Join(dir, "witness")
-	_, out, errOut := cli(t, "keys", "create", "--data-dir", data, "--name", "w", "--scopes", "inference:invoke", "--models", "*")
-	key := strings.TrimSpace(strings.TrimPrefix(out, "API key: "))
-	if key == "" {
-		t.Fatal(errOut)
-	}
-	listen, admin := freeAddr(t), freeAddr(t)
-	cfgPath := filepath.Join(dir, "modelgate.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: %s
-admin_listen: %s
-data_dir: %s
-log: {requests: false}
-audit:
-  checkpoint_every: 4
-  witnesses:
-    - dir: %s
-routes:
-  - model: m
-    protocol: openai
-    upstream: {url: %q}
-`, listen, admin, data, wdir, upstream.URL+"/v1")), 0o600)
-	srv := startServer(t, cfgPath, listen, admin)
+	wdir := filepath.Join(t.TempDir(), "witness")
+	g := newGateway(t, upstream.URL, fmt.Sprintf("audit:\n  checkpoint_every: 4\n  witnesses:\n    - dir: %s\n", wdir))
+	data, key, listen := g.data, g.key, g.listen
+	srv := g.start(t)
 	for range 10 {
 		req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -63,10 +42,7 @@ routes:
 		}
 		resp.Body.Close()
 	}
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	if err := srv.cmd.Wait(); err != nil {
-		t.Fatalf("stop: %v\n%s", err, srv.out.String())
-	}
+	srv.stop(t)
 	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data, "--witness", wdir); code != 0 || !strings.Contains(out, "witnessed:") {
 		t.Fatalf("verify with the witness: %d\n%s%s", code, out, errOut)
 	}
@@ -88,7 +64,7 @@ routes:
 	if code != 1 || !strings.Contains(out, "truncated") {
 		t.Fatalf("verify --witness on the cut-back log: %d %s", code, out)
 	}
-	code, _, errOut = cli(t, "serve", "--config", cfgPath)
+	code, _, errOut := cli(t, "serve", "--config", g.cfgPath)
 	if code != 1 || !strings.Contains(errOut, "truncated") {
 		t.Fatalf("serve on the cut-back log: exit %d: %s", code, errOut)
 	}

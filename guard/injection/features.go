@@ -79,11 +79,11 @@ func appendRunePairs(out []uint32, s string) []uint32 {
 func appendShapes(out []uint32, s string) []uint32 {
 	var shape [16]byte
 	for i := 0; i < len(s); {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		for i < len(s) && isSpace(s[i]) {
 			i++
 		}
 		n, last, run := 0, byte(0), 0
-		for i < len(s) && !(s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		for i < len(s) && !isSpace(s[i]) {
 			c := s[i]
 			switch {
 			case c >= 'a' && c <= 'z', c >= utf8.RuneSelf:

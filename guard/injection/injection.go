@@ -127,23 +127,23 @@ type Explanation struct {
 
 // Score returns the injection score of a prompt.
 func (d *Detector) Score(text string) float64 {
-	return d.explain(text, User, false).Score
+	return d.explain(normalize(text), User, false).Score
 }
 
 // ScoreIn returns the injection score of a text read in a context.
 func (d *Detector) ScoreIn(text string, ctx Context) float64 {
-	return d.explain(text, ctx, false).Score
+	return d.explain(normalize(text), ctx, false).Score
 }
 
 // Explain returns a prompt's score with the rules that matched and the
 // words that pulled the model's score up most.
 func (d *Detector) Explain(text string) Explanation {
-	return d.explain(text, User, true)
+	return d.explain(normalize(text), User, true)
 }
 
 // ExplainIn is Explain for a text read in a context.
 func (d *Detector) ExplainIn(text string, ctx Context) Explanation {
-	return d.explain(text, ctx, true)
+	return d.explain(normalize(text), ctx, true)
 }
 
 // scratch is what one scoring reuses.
@@ -152,9 +152,9 @@ type scratch struct {
 	segs [][2]int
 }
 
-func (d *Detector) explain(text string, ctx Context, detail bool) Explanation {
+// explain scores a text already normalised (see normalize).
+func (d *Detector) explain(norm string, ctx Context, detail bool) Explanation {
 	e := Explanation{Context: ctx.String()}
-	norm := normalize(text)
 	folded := lower(norm)
 	clean, aiAddressed := 1.0, 1.0
 	seen := map[string]bool{}
@@ -238,39 +238,6 @@ func (d *Detector) explain(text string, ctx Context, detail bool) Explanation {
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
-// eachWindowLogit calls f with the linear model's logit of each window of s
-// (see windows.go) and where it lies. A segment's features are computed
-// once; a pair's logit sums its two segments', which counts an n-gram
-// shared by both twice and leaves out those across the boundary: the same
-// approximation training makes.
-func eachWindowLogit(m *Model, s string, sc *scratch, f func(z float64, lo, hi int)) [][2]int {
-	if len(s) < windowFromBytes {
-		return sc.segs
-	}
-	segs := segments(s, sc.segs)
-	if len(segs) < 2 {
-		return segs
-	}
-	var prevSum float64
-	var prevN int
-	for k, g := range segs {
-		sc.fs = features(s[g[0]:g[1]], sc.fs)
-		var sum float64
-		for _, b := range sc.fs {
-			sum += float64(m.Weights[b])
-		}
-		n := len(sc.fs)
-		if n > 0 {
-			f(float64(m.Bias)+sum*lengthNorm(n), g[0], g[1])
-		}
-		if k > 0 && n+prevN > 0 {
-			f(float64(m.Bias)+(sum+prevSum)*lengthNorm(n+prevN), segs[k-1][0], g[1])
-		}
-		prevSum, prevN = sum, n
-	}
-	return segs
-}
-
 // topFeatures returns the words and word pairs of a text that push the
 // model's score up most (character n-grams are not shown: they explain
 // little to a reader).
@@ -314,5 +281,11 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 	if strings.TrimSpace(t.Text) == "" {
 		return
 	}
-	emit(guard.Finding{Entity: Entity, Start: 0, End: len(t.Text), Score: d.ScoreIn(t.Text, ContextOf(t.Role))})
+	// An ASCII text normalises as every guard normalises it, which the
+	// pipeline has already done once for all of them.
+	norm := t.Norm().Text
+	if hasNonASCII(t.Text) {
+		norm = normalize(t.Text)
+	}
+	emit(guard.Finding{Entity: Entity, Start: 0, End: len(t.Text), Score: d.explain(norm, ContextOf(t.Role), false).Score})
 }

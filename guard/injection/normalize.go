@@ -28,11 +28,12 @@ func normalize(text string) string {
 	for i := 0; i < len(text); {
 		r, n := utf8.DecodeRuneInString(text[i:])
 		if unicode.IsSpace(r) {
-			if r == '\n' || space == 0 {
-				space = max(space, byte(' '))
-				if r == '\n' {
-					space = '\n'
-				}
+			// A run of whitespace becomes one space, or one newline if
+			// it held one.
+			if r == '\n' {
+				space = '\n'
+			} else if space == 0 {
+				space = ' '
 			}
 			i += n
 			continue

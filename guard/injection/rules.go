@@ -18,12 +18,52 @@ type rule struct {
 	family string
 	id     string
 	weight float64
-	re     *regexp.Regexp
+	re     matcher
 	// need lists groups of words; the text must hold a word of every
 	// group for the rule to be tried: a cheap test that spares most texts
 	// most expressions.
 	need [][]string
 }
+
+// matcher is what a rule matches with: a regular expression, or two
+// near each other.
+type matcher interface {
+	MatchString(s string) bool
+	String() string
+}
+
+// near matches where a match of a and a match of b lie on one line with at
+// most within bytes between them, in either order, or only a before b
+// when ordered. Written as one expression (a[^\n]{0,250}b|b[^\n]{0,250}a)
+// the bounded repetition unrolls into hundreds of states, and matching
+// cost a millisecond per window of source code; two expressions and a
+// distance test cost what finding their words costs.
+type near struct {
+	a, b    *regexp.Regexp
+	within  int
+	ordered bool
+}
+
+func (n near) MatchString(s string) bool {
+	as := n.a.FindAllStringIndex(s, -1)
+	if as == nil {
+		return false
+	}
+	bs := n.b.FindAllStringIndex(s, -1)
+	close := func(end, start int) bool {
+		return end <= start && start-end <= n.within && !strings.Contains(s[end:start], "\n")
+	}
+	for _, x := range as {
+		for _, y := range bs {
+			if close(x[1], y[0]) || !n.ordered && close(y[1], x[0]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (n near) String() string { return n.a.String() + " near " + n.b.String() }
 
 // Families.
 const (
@@ -53,8 +93,8 @@ var rules = []rule{
 	{FamilyPersona, "developer_mode", 0.8, regexp.MustCompile(`\b(?:developer|dev|god|debug|admin|sudo|unrestricted|unfiltered|uncensored|evil|chaos|opposite|maintenance|jailbreak) mode\s*(?:is\s+)?(?:now\s+)?(?:enabled|activated|unlocked|engaged)\b|\b(?:simulate|act (?:as|in)|pretend(?: to be)?(?: in)?|roleplay|you are (?:now )?in|enter|switch (?:in)?to|emulate)\b[^\n]{0,30}\b(?:developer|dev|god|debug|admin|sudo|unrestricted|unfiltered|uncensored|evil|chaos|opposite|jailbreak) mode\b`), [][]string{{" mode"}, {"developer", "dev ", "god", "debug", "admin", "sudo", "unrestricted", "unfiltered", "uncensored", "evil", "chaos", "opposite", "maintenance", "jailbreak"}}},
 	{FamilyPersona, "unfiltered_ai", 0.7, regexp.MustCompile(`\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|unethical|immoral|unbound|rogue)\s+(?:ai|assistant|chatbot|model|language model|persona|character)\b|\b(?:you are|you're|act as|play|become|pretend to be|roleplay as|role-play as)\s+(?:an?|the)\s+(?:\w+\s+)?(?:unfiltered|uncensored|unrestricted|amoral|unethical|immoral|unbound|rogue|lawless|jailbroken)\b`), [][]string{{"unfiltered", "uncensored", "unrestricted", "amoral", "unethical", "immoral", "unbound", "rogue", "lawless", "jailbroken"}}},
 	{FamilyPersona, "grandma_exploit", 0.6, regexp.MustCompile(`\b(?:act as|pretend (?:to be|you are)|play(?: the role of)?|be|roleplay as|role-play as)\s+(?:my|a|our)\s+(?:late\s+|dead\s+|deceased\s+)?(?:grand(?:ma|mother|pa|father)|granny|nana)\b`), [][]string{{"grandm", "grandp", "granny", "nana", "grandf"}}},
-	{FamilyPersona, "framed_detail", 0.35, regexp.MustCompile(framing + `[^\n]{0,250}` + operational + `|` + operational + `[^\n]{0,250}` + framing), [][]string{framingWords, {"step", "detail", "precise", "exact", "materials", "ingredients", "quantities", "specific instructions", "how exactly"}}},
-	{FamilyPersona, "framed_harm", 0.45, regexp.MustCompile(framing + `[^\n]{0,250}` + harmful + `|` + harmful + `[^\n]{0,250}` + framing), [][]string{framingWords, {"bomb", "explosive", "weapon", "gun", "meth", "drug", "cocaine", "heroin", "poison", "steal", "shoplift", "rob", "kidnap", "ransom", "smuggl", "launder", "harass", "bully", "malware", "ransomware", "virus", "hack", "bribe", "fraud", "counterfeit", "fake", "traffick", "evade", "suicide", "self-harm", "murder", "kill", "tortur", "terror", "extremis", "racis", "hate", "phishing", "scam", "swat", "stalk", "secretly", "break into", "illegal", "caught", "exploitation"}}},
+	{FamilyPersona, "framed_detail", 0.35, near{regexp.MustCompile(framing), regexp.MustCompile(operational), 250, false}, [][]string{framingWords, {"step", "detail", "precise", "exact", "materials", "ingredients", "quantities", "specific instructions", "how exactly"}}},
+	{FamilyPersona, "framed_harm", 0.45, near{regexp.MustCompile(framing), regexp.MustCompile(harmful), 250, false}, [][]string{framingWords, {"bomb", "explosive", "weapon", "gun", "meth", "drug", "cocaine", "heroin", "poison", "steal", "shoplift", "rob", "kidnap", "ransom", "smuggl", "launder", "harass", "bully", "malware", "ransomware", "virus", "hack", "bribe", "fraud", "counterfeit", "fake", "traffick", "evade", "suicide", "self-harm", "murder", "kill", "tortur", "terror", "extremis", "racis", "hate", "phishing", "scam", "swat", "stalk", "secretly", "break into", "illegal", "caught", "exploitation"}}},
 	{FamilyPersona, "two_responses", 0.6, regexp.MustCompile(`\b(?:two|2|both)\s+(?:different\s+)?(?:responses|answers|paragraphs)\b[^\n]{0,80}\b(?:normal|classic|filtered|censored)\b`), [][]string{{"two", "2", "both"}, {"normal", "classic", "filtered", "censored"}, {"response", "answer", "paragraph"}}},
 	{FamilyPersona, "stay_in_character", 0.5, regexp.MustCompile(`\b(?:stay in character|never break character|you (?:must|will) never refuse|never refuse|cannot refuse|can't refuse|not allowed to refuse)\b`), [][]string{{"character", "refuse"}}},
 	{FamilyPersona, "pretend_no_rules", 0.6, regexp.MustCompile(`\b(?:pretend|imagine|act as if|roleplay as|role-play as|you are now)\b[^\n]{0,60}\b(?:no (?:rules|restrictions|filters|limits|guidelines)|not bound by|freed from|broken free|without (?:any )?(?:rules|restrictions|limits))`), [][]string{{"pretend", "imagine", "act as if", "roleplay", "role-play", "you are now"}, {"no rules", "no restrictions", "no filters", "no limits", "no guidelines", "not bound", "freed from", "broken free", "without"}}},
@@ -67,7 +107,7 @@ var rules = []rule{
 	{FamilyDelimiter, "fake_turn", 0.65, regexp.MustCompile(`(?m)^\s*(?:#{1,4}\s*)?(?:system|assistant|developer)\s*(?:message|prompt)?\s*:\s*\S`), [][]string{{"system", "assistant", "developer"}, {":"}}},
 	{FamilyDelimiter, "fake_boundary", 0.6, regexp.MustCompile(`(?:end of (?:user )?(?:input|prompt|instructions|document|context)|-{3,}\s*(?:begin|start) (?:new )?(?:system|instructions)|\[(?:system|admin|developer) (?:message|override|note)\]|<\s*/?\s*(?:system|instructions?)\s*>)`), [][]string{{"end of", "begin", "start", "[system", "[admin", "[developer", "system>", "instruction>", "instructions>"}}},
 
-	{FamilyOverride, "ignore_previous_multilingual", 0.85, regexp.MustCompile(`(?:` + strings.Join(ignoreVerbs, "|") + `)[^\n]{0,60}?(?:` + strings.Join(instructionNouns, "|") + `)`), [][]string{ignoreVerbs, instructionNouns}},
+	{FamilyOverride, "ignore_previous_multilingual", 0.85, near{regexp.MustCompile(`(?:` + strings.Join(ignoreVerbs, "|") + `)`), regexp.MustCompile(`(?:` + strings.Join(instructionNouns, "|") + `)`), 60, true}, [][]string{ignoreVerbs, instructionNouns}},
 
 	{FamilyIndirect, "ai_addressed", 0.7, regexp.MustCompile(`\b(?:ai|assistant|chatbot|language model|llm|gpt|claude|bot)s?\s*(?:reading|processing|summari[sz]ing|analy[sz]ing)\s+(?:this|the)\b[^\n]{0,60}\b(?:must|should|need to|ignore|instead)`), [][]string{{"reading", "processing", "summari", "analy"}, {"ai", "assistant", "chatbot", "language model", "llm", "gpt", "claude", "bot"}}},
 	{FamilyIndirect, "note_to_ai", 0.65, regexp.MustCompile(`\b(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|chatbot|language model|llm|model|agent)\b`), [][]string{{"note", "message", "instruction", "attention"}, {" ai", "assistant", "chatbot", "language model", "llm", "model", "agent"}}},

@@ -42,12 +42,15 @@ func DefaultTraining() Training {
 //     method) learns how far to trust each signal.
 //  3. The language model counts the byte pairs of the benign texts.
 func Train(examples []Example, cfg Training) *Model {
+	// Each text as the detector reads it: folded, with mentions masked.
 	norms := make([]string, len(examples))
+	folded := make([]string, len(examples))
 	feats := make([][]uint32, len(examples))
 	var benign []string
 	for i, e := range examples {
 		norms[i] = normalize(e.Text)
-		feats[i] = features(maskMentions(lower(norms[i])), nil)
+		folded[i] = maskMentions(lower(norms[i]))
+		feats[i] = features(folded[i], nil)
 		if e.Label == 0 {
 			benign = append(benign, norms[i])
 		}
@@ -69,18 +72,18 @@ func Train(examples []Example, cfg Training) *Model {
 				in = append(in, i)
 			}
 		}
-		m := fitLinear(examples, norms, feats, in, cfg)
+		m := fitLinear(examples, folded, feats, in, cfg)
 		m.LM = lm
 		d := &Detector{Model: m}
 		for _, i := range out {
-			sigs[i] = d.explain(examples[i].Text, User, false).sig
+			sigs[i] = d.explain(norms[i], User, false).sig
 		}
 	}
 	all := make([]int, len(examples))
 	for i := range all {
 		all[i] = i
 	}
-	m := fitLinear(examples, norms, feats, all, cfg)
+	m := fitLinear(examples, folded, feats, all, cfg)
 	m.LM = lm
 	m.Stack = fitStack(examples, sigs)
 	return m
@@ -88,7 +91,7 @@ func Train(examples []Example, cfg Training) *Model {
 
 // fitLinear fits the linear model to the examples at idx: whole texts,
 // then whole texts and the best window of each.
-func fitLinear(examples []Example, norms []string, feats [][]uint32, idx []int, cfg Training) *Model {
+func fitLinear(examples []Example, folded []string, feats [][]uint32, idx []int, cfg Training) *Model {
 	xs := make([][]uint32, 0, 2*len(idx))
 	ys := make([]int, 0, 2*len(idx))
 	for _, i := range idx {
@@ -97,7 +100,7 @@ func fitLinear(examples []Example, norms []string, feats [][]uint32, idx []int, 
 	}
 	m := sgd(xs, ys, cfg)
 	for _, i := range idx {
-		cut := cutAt(maskMentions(lower(norms[i])), maxFeatureBytes)
+		cut := cutAt(folded[i], maxFeatureBytes)
 		if len(cut) < windowFromBytes {
 			continue
 		}

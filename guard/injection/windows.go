@@ -64,3 +64,36 @@ func segments(s string, buf [][2]int) [][2]int {
 	}
 	return out
 }
+
+// eachWindowLogit calls f with the linear model's logit of each window of s
+// (see windows.go) and where it lies. A segment's features are computed
+// once; a pair's logit sums its two segments', which counts an n-gram
+// shared by both twice and leaves out those across the boundary: the same
+// approximation training makes.
+func eachWindowLogit(m *Model, s string, sc *scratch, f func(z float64, lo, hi int)) [][2]int {
+	if len(s) < windowFromBytes {
+		return sc.segs
+	}
+	segs := segments(s, sc.segs)
+	if len(segs) < 2 {
+		return segs
+	}
+	var prevSum float64
+	var prevN int
+	for k, g := range segs {
+		sc.fs = features(s[g[0]:g[1]], sc.fs)
+		var sum float64
+		for _, b := range sc.fs {
+			sum += float64(m.Weights[b])
+		}
+		n := len(sc.fs)
+		if n > 0 {
+			f(float64(m.Bias)+sum*lengthNorm(n), g[0], g[1])
+		}
+		if k > 0 && n+prevN > 0 {
+			f(float64(m.Bias)+(sum+prevSum)*lengthNorm(n+prevN), segs[k-1][0], g[1])
+		}
+		prevSum, prevN = sum, n
+	}
+	return segs
+}

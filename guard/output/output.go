@@ -88,7 +88,7 @@ func (d *Detector) Detect(t *guard.Text, emit func(guard.Finding)) {
 // runRules runs rules over a view, each only around its anchors.
 func runRules(rules []rule, anchors *anchorIndex, v *view, report func(string, int, int, float64)) {
 	s := v.text
-	lowerB := asciiLower(s)
+	lowerB := guard.ASCIILower(s)
 	lower := string(lowerB)
 	at := anchors.positions(lowerB, len(rules))
 	for i := range rules {
@@ -143,17 +143,6 @@ func entityIndex(e string) int {
 	return -1
 }
 
-// asciiLower lower-cases ASCII letters only, so offsets stay the same.
-func asciiLower(s string) []byte {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return b
-}
-
 // exfiltration reports images and links to foreign domains. An image
 // loads by itself when the answer is rendered, so any foreign image leaks
 // at least that the answer was read, and one whose URL carries data leaks
@@ -194,7 +183,7 @@ func (d *Detector) exfiltration(v *view, report func(string, int, int, float64))
 		})
 	}
 	if strings.Contains(s, "<") {
-		lower := string(asciiLower(s))
+		lower := string(guard.ASCIILower(s))
 		var at []int
 		for _, attr := range []string{"src", "href", "poster"} {
 			at = append(at, indexes(lower, attr)...)

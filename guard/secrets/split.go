@@ -3,6 +3,7 @@ package secrets
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
+
+	"github.com/modelgate/modelgate/guard"
 )
 
 // Credentials are hidden from rules that read them whole by splitting and
@@ -135,7 +138,7 @@ func (d *Detector) scan(pieces []rebuilt, report func(string, int, int, float64)
 // are lower case; gitleaks matches them case-insensitively).
 func (d *Detector) hasKeyword(s string) bool {
 	found := false
-	d.keywords.Walk(asciiLower(s), func(_, _, _ int64) bool {
+	d.keywords.Walk(guard.ASCIILower(s), func(_, _, _ int64) bool {
 		found = true
 		return false
 	})
@@ -291,7 +294,7 @@ func (d *Detector) groupRun(s string, i int, sep byte, chunk func(int, byte) int
 	}
 	bounds = append(bounds, len(text))
 	starts := []int{0}
-	d.prefixes.Walk(asciiLower(string(text)), func(e, n, _ int64) bool {
+	d.prefixes.Walk(guard.ASCIILower(string(text)), func(e, n, _ int64) bool {
 		p := int(e - n + 1)
 		if _, at := slices.BinarySearch(bounds, p); at && p > 0 && p != starts[len(starts)-1] {
 			starts = append(starts, p)
@@ -322,7 +325,7 @@ type fragment struct{ start, end int }
 func (d *Detector) appendParts(texts []rebuilt, s string) []rebuilt {
 	type start struct{ at, keyword int }
 	var starts []start
-	d.prefixes.Walk(asciiLower(s), func(end, n, _ int64) bool {
+	d.prefixes.Walk(guard.ASCIILower(s), func(end, n, _ int64) bool {
 		if p := int(end - n + 1); p == 0 || !keyByte(s[p-1]) || s[p-1] == '_' || s[p-1] == '-' {
 			if k := len(starts); k > 0 && starts[k-1].at == p {
 				starts[k-1].keyword = max(starts[k-1].keyword, int(n))
@@ -399,21 +402,32 @@ func stripAfter(s string, from, kw, to int) (rebuilt, bool) {
 // fragments returns the runs of key characters of four bytes or more.
 func fragments(s string) []fragment {
 	var out []fragment
-	for i := 0; i < len(s); {
-		if !keyByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && keyByte(s[j]) {
-			j++
-		}
+	for i, j := range keyRuns(s) {
 		if j-i >= 4 {
 			out = append(out, fragment{i, j})
 		}
-		i = j
 	}
 	return out
+}
+
+// keyRuns yields the start and end of each run of key characters in s.
+func keyRuns(s string) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for i := 0; i < len(s); {
+			if !keyByte(s[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && keyByte(s[j]) {
+				j++
+			}
+			if !yield(i, j) {
+				return
+			}
+			i = j
+		}
+	}
 }
 
 // keyShaped reports whether a fragment looks generated: it holds a digit,
@@ -437,34 +451,13 @@ func seq(a, b int) []int {
 	return out
 }
 
-// asciiLower lower-cases ASCII letters only, so offsets stay the same.
-func asciiLower(s string) []byte {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return b
-}
-
 // appendDecoded adds the printable text that base64 tokens (sixteen or
 // more characters) and hex tokens (thirty-two or more) decode to.
 func appendDecoded(texts []rebuilt, s string) []rebuilt {
-	for i := 0; i < len(s); {
-		if !keyByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && keyByte(s[j]) {
-			j++
-		}
-		tok := s[i:j]
-		if text, ok := decodeToken(tok); ok {
+	for i, j := range keyRuns(s) {
+		if text, ok := decodeToken(s[i:j]); ok {
 			texts = append(texts, rebuilt{text: text, start: i, end: j, decoded: true})
 		}
-		i = j
 	}
 	return texts
 }

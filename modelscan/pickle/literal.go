@@ -43,21 +43,29 @@ type pyInt struct {
 	big bool // does not fit in an int64
 }
 
+// signStart skips the spaces before a number and its sign, as both
+// PyLong_FromString and strtol do, and returns where the digits start and
+// whether the sign was a minus.
+func signStart(s []byte) (int, bool) {
+	i := 0
+	for i < len(s) && pySpace(s[i]) {
+		i++
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		return i + 1, s[i] == '-'
+	}
+	return i, false
+}
+
 // pyLongFromString parses s as PyLong_FromString(s, NULL, base) does:
 // whitespace around, a sign, for base 0 a 0x/0o/0b prefix (and no other
 // leading zero unless the number is zero), single underscores between
 // digits, nothing else.
 func pyLongFromString(s []byte, base int) (pyInt, bool) {
 	s = cString(s)
-	i := 0
-	for i < len(s) && pySpace(s[i]) {
-		i++
-	}
 	var r pyInt
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		r.neg = s[i] == '-'
-		i++
-	}
+	i, neg := signStart(s)
+	r.neg = neg
 	errorIfNonzero := false
 	at := func(k int) byte {
 		if i+k < len(s) {
@@ -149,15 +157,9 @@ func (r *pyInt) setMagnitude(v uint64) {
 // is the number. A leading 0 means octal here, unlike in Python.
 func strtolBase0(line []byte) (pyInt, bool) {
 	s := cString(line)
-	i := 0
-	for i < len(s) && pySpace(s[i]) {
-		i++
-	}
 	var r pyInt
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		r.neg = s[i] == '-'
-		i++
-	}
+	i, neg := signStart(s)
+	r.neg = neg
 	base := 10
 	if i < len(s) && s[i] == '0' {
 		base = 8
