@@ -351,7 +351,9 @@ func TestScanModelStopsOnSignal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the scan start reading
+	// A SIGTERM before the command handles it ends the child outright:
+	// wait until the scan has the file open, which is after.
+	waitOpen(t, cmd.Process.Pid, path)
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -367,4 +369,26 @@ func TestScanModelStopsOnSignal(t *testing.T) {
 	if !strings.Contains(out.String(), "interrupted") || strings.Contains(out.String(), "files,") {
 		t.Errorf("output:\n%s", out.String())
 	}
+}
+
+// waitOpen waits until process pid has path open, as /proc shows it.
+// Without /proc it waits a second and hopes.
+func waitOpen(t *testing.T, pid int, path string) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			time.Sleep(time.Second)
+			return
+		}
+		for _, fd := range fds {
+			if target, _ := os.Readlink(filepath.Join(dir, fd.Name())); target == path {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not open %s", pid, path)
 }
