@@ -133,6 +133,21 @@ type AuditQueue interface {
 	QueueLen(ctx context.Context) (int64, error)
 }
 
+// AuditJournal is an AuditQueue kept on one host: every process that
+// writes queues into an append-only journal of its own, at the cost of one
+// write and one sync per batch (store/sqlite with store/journal). Two
+// things follow for the log. A batch of one costs what a batch of many
+// does, so the writer sends each batch as soon as the previous one is on
+// disk instead of pacing them. And one server owns the data directory, so
+// when it starts, every stream still open was cut off by a process that is
+// gone.
+type AuditJournal interface {
+	AuditQueue
+	// WaitSequenced returns once every event queued before the call, by
+	// any process, is in the log, or when ctx ends.
+	WaitSequenced(ctx context.Context) error
+}
+
 // QueuedEvent is an event waiting for its index: its canonical JSON before
 // and after the index value, and its payloads.
 type QueuedEvent struct {
