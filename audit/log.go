@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -189,10 +190,22 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 	}
 	if q, ok := st.(store.AuditQueue); ok {
 		l.shared = &sharedLog{q: q, stop: make(chan struct{}), done: make(chan struct{})}
-		go l.sequence()
+		l.shared.journal, _ = q.(store.AuditJournal)
 	}
 	go l.run()
 	go l.syncLoop()
+	if l.shared != nil {
+		if l.shared.journal != nil && opts.SweepStreams {
+			// The server owns a journaled log: move what the
+			// journals hold into the log before anything reads it
+			// (the sweep below, forwarders, queries).
+			if err := l.drainJournals(ctx); err != nil {
+				l.Close()
+				return nil, err
+			}
+		}
+		go l.sequence()
+	}
 	if len(opts.Witnesses) > 0 {
 		l.witness = &witnessing{witnesses: opts.Witnesses, kick: make(chan struct{}, 1)}
 		for _, w := range opts.Witnesses {
@@ -209,7 +222,7 @@ func Open(ctx context.Context, st store.AuditStore, signer note.Signer, verifier
 		l.kickWitnesses()
 	}
 	if opts.SweepStreams {
-		if l.shared == nil {
+		if l.shared == nil || l.shared.journal != nil {
 			// This process owns the log: any stream still open was
 			// written by a process that is gone.
 			if n, err := l.SweepStreams(ctx, time.Now()); err != nil {
@@ -252,10 +265,16 @@ func (l *Log) Mode() Mode { return l.opts.Mode }
 // Verifier returns the key that verifies this log's checkpoints.
 func (l *Log) Verifier() note.Verifier { return l.verifier }
 
-// Healthy returns nil when the last write worked.
+// Healthy returns nil when the last write worked (and, on a journaled
+// store, the last round of sequencing).
 func (l *Log) Healthy() error {
 	if p := l.unhealthy.Load(); p != nil {
 		return *p
+	}
+	if l.shared != nil && l.shared.journal != nil {
+		if p := l.shared.stalled.Load(); p != nil {
+			return fmt.Errorf("audit sequencer: %w", *p)
+		}
 	}
 	return nil
 }
@@ -385,12 +404,14 @@ func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closing) })
 	<-l.stopped
 	<-l.synced
-	if l.witness != nil && l.shared == nil {
-		l.pushWitnesses() // the final checkpoint
-	}
 	if l.shared != nil {
 		l.shared.stopOnce.Do(func() { close(l.shared.stop) })
 		<-l.shared.done
+	}
+	// The final checkpoint goes to the witnesses, unless the log is shared
+	// by replicas, which go on without this one.
+	if l.witness != nil && (l.shared == nil || l.shared.journal != nil) {
+		l.pushWitnesses()
 	}
 	return l.Healthy()
 }
@@ -426,6 +447,12 @@ func (l *Log) run() {
 // costs CPU the requests need.)
 func (l *Log) fill(batch []*entry) []*entry {
 	batch = l.takeQueued(batch)
+	if l.shared != nil && l.shared.journal != nil {
+		// A journal costs one append and one sync however many events a
+		// batch holds, and the writer takes what arrived during the
+		// previous one: the batches clock themselves.
+		return batch
+	}
 	wait := time.Until(l.lastCommit.Add(l.opts.BatchWait))
 	if len(batch) >= l.opts.BatchMax || l.opts.BatchWait <= 0 || wait <= 0 {
 		return batch
@@ -501,6 +528,15 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 				l.probeShared()
 			}
 			return
+		}
+		if l.shared.journal != nil && (forceCheckpoint || slices.ContainsFunc(batch, func(e *entry) bool { return e.ev == nil })) {
+			// A checkpoint asked for here covers what was appended
+			// before it, which the journals may still hold.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := l.shared.journal.WaitSequenced(ctx); err != nil {
+				l.log.Warn("audit log: checkpoint signed before the journals were moved into the log", "err", err)
+			}
+			cancel()
 		}
 	}
 	var events []*entry

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,16 +23,32 @@ import (
 // under the same transaction lock as the sequencer's writes.
 type sharedLog struct {
 	q        store.AuditQueue
-	stop     chan struct{} // closed by Close once the writer has stopped
+	journal  store.AuditJournal // q, when it is kept in journals on this host
+	stop     chan struct{}      // closed by Close once the writer has stopped
 	stopOnce sync.Once
 	done     chan struct{}
 
 	leading   atomic.Bool
 	sequenced atomic.Int64 // events this replica sequenced
+	// lastSync is when the sequencer last synced a journaled store, and
+	// unsynced whether it has moved events since; draining makes it sync
+	// every round. Under treeMu.
+	lastSync time.Time
+	unsynced bool
+	draining bool
+	size     int64 // the log's size after the sequencer's last round
+	// stalled holds the sequencer's last error, nil once a round works.
+	// A journaled log in fail-closed mode refuses events meanwhile: they
+	// would be durable, but no query, proof or checkpoint could reach them.
+	stalled atomic.Pointer[error]
 }
 
 // Leading reports whether this replica is the shared log's sequencer.
 func (l *Log) Leading() bool { return l.shared != nil && l.shared.leading.Load() }
+
+// journalSyncEvery bounds how long events a journaled log has sequenced
+// wait for the sync that makes them durable in the database.
+const journalSyncEvery = 100 * time.Millisecond
 
 // enqueueShared queues a batch's plain events, tells their waiters, and
 // returns the entries to write directly (erasures, checkpoint requests).
@@ -45,6 +62,12 @@ func (l *Log) enqueueShared(batch []*entry) []*entry {
 		}
 	}
 	if len(queued) == 0 {
+		return direct
+	}
+	if p := l.shared.stalled.Load(); p != nil && l.shared.journal != nil && l.opts.Mode == FailClosed {
+		err := fmt.Errorf("audit log: the journal cannot be moved into the log: %w", *p)
+		l.failed.Add(int64(len(queued)))
+		release(queued, err)
 		return direct
 	}
 	evs := make([]store.QueuedEvent, len(queued))
@@ -106,7 +129,9 @@ func (l *Log) sequence() {
 			continue
 		}
 		l.shared.leading.Store(true)
-		l.log.Info("audit sequencer: this replica now sequences the shared log")
+		if l.shared.journal == nil {
+			l.log.Info("audit sequencer: this replica now sequences the shared log")
+		}
 		l.lead(lead)
 		l.shared.leading.Store(false)
 		release()
@@ -120,6 +145,9 @@ func (l *Log) lead(ctx context.Context) {
 	var idle time.Duration
 	for {
 		n, err := l.sequenceOnce(ctx)
+		if err == nil {
+			l.shared.stalled.Store(nil)
+		}
 		if ctx.Err() != nil {
 			select {
 			case <-l.shared.stop:
@@ -130,6 +158,7 @@ func (l *Log) lead(ctx context.Context) {
 			return
 		}
 		if err != nil {
+			l.shared.stalled.Store(&err)
 			l.log.Error("audit sequencer: sequencing failed; retrying", "err", err)
 			idle = 100 * time.Millisecond
 		} else if n == l.opts.BatchMax {
@@ -175,20 +204,45 @@ func (l *Log) sequenceOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if n == 0 {
-		return 0, nil
+		if l.shared.journal == nil {
+			return 0, nil
+		}
+		return 0, l.syncSequenced(ctx, true)
 	}
-	if n > 0 && (l.front == nil || l.front.size == l.lastCPSize) {
+	if l.front == nil || l.front.size == l.lastCPSize {
 		l.pendingSince = began
 	}
+	signed := l.nextCPSize > l.lastCPSize
 	l.front, l.lastCPSize, l.lastCPTime = next, l.nextCPSize, l.nextCPTime
 	l.shared.sequenced.Add(int64(n))
-	l.setDurable(next.size)
+	l.shared.unsynced, l.shared.size = true, next.size
+	return n, l.syncSequenced(ctx, signed || l.shared.draining)
+}
+
+// syncSequenced makes what the sequencer moved into the log durable and
+// says so: to forwarders (DurableSize) and, for a new checkpoint, to the
+// witnesses. A journaled store commits without syncing; its events are
+// safe in the journals meanwhile, so its sync waits until a checkpoint
+// was signed, the queue is empty (now true) or journalSyncEvery has
+// passed, sparing the disk flushes the journals need. The caller holds
+// treeMu.
+func (l *Log) syncSequenced(ctx context.Context, now bool) error {
+	if l.shared.journal != nil {
+		if !l.shared.unsynced || !now && time.Since(l.shared.lastSync) < journalSyncEvery {
+			return nil
+		}
+		if err := l.store.Sync(ctx); err != nil {
+			return err
+		}
+		l.shared.lastSync, l.shared.unsynced = time.Now(), false
+	}
+	l.setDurable(l.shared.size)
 	if l.lastCPSize > l.kickedCP.Load() {
 		l.signedCP.Store(l.lastCPSize)
 		l.kickedCP.Store(l.lastCPSize)
 		l.kickWitnesses()
 	}
-	return n, nil
+	return nil
 }
 
 // drain sequences everything queued, then signs a checkpoint of it: the
@@ -196,6 +250,9 @@ func (l *Log) sequenceOnce(ctx context.Context) (int, error) {
 func (l *Log) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	l.treeMu.Lock()
+	l.shared.draining = true
+	l.treeMu.Unlock()
 	for {
 		n, err := l.sequenceOnce(ctx)
 		if err != nil {
@@ -243,6 +300,18 @@ func (l *Log) probeShared() {
 // closing too: it waits a moment for the queue to empty and, if it does
 // not, takes over to drain it.
 func (l *Log) finalDrain() {
+	if l.shared.journal != nil {
+		// Queued events are safe in this process's journal; move them
+		// now only if nobody else is sequencing (no server runs).
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_, release, err := l.shared.q.Lead(ctx)
+		cancel()
+		if err == nil {
+			l.drain()
+			release()
+		}
+		return
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -260,4 +329,26 @@ func (l *Log) finalDrain() {
 		cancel()
 	}
 	l.log.Warn("audit sequencer: events remain queued at shutdown; the next sequencer will sequence them")
+}
+
+// drainJournals moves everything the journals hold into the log, as the
+// sequencer, and makes it durable: what a server does as it opens a
+// journaled log, before it reads the log.
+func (l *Log) drainJournals(ctx context.Context) error {
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	lead, release, err := l.shared.q.Lead(wait)
+	if err != nil {
+		return fmt.Errorf("audit: another process has been moving the journals into the log for a minute (a command on this data directory?): %w", err)
+	}
+	defer release()
+	for {
+		n, err := l.sequenceOnce(lead)
+		if err != nil {
+			return fmt.Errorf("audit: moving the journals into the log: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }

@@ -25,7 +25,11 @@ func (s *Server) forwarders() ([]*forward.Forwarder, error) {
 	for _, f := range s.cfg.Audit.Forwarders {
 		fw := &forward.Forwarder{Name: f.Name, Store: s.auditDB, Batch: f.BatchSize, Logger: s.log, Durable: s.audit.DurableSize}
 		if _, shared := s.auditDB.(store.AuditQueue); shared {
-			fw.Active = s.audit.Leading
+			if _, local := s.auditDB.(store.AuditJournal); !local {
+				// Replicas forward in turn; a journaled log's
+				// server forwards alone.
+				fw.Active = s.audit.Leading
+			}
 		}
 		switch f.Type {
 		case "syslog":

@@ -170,14 +170,22 @@ func (s *Server) openAudit(ctx context.Context) error {
 	return nil
 }
 
-// OpenAudit opens the audit log of a data directory: its database and its
-// key pair, both created on first use. The server, the CLI and the
-// benchmarks all open it this way. Close the log, then the database.
-func OpenAudit(ctx context.Context, dir string, opts audit.Options) (*audit.Log, *sqlite.AuditDB, error) {
-	db, err := sqlite.OpenAuditDir(ctx, dir)
+// OpenAudit opens the audit log of a data directory: its database, its
+// journals and its key pair, all created on first use. The server, the CLI
+// and the benchmarks all open it this way. Close the log, then the
+// database.
+func OpenAudit(ctx context.Context, dir string, opts audit.Options) (*audit.Log, *sqlite.JournaledAudit, error) {
+	db, err := sqlite.OpenJournaledAuditDir(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	db.OnCut(func(path string, n int64) {
+		logger.Warn("audit journal: cut the torn end of a write interrupted by a crash (never acknowledged)", "file", path, "bytes", n)
+	})
 	signer, verifier, err := audit.LoadOrCreateKeys(dir)
 	if err == nil {
 		var l *audit.Log
@@ -187,6 +195,32 @@ func OpenAudit(ctx context.Context, dir string, opts audit.Options) (*audit.Log,
 	}
 	db.Close()
 	return nil, nil, err
+}
+
+// CatchUpAudit moves what the audit journals of a data directory hold
+// into its log, as a server does when it starts, so that a reader of the
+// database sees every acknowledged event: those of a server killed before
+// it moved them, too. With a server running it waits for the server to
+// move them. It returns how many events it found waiting.
+func CatchUpAudit(ctx context.Context, dir string) (int64, error) {
+	db, err := sqlite.OpenJournaledAuditDir(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	n, err := db.QueueLen(ctx)
+	db.Close()
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	l, db, err := OpenAudit(ctx, dir, audit.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return n, err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = db.WaitSequenced(ctx)
+	return n, errors.Join(err, l.Close())
 }
 
 func (s *Server) closeStores() {

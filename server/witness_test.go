@@ -12,7 +12,6 @@ import (
 
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/store/sqlite"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -30,8 +29,9 @@ func TestServerRefusesATruncatedLog(t *testing.T) {
 		if resp, out := f.post(body, auth...); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, out)
 		}
+		f.waitSequenced() // one small batch per request, to cut between
 	}
-	path := f.srv.auditDB.(*sqlite.AuditDB).Path()
+	path := f.srv.auditDB.(interface{ Path() string }).Path()
 	dataDir := f.srv.cfg.DataDir
 	f.stop()
 

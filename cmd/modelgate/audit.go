@@ -59,6 +59,11 @@ func auditFiles(ctx context.Context, g *globals) (store.AuditStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Events a killed server acknowledged may still be in its journal:
+	// move them in first, so the reader sees them.
+	if n, err := server.CatchUpAudit(ctx, g.dataDir); err != nil {
+		return nil, fmt.Errorf("audit: %d events wait in the journal and could not be moved into the log: %w", n, err)
+	}
 	return sqlite.OpenAudit(ctx, path)
 }
 
@@ -106,7 +111,20 @@ func openWriter(ctx context.Context, g *globals) (*audit.Log, store.AuditStore, 
 	if _, err := auditPath(g); err != nil {
 		return nil, nil, err
 	}
-	return server.OpenAudit(ctx, g.dataDir, audit.Options{})
+	l, db, err := server.OpenAudit(ctx, g.dataDir, audit.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	// What the journals hold (a running or a killed server's events)
+	// joins the log before the command reads it.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := db.WaitSequenced(wctx); err != nil {
+		l.Close()
+		db.Close()
+		return nil, nil, err
+	}
+	return l, db, nil
 }
 
 // cliActor names the person at the terminal for the record.

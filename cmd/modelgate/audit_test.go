@@ -48,6 +48,10 @@ func auditDataDir(t *testing.T) string {
 		if err := l.Append(ctx, ev, ps...); err != nil {
 			t.Fatal(err)
 		}
+		// One event per stored batch, so tests can remove one.
+		if err := db.WaitSequenced(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/internal/testenv"
+	"github.com/modelgate/modelgate/store/sqlite"
 )
 
 // serveConfigEnv makes the test binary run `modelgate serve` instead of
@@ -129,20 +130,108 @@ func (c *child) stop(t *testing.T) {
 }
 
 // TestCrashKeepsEveryAcknowledgedEvent kills the server with SIGKILL under
-// load. After it, the log must verify, and every request that got a 2xx
-// must have its event: fail-closed mode releases nothing unrecorded.
+// load, JSON requests and streams together, twenty times over one data
+// directory. After each kill the log must verify, and every request that
+// got a 2xx must have its event (a stream, its start): fail-closed mode
+// releases nothing unrecorded. Some rounds also leave half a batch at the
+// end of the dead server's journal, as a write cut off by the kill would:
+// it must be cut, and nothing else lost.
 func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills server processes")
 	}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		b, _ := io.ReadAll(r.Body)
+		if bytes.Contains(b, []byte(`"stream":true`)) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := range 20 {
+				fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w%d \"}}]}\n\n", i)
+			}
+			io.WriteString(w, "data: [DONE]\n\n")
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`)
 	}))
 	defer upstream.Close()
 	g := newGateway(t, upstream.URL, "rate_limits: {key: {rpm: 0}, ip: {rpm: 0}}\n")
-	data, key, listen := g.data, g.key, g.listen
+	rounds := 20
+	total := 0
+	torn := false
+	for round := range rounds {
+		acked, out := loadAndKill(t, g, time.Duration(300+round%4*100)*time.Millisecond)
+		if torn && journalHasTornEnd(g.data) {
+			// Cut by the command that read the journal after the
+			// kill, or by this server as it started.
+			t.Fatalf("round %d: the torn end of the journal is still there:\n%s", round, out)
+		}
+		if torn = round%4 == 2; torn {
+			tearJournal(t, g.data)
+		}
+		if code, out, errOut := cli(t, "audit", "verify", "--data-dir", g.data); code != 0 {
+			t.Fatalf("round %d: verify after kill -9: %d\n%s%s", round, code, out, errOut)
+		}
+		recorded := map[string]bool{}
+		for _, ev := range queryAll(t, g.data) {
+			if ev.Action != audit.ActionStreamStart || !recorded[ev.RequestID] {
+				recorded[ev.RequestID] = true
+			}
+		}
+		for _, id := range acked {
+			if !recorded[id] {
+				t.Fatalf("round %d: request %s got a 2xx but has no audit event", round, id)
+			}
+		}
+		total += len(acked)
+	}
+
+	// The restarted server continues the same log, records the streams
+	// the kills cut off as interrupted, and stops cleanly.
+	srv := g.start(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 5 {
+		resp, err := post(client, g, false)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("after restart: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	srv.stop(t)
+	code, out, errOut := cli(t, "audit", "verify", "--data-dir", g.data)
+	if code != 0 || !strings.Contains(out, "OK:") || strings.Contains(out, "not yet covered") {
+		t.Fatalf("verify after restart and clean stop: %d\n%s%s", code, out, errOut)
+	}
+	open := map[string]bool{}
+	for _, ev := range queryAll(t, g.data) {
+		switch ev.Action {
+		case audit.ActionStreamStart:
+			open[ev.RequestID] = true
+		case audit.ActionInvoke, audit.ActionStreamInterrupted:
+			delete(open, ev.RequestID)
+		}
+	}
+	if len(open) > 0 {
+		t.Fatalf("%d streams have a start and neither an end nor an interruption", len(open))
+	}
+	t.Logf("%d rounds, %d requests acknowledged before SIGKILL, all recorded; %s", rounds, total, strings.SplitN(out, "\n", 2)[0])
+}
+
+// post sends one chat request, streamed or not, to a gateway.
+func post(client *http.Client, g gateway, stream bool) (*http.Response, error) {
+	body := `{"model":"m","messages":[{"role":"user","content":"load"}]}`
+	if stream {
+		body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"load"}]}`
+	}
+	req, _ := http.NewRequest("POST", "http://"+g.listen+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	return client.Do(req)
+}
+
+// loadAndKill starts the server, sends JSON requests and streams from 16
+// clients for d, kills the server with SIGKILL and returns the ids of the
+// requests that got a 2xx status, and what the server printed.
+func loadAndKill(t *testing.T, g gateway, d time.Duration) ([]string, string) {
+	t.Helper()
 	srv := g.start(t)
 	var (
 		mu    sync.Mutex
@@ -151,7 +240,7 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 		wg    sync.WaitGroup
 	)
 	client := &http.Client{Timeout: 5 * time.Second}
-	for range 16 {
+	for i := range 16 {
 		wg.Go(func() {
 			for {
 				select {
@@ -159,43 +248,43 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 					return
 				default:
 				}
-				req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
-					strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"load"}]}`))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
+				resp, err := post(client, g, i%2 == 1)
 				if err != nil {
 					continue // the server is gone
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				if resp.StatusCode/100 == 2 {
+					// A stream's start is on record before its
+					// first byte: its headers are the promise.
 					mu.Lock()
 					acked = append(acked, resp.Header.Get("X-Request-Id"))
 					mu.Unlock()
 				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
 			}
 		})
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(d)
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	srv.cmd.Wait()
 	close(stop)
 	wg.Wait()
-	if len(acked) < 100 {
+	if len(acked) < 20 {
 		t.Fatalf("only %d requests succeeded before the kill:\n%s", len(acked), srv.out.String())
 	}
+	return acked, srv.out.String()
+}
 
-	// The log verifies, and holds every acknowledged request.
-	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data); code != 0 {
-		t.Fatalf("verify after kill -9: %d\n%s%s", code, out, errOut)
-	}
-	recorded := map[string]bool{}
+// queryAll returns every event of the log, through the CLI.
+func queryAll(t *testing.T, data string) []*audit.Event {
+	t.Helper()
 	code, jsonl, errOut := cli(t, "audit", "query", "--data-dir", data, "--format", "jsonl")
 	if code != 0 {
 		t.Fatal(errOut)
 	}
+	var out []*audit.Event
 	sc := bufio.NewScanner(strings.NewReader(jsonl))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -203,103 +292,54 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recorded[ev.RequestID] = true
+		out = append(out, ev)
 	}
-	for _, id := range acked {
-		if !recorded[id] {
-			t.Fatalf("request %s got a 2xx but has no audit event", id)
-		}
-	}
-
-	// The restarted server continues the same log.
-	srv = g.start(t)
-	for range 5 {
-		req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
-			strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"after"}]}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("after restart: %v %v", resp, err)
-		}
-		resp.Body.Close()
-	}
-	srv.stop(t)
-	code, out, errOut := cli(t, "audit", "verify", "--data-dir", data)
-	if code != 0 || !strings.Contains(out, "OK:") || strings.Contains(out, "not yet covered") {
-		t.Fatalf("verify after restart and clean stop: %d\n%s%s", code, out, errOut)
-	}
-	t.Logf("%d requests acknowledged before SIGKILL, all recorded; %s", len(acked), strings.SplitN(out, "\n", 2)[0])
+	return out
 }
 
-// TestCrashMidStreamIsOnRecord is the red team's case: a stream whose
-// headers and first events reached the client, then SIGKILL. The start
-// must be on record (it is made durable before the first byte goes out),
-// and the next server start records the stream as interrupted.
-func TestCrashMidStreamIsOnRecord(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills server processes")
+// tornHalf is half of a journal batch, what a write cut off midway leaves.
+var tornHalf = []byte("MGJ1\x05\x00\x00\x00\x00\x10\x00\x00\x12\x34\x56\x78partial record")
+
+// tearJournal appends half a batch to the newest segment of each journal
+// in the data directory.
+func tearJournal(t *testing.T, data string) {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(data, "audit.journal", "*", "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("the killed server left no journal")
 	}
-	hold := make(chan struct{})
-	defer close(hold)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first words\"}}]}\n\n")
-		w.(http.Flusher).Flush()
-		select { // the rest never comes before the kill
-		case <-hold:
-		case <-r.Context().Done():
-		}
-	}))
-	defer upstream.Close()
-	g := newGateway(t, upstream.URL, "")
-	data, key, listen := g.data, g.key, g.listen
-	srv := g.start(t)
-	req, _ := http.NewRequest("POST", "http://"+listen+"/v1/chat/completions",
-		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"tell me"}]}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := resp.Header.Get("X-Request-Id")
-	first, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if resp.StatusCode != 200 || err != nil || !strings.Contains(first, "first words") {
-		t.Fatalf("no first event: %d %q %v", resp.StatusCode, first, err)
+	f.Write(tornHalf)
+	f.Close()
+}
+
+// journalHasTornEnd reports whether any journal segment still ends with
+// the half batch tearJournal wrote.
+func journalHasTornEnd(data string) bool {
+	segs, _ := filepath.Glob(filepath.Join(data, "audit.journal", "*", "*.seg"))
+	for _, s := range segs {
+		if b, _ := os.ReadFile(s); bytes.HasSuffix(b, tornHalf) {
+			return true
+		}
 	}
-	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	return false
+}
+
+// waitSequenced waits until a running server has moved every event its
+// journal holds into the log of data.
+func waitSequenced(t *testing.T, data string) {
+	t.Helper()
+	db, err := sqlite.OpenJournaledAuditDir(context.Background(), data)
+	if err != nil {
 		t.Fatal(err)
 	}
-	srv.cmd.Wait()
-	resp.Body.Close()
-
-	actions := func() []string {
-		code, jsonl, errOut := cli(t, "audit", "query", "--data-dir", data, "--format", "jsonl")
-		if code != 0 {
-			t.Fatal(errOut)
-		}
-		var out []string
-		for _, line := range strings.Split(strings.TrimSpace(jsonl), "\n") {
-			ev, err := audit.ParseEvent([]byte(line))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ev.RequestID == id {
-				out = append(out, ev.Action)
-			}
-		}
-		return out
-	}
-	if got := actions(); len(got) != 1 || got[0] != audit.ActionStreamStart {
-		t.Fatalf("after the kill, the stream's events are %v, want its start", got)
-	}
-	srv = g.start(t)
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	srv.cmd.Wait()
-	if got := actions(); len(got) != 2 || got[1] != audit.ActionStreamInterrupted {
-		t.Fatalf("after a restart, the stream's events are %v, want its start and its interruption", got)
-	}
-	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data); code != 0 {
-		t.Fatalf("verify: %s%s", out, errOut)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

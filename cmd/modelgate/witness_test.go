@@ -41,6 +41,7 @@ func TestVerifyWithWitness(t *testing.T) {
 			t.Fatalf("%v %v", resp, err)
 		}
 		resp.Body.Close()
+		waitSequenced(t, data) // one small batch per request, to cut between
 	}
 	srv.stop(t)
 	if code, out, errOut := cli(t, "audit", "verify", "--data-dir", data, "--witness", wdir); code != 0 || !strings.Contains(out, "witnessed:") {
