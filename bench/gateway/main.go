@@ -62,7 +62,12 @@ var (
 	auditLog        *audit.Log
 	batchWait       time.Duration
 	upstreamLatency time.Duration
+	// streaming makes every request a stream, answered with streamChunks
+	// SSE events flushed one by one.
+	streaming bool
 )
+
+const streamChunks = 20
 
 func main() {
 	var (
@@ -76,7 +81,11 @@ func main() {
 	flag.DurationVar(&batchWait, "batch-wait", 0, "the audit log's batch_wait (0: its default)")
 	flag.DurationVar(&upstreamLatency, "upstream-latency", 0, "how long the upstream takes to answer (a model takes tens of milliseconds or more)")
 	ttft := flag.Int("ttft", 40, "streams to time for the time to first token (0: skip)")
+	flag.BoolVar(&streaming, "stream", false, "send streamed requests, answered with 20 SSE chunks (time to first byte is reported)")
 	flag.Parse()
+	if streaming {
+		requestBody = bytes.Replace(requestBody, []byte(`"model":"bench",`), []byte(`"model":"bench","stream":true,`), 1)
+	}
 
 	upstream := listen(http.HandlerFunc(answer))
 	upURL, _ := url.Parse(upstream)
@@ -86,6 +95,7 @@ func main() {
 	mg, key := startModelgate(upstream, false, false)
 	mgGuards, keyGuards := startModelgate(upstream, false, true)
 	mgAudit, keyAudit := startModelgate(upstream, true, false)
+	mgBoth, keyBoth := startModelgate(upstream, true, true)
 
 	targets := []target{
 		{name: "direct", url: upstream + "/v1/chat/completions"},
@@ -93,6 +103,7 @@ func main() {
 		{name: "modelgate", url: mg + "/v1/chat/completions", key: key},
 		{name: "modelgate + guards", url: mgGuards + "/v1/chat/completions", key: keyGuards},
 		{name: "modelgate + audit log", url: mgAudit + "/v1/chat/completions", key: keyAudit},
+		{name: "modelgate + guards + audit log", url: mgBoth + "/v1/chat/completions", key: keyBoth},
 	}
 	if *only != "" {
 		targets = pick(targets, strings.Split(*only, ","))
@@ -105,8 +116,12 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Printf("bench/gateway: %d-byte requests, %d-byte responses, upstream latency %s, GOMAXPROCS=%d, %s per phase (+%s warm-up)\n\n",
-		len(requestBody), len(responseBody), upstreamLatency, runtime.GOMAXPROCS(0), *duration, *warmup)
+	answers := fmt.Sprintf("%d-byte responses", len(responseBody))
+	if streaming {
+		answers = fmt.Sprintf("streamed responses of %d SSE chunks (%d bytes)", streamChunks, len(sseBody))
+	}
+	fmt.Printf("bench/gateway: %d-byte requests, %s, upstream latency %s, GOMAXPROCS=%d, %s per phase (+%s warm-up)\n\n",
+		len(requestBody), answers, upstreamLatency, runtime.GOMAXPROCS(0), *duration, *warmup)
 
 	var closed, open []result
 	for _, t := range targets {
@@ -157,8 +172,33 @@ func answer(w http.ResponseWriter, r *http.Request) {
 	if upstreamLatency > 0 {
 		time.Sleep(upstreamLatency)
 	}
+	if streaming {
+		w.Header().Set("Content-Type", "text/event-stream")
+		f := w.(http.Flusher)
+		for _, chunk := range sseChunks {
+			w.Write(chunk)
+			f.Flush()
+		}
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(responseBody)
+}
+
+// sseChunks are a streamed answer's events, the last with usage and then
+// [DONE]; sseBody is all of them.
+var sseChunks [][]byte
+var sseBody []byte
+
+func init() {
+	for i := range streamChunks {
+		c := fmt.Appendf(nil, `data: {"id":"c","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{"content":"word%02d lorem ipsum dolor "},"finish_reason":null}]}`+"\n\n", i)
+		if i == streamChunks-1 {
+			c = append(c, `data: {"id":"c","object":"chat.completion.chunk","model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":200,"completion_tokens":100,"total_tokens":300}}`+"\n\ndata: [DONE]\n\n"...)
+		}
+		sseChunks = append(sseChunks, c)
+		sseBody = append(sseBody, c...)
+	}
 }
 
 func listen(h http.Handler) string {
@@ -228,7 +268,9 @@ func startModelgate(upstream string, withAudit, withGuards bool) (addr, key stri
 			log.Fatal(err)
 		}
 		opts.Recorder = &auditing.Recorder{Log: l}
-		auditLog = l
+		if !withGuards {
+			auditLog = l
+		}
 	}
 	gw, err := gateway.New(opts)
 	if err != nil {
@@ -247,12 +289,17 @@ type result struct {
 	errors     int
 	elapsed    time.Duration
 	p50, p99   time.Duration
+	ttfb       time.Duration // p50 of the time to the first byte of the answer
 	mean       time.Duration
 	cpuPerReq  time.Duration
 	throughput float64
 }
 
-func (t target) request(client *http.Client) (time.Duration, bool) {
+// sample is one request's latency to the whole answer and to its first
+// byte.
+type sample struct{ total, first time.Duration }
+
+func (t target) request(client *http.Client) (sample, bool) {
 	req, _ := http.NewRequest(http.MethodPost, t.url, bytes.NewReader(requestBody))
 	req.Header.Set("Content-Type", "application/json")
 	if t.key != "" {
@@ -261,11 +308,14 @@ func (t target) request(client *http.Client) (time.Duration, bool) {
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, false
+		return sample{}, false
 	}
+	var one [1]byte
+	k, _ := io.ReadFull(resp.Body, one[:])
+	first := time.Since(start)
 	n, _ := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return time.Since(start), resp.StatusCode == 200 && n > 0
+	return sample{time.Since(start), first}, resp.StatusCode == 200 && int64(k)+n > 0
 }
 
 // closedLoop runs workers that each send the next request when the last
@@ -276,13 +326,13 @@ func (t target) closedLoop(workers int, warmup, measure time.Duration) result {
 		measuring atomic.Bool
 		stop      atomic.Bool
 		mu        sync.Mutex
-		lat       []time.Duration
+		lat       []sample
 		errs      int
 		wg        sync.WaitGroup
 	)
 	for range workers {
 		wg.Go(func() {
-			var local []time.Duration
+			var local []sample
 			localErrs := 0
 			for !stop.Load() {
 				d, ok := t.request(client)
@@ -322,7 +372,7 @@ func (t target) openLoop(rate int, warmup, measure time.Duration) result {
 	interval := time.Second / time.Duration(rate)
 	var (
 		mu   sync.Mutex
-		lat  []time.Duration
+		lat  []sample
 		errs int
 		wg   sync.WaitGroup
 	)
@@ -360,8 +410,14 @@ func (t target) openLoop(rate int, warmup, measure time.Duration) result {
 	return summarise1(t.name, lat, errs, elapsed, cpu)
 }
 
-func summarise1(name string, lat []time.Duration, errs int, elapsed, cpu time.Duration) result {
+func summarise1(name string, samples []sample, errs int, elapsed, cpu time.Duration) result {
+	lat := make([]time.Duration, len(samples))
+	firsts := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		lat[i], firsts[i] = s.total, s.first
+	}
 	slices.Sort(lat)
+	slices.Sort(firsts)
 	r := result{name: name, requests: len(lat), errors: errs, elapsed: elapsed}
 	if len(lat) > 0 {
 		var sum time.Duration
@@ -371,6 +427,7 @@ func summarise1(name string, lat []time.Duration, errs int, elapsed, cpu time.Du
 		r.mean = sum / time.Duration(len(lat))
 		r.p50 = lat[len(lat)*50/100]
 		r.p99 = lat[len(lat)*99/100]
+		r.ttfb = firsts[len(firsts)*50/100]
 		r.cpuPerReq = cpu / time.Duration(len(lat))
 	}
 	r.throughput = float64(len(lat)) / elapsed.Seconds()
@@ -386,10 +443,10 @@ func cpuTime() time.Duration {
 
 func printTable(title string, rs []result) {
 	fmt.Printf("%s\n\n", title)
-	fmt.Printf("| target | requests/s | p50 | p99 | mean | CPU per request | errors |\n")
-	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("| target | requests/s | p50 | p99 | mean | first byte p50 | CPU per request | errors |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %d |\n", r.name, r.throughput, us(r.p50), us(r.p99), us(r.mean), us(r.cpuPerReq), r.errors)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", r.name, r.throughput, us(r.p50), us(r.p99), us(r.mean), us(r.ttfb), us(r.cpuPerReq), r.errors)
 	}
 	fmt.Println()
 }
@@ -436,12 +493,24 @@ func summarise(closed, open []result) {
 				float64(mg.p50-bare.p50)/1e3, float64(mg.p99-bare.p99)/1e3, float64(mg.mean-bare.mean)/1e3)
 		}
 		if okMG && okAudit && loop == "closed" {
-			fmt.Printf("audit log on vs off, closed loop:     %.1f%% of the throughput (goal >= 85%%), p50 %+.0f µs, CPU %+.0f µs per request\n",
+			fmt.Printf("audit log on vs off, closed loop:     %.1f%% of the throughput (goal >= 90%%), p50 %+.0f µs, CPU %+.0f µs per request\n",
 				100*mgAudit.throughput/mg.throughput, float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.cpuPerReq-mg.cpuPerReq)/1e3)
 		}
 		if okMG && okAudit && loop == "open" {
-			fmt.Printf("audit log on vs off, open loop:       p50 %+.0f µs, p99 %+.0f µs (the wait for a durable commit)\n",
-				float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.p99-mg.p99)/1e3)
+			fmt.Printf("audit log on vs off, open loop:       p50 %+.0f µs (goal <= +500 µs), p99 %+.0f µs, first byte p50 %+.0f µs (the wait for a durable event)\n",
+				float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.p99-mg.p99)/1e3, float64(mgAudit.ttfb-mg.ttfb)/1e3)
+		}
+		if okBare && loop == "closed" {
+			for _, name := range []string{"modelgate + audit log", "modelgate + guards + audit log"} {
+				if r, ok := byName(rs, name); ok {
+					goal := ""
+					if streaming {
+						goal = " (goal for streams >= 70%)"
+					}
+					fmt.Printf("%s vs bare proxy, closed loop: %.1f%% of its throughput%s, first byte p50 %+.0f µs\n",
+						name, 100*r.throughput/bare.throughput, goal, float64(r.ttfb-bare.ttfb)/1e3)
+				}
+			}
 		}
 	}
 	compare(closed, "closed")
