@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -41,7 +42,10 @@ type Options struct {
 	// group commit cheap: each commit and each sync costs the same however
 	// many events it carries. An event that arrives after a quiet spell
 	// commits at once, so pacing adds nothing to quiet-time latency and at
-	// most BatchWait under load. Set it negative to never wait.
+	// most BatchWait under load. Set it negative to never wait. On a
+	// journaled store (store.AuditJournal) it paces only above
+	// journalPaceAbove waited-for events a second: below, each is written
+	// at once, alone.
 	BatchWait time.Duration
 	// CheckpointEvery signs a checkpoint after this many events (default
 	// 1000); CheckpointInterval after this much time with new events
@@ -130,6 +134,7 @@ type Log struct {
 	// goroutine and, on a shared store, by the sequencer: under treeMu.
 	treeMu                 sync.Mutex
 	lastCommit             time.Time // when the last commit with events started
+	rate                   float64   // waited-for events per second (see noteCommit)
 	front                  *frontier
 	lastCPSize, nextCPSize int64
 	lastCPTime, nextCPTime time.Time
@@ -440,6 +445,22 @@ func (l *Log) run() {
 	}
 }
 
+// journalPaceAbove is the rate of waited-for events, per second, above
+// which a journaled log paces its writes. Below it each write may carry a
+// single event: at this rate its syncs cost about a tenth of a core.
+const journalPaceAbove = 2000
+
+// noteCommit updates the rate of waited-for events with a commit of n of
+// them starting at began. The caller is the writer.
+func (l *Log) noteCommit(began time.Time, n int) {
+	// An exponentially decaying count over rateWindow: steady arrivals
+	// at r per second hold it at r, a burst of k adds only k/rateWindow.
+	const rateWindow = 20 * time.Millisecond
+	dt := began.Sub(l.lastCommit)
+	l.rate = l.rate*math.Exp(-float64(dt)/float64(rateWindow)) + float64(n)/rateWindow.Seconds()
+	l.lastCommit = began
+}
+
 // fill adds what is queued and, when the previous commit started less
 // than BatchWait ago, what arrives until BatchWait after it. (Committing
 // as soon as the previous sync ends instead made commits three times as
@@ -447,14 +468,16 @@ func (l *Log) run() {
 // costs CPU the requests need.)
 func (l *Log) fill(batch []*entry) []*entry {
 	batch = l.takeQueued(batch)
-	if l.shared != nil && l.shared.journal != nil {
-		// A journal costs one append and one sync however many events a
-		// batch holds, and the writer takes what arrived during the
-		// previous one: the batches clock themselves.
-		return batch
-	}
 	wait := time.Until(l.lastCommit.Add(l.opts.BatchWait))
 	if len(batch) >= l.opts.BatchMax || l.opts.BatchWait <= 0 || wait <= 0 {
+		return batch
+	}
+	// A journal write costs one append and one sync, cheap enough to
+	// spend on each event someone waits for while they are few: pacing,
+	// which makes each sync carry many, starts only under load. Events
+	// nobody waits for (a stream's end, a refusal) ride with the next.
+	unpaced := l.shared != nil && l.shared.journal != nil && l.rate < journalPaceAbove
+	if unpaced && slices.ContainsFunc(batch, waited) {
 		return batch
 	}
 	t := time.NewTimer(wait)
@@ -463,12 +486,18 @@ func (l *Log) fill(batch []*entry) []*entry {
 		select {
 		case e := <-l.queue:
 			batch = append(batch, e)
+			if unpaced && waited(e) {
+				return l.takeQueued(batch)
+			}
 		case <-t.C:
 			return batch
 		}
 	}
 	return batch
 }
+
+// waited reports whether someone waits for e to be written.
+func waited(e *entry) bool { return e.done != nil }
 
 // takeQueued adds what is queued, up to BatchMax, without waiting.
 func (l *Log) takeQueued(batch []*entry) []*entry {

@@ -46,6 +46,17 @@ type sharedLog struct {
 // Leading reports whether this replica is the shared log's sequencer.
 func (l *Log) Leading() bool { return l.shared != nil && l.shared.leading.Load() }
 
+// count returns how many entries satisfy f.
+func count(batch []*entry, f func(*entry) bool) int {
+	n := 0
+	for _, e := range batch {
+		if f(e) {
+			n++
+		}
+	}
+	return n
+}
+
 // journalSyncEvery bounds how long events a journaled log has sequenced
 // wait for the sync that makes them durable in the database.
 const journalSyncEvery = 100 * time.Millisecond
@@ -84,7 +95,7 @@ func (l *Log) enqueueShared(batch []*entry) []*entry {
 		evs[i] = q
 	}
 	began := time.Now()
-	l.lastCommit = began
+	l.noteCommit(began, count(queued, waited))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	err := l.shared.q.Enqueue(ctx, evs)
 	cancel()
