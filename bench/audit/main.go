@@ -28,6 +28,7 @@ func main() {
 		concurrency = flag.Int("concurrency", 64, "appenders waiting on durability at once, as gateway requests do")
 		dir         = flag.String("dir", "", "data directory (default: a new temporary one, kept)")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the appends to this file")
+		batchWait   = flag.Duration("batch-wait", 0, "the log's batch_wait (0: its default; negative: never pace)")
 	)
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -45,7 +46,7 @@ func main() {
 		*dir = d
 	}
 	ctx := context.Background()
-	l, db, err := server.OpenAudit(ctx, *dir, audit.Options{Logger: slog.New(slog.DiscardHandler)})
+	l, db, err := server.OpenAudit(ctx, *dir, audit.Options{Logger: slog.New(slog.DiscardHandler), BatchWait: *batchWait})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -172,6 +172,45 @@ func TestDamageUnderLiveWriter(t *testing.T) {
 	}
 }
 
+// A reader racing a live writer sees whole batches only, in order, and
+// never takes a batch being written for damage.
+func TestReadWhileWriting(t *testing.T) {
+	root := t.TempDir()
+	w, _ := Create(root, Options{SegmentBytes: 256 << 10})
+	defer w.Close()
+	const total = 20000
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < total; i += 50 {
+			if err := w.Append(recs(i, 50)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	r := NewReader(root)
+	defer r.Close()
+	var pos Position
+	next := 0
+	for next < total {
+		var err error
+		pos, _, err = r.Read(w.ID(), pos, 1<<30, func(rec []byte) error {
+			if want := fmt.Sprintf("record %d", next); string(rec) != want {
+				return fmt.Errorf("read %q, want %q", rec, want)
+			}
+			next++
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("after %d records: %v", next, err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRetire(t *testing.T) {
 	root := t.TempDir()
 	w, _ := Create(root, Options{SegmentBytes: 50})

@@ -209,6 +209,9 @@ func (r *Reader) badBatch(id string, f *os.File, pos Position, why error) (bool,
 	if _, err := f.ReadAt(rest, pos.Offset); err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("journal: %w", err)
 	}
+	if _, err := ParseBatch(rest, func([]byte) error { return nil }); err == nil {
+		return true, nil // written in full since it was first read: read on
+	}
 	if wholeBatchIn(rest[1:]) {
 		return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
 	}
