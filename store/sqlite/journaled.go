@@ -34,7 +34,13 @@ type JournaledAudit struct {
 
 	mu    sync.Mutex
 	moved map[string]journal.Position // committed, retired after the next Sync
+	swept time.Time                   // when Sync last looked at every journal
 }
+
+// sweepEvery is how often Sync looks at every journal, not only those it
+// has just read: a journal read to its end while its writer lived (a
+// command beside the server) is retired once the writer is gone.
+const sweepEvery = 10 * time.Second
 
 var _ store.AuditJournal = (*JournaledAudit)(nil)
 
@@ -208,20 +214,26 @@ func (j *JournaledAudit) Sync(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := j.forget(ctx); err != nil {
-		errs = append(errs, err)
+	if time.Since(j.swept) >= sweepEvery {
+		j.swept = time.Now()
+		if err := j.sweep(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// forget deletes the progress of journals that no longer exist.
-func (j *JournaledAudit) forget(ctx context.Context) error {
+// sweep retires every journal as far as it has been read, and forgets the
+// progress of journals that no longer exist.
+func (j *JournaledAudit) sweep(ctx context.Context) error {
 	progress, err := j.progress(ctx, j.db)
 	if err != nil {
 		return err
 	}
-	for id := range progress {
-		if _, err := os.Stat(filepath.Join(j.root, id)); !os.IsNotExist(err) {
+	for id, p := range progress {
+		if gone, err := j.r.Retire(id, p); err != nil {
+			return err
+		} else if !gone {
 			continue
 		}
 		if _, err := j.db.ExecContext(ctx, `DELETE FROM audit_journal WHERE journal = ?`, id); err != nil {
