@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/internal/testenv"
+	"github.com/modelgate/modelgate/store/journal"
 	"github.com/modelgate/modelgate/store/sqlite"
 )
 
@@ -308,20 +310,33 @@ func tearJournal(t *testing.T, data string) {
 	if len(segs) == 0 {
 		t.Fatal("the killed server left no journal")
 	}
-	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+	// After the last whole batch, where the journal's reader says it
+	// ends (the zeros the segment was filled with follow).
+	seg := segs[len(segs)-1]
+	id := filepath.Base(filepath.Dir(seg))
+	r := journal.NewReader(filepath.Join(data, "audit.journal"))
+	defer r.Close()
+	end, _, err := r.End(id, journal.Position{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(tornHalf)
+	if segmentOf(seg) != end.Segment {
+		t.Fatalf("the newest segment is %s, the journal ends in segment %d", seg, end.Segment)
+	}
+	f, err := os.OpenFile(seg, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(tornHalf, end.Offset)
 	f.Close()
 }
 
-// journalHasTornEnd reports whether any journal segment still ends with
-// the half batch tearJournal wrote.
+// journalHasTornEnd reports whether any journal segment still holds the
+// half batch tearJournal wrote.
 func journalHasTornEnd(data string) bool {
 	segs, _ := filepath.Glob(filepath.Join(data, "audit.journal", "*", "*.seg"))
 	for _, s := range segs {
-		if b, _ := os.ReadFile(s); bytes.HasSuffix(b, tornHalf) {
+		if b, _ := os.ReadFile(s); bytes.Contains(b, tornHalf) {
 			return true
 		}
 	}
@@ -342,4 +357,10 @@ func waitSequenced(t *testing.T, data string) {
 	if err := db.WaitSequenced(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// segmentOf returns the number a segment file is named by.
+func segmentOf(path string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSuffix(filepath.Base(path), ".seg"), 10, 64)
+	return n
 }

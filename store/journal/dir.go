@@ -2,7 +2,9 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -46,10 +48,10 @@ func Lead(ctx context.Context, root string) (release func(), err error) {
 func (r *Reader) Retire(id string, upTo Position) (bool, error) {
 	dir := filepath.Join(r.root, id)
 	ns, err := r.segments(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil // retired already
+	}
 	if err != nil {
-		if os.IsNotExist(err) {
-			return true, nil
-		}
 		return false, err
 	}
 	removed := false
@@ -78,12 +80,8 @@ func (r *Reader) Retire(id string, upTo Position) (bool, error) {
 func (r *Reader) retireDead(id string, upTo Position) (bool, error) {
 	dir := filepath.Join(r.root, id)
 	if upTo.Segment > 0 {
-		st, err := os.Stat(segmentPath(dir, upTo.Segment))
-		if err != nil && !os.IsNotExist(err) {
-			return false, fmt.Errorf("journal: %w", err)
-		}
-		if err == nil && st.Size() > upTo.Offset {
-			return false, nil // records remain
+		if more, err := batchAt(segmentPath(dir, upTo.Segment), upTo.Offset); err != nil || more {
+			return false, err // records remain
 		}
 	}
 	release, alive, err := lockIfDead(dir)
@@ -106,4 +104,20 @@ func (r *Reader) retireDead(id string, upTo Position) (bool, error) {
 		return false, fmt.Errorf("journal: retire: %w", err)
 	}
 	return true, syncDir(r.root)
+}
+
+// batchAt reports whether anything but zeros (or the end) is at off in a
+// segment.
+func batchAt(path string, off int64) (bool, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	var hdr [headerSize]byte
+	k, _ := f.ReadAt(hdr[:], off)
+	return !allZero(hdr[:k]), nil
 }

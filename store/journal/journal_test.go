@@ -78,12 +78,12 @@ func TestTornEnd(t *testing.T) {
 	w.Append(recs(0, 2))
 	w.Append(recs(2, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
-	whole, _ := os.Stat(seg)
+	whole := dataEnd(t, seg)
 	// Half of a third batch, as a write cut off by kill -9 leaves it.
 	half := appendBatch(nil, recs(4, 2))
 	half = half[:len(half)/2]
-	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(half)
+	f, _ := os.OpenFile(seg, os.O_WRONLY, 0)
+	f.WriteAt(half, whole)
 	f.Close()
 
 	r := NewReader(root)
@@ -99,8 +99,26 @@ func TestTornEnd(t *testing.T) {
 	if len(got) != 4 || cut != int64(len(half)) {
 		t.Fatalf("dead writer: read %d, cut %d; want 4 and %d cut", len(got), cut, len(half))
 	}
-	if st, _ := os.Stat(seg); st.Size() != whole.Size() || end.Offset != whole.Size() {
-		t.Fatalf("after the cut the segment has %d bytes, want %d", st.Size(), whole.Size())
+	if st, _ := os.Stat(seg); st.Size() != whole || end.Offset != whole {
+		t.Fatalf("after the cut the segment has %d bytes, want %d", st.Size(), whole)
+	}
+}
+
+// dataEnd returns where the batches of a segment end, by their headers:
+// the zeros written before it was used follow.
+func dataEnd(t *testing.T, path string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for {
+		n, err := ParseBatch(b[off:], func([]byte) error { return nil })
+		if err != nil {
+			return int64(off)
+		}
+		off += n
 	}
 }
 
@@ -132,7 +150,7 @@ func TestDamage(t *testing.T) {
 			w.Close()
 			seg := segmentPath(filepath.Join(root, w.ID()), 1)
 			b, _ := os.ReadFile(seg)
-			os.WriteFile(seg, tc.damage(b), 0o600)
+			os.WriteFile(seg, tc.damage(b[:dataEnd(t, seg)]), 0o600)
 			before, _ := os.ReadFile(seg)
 			r := NewReader(root)
 			defer r.Close()
@@ -152,20 +170,26 @@ func TestDamage(t *testing.T) {
 	}
 }
 
-// A live writer's finished batch that does not check is damage, not a
-// write in progress.
+// Under a live writer, a bad batch with a whole one after it is damage.
+// A bad last batch cannot be told from one being written: it waits, and
+// is reported once the writer writes on.
 func TestDamageUnderLiveWriter(t *testing.T) {
 	root := t.TempDir()
 	w, _ := Create(root, Options{})
 	defer w.Close()
 	w.Append(recs(0, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
-	b, _ := os.ReadFile(seg)
-	b[len(b)-1] ^= 0x40
-	os.WriteFile(seg, b, 0o600)
+	f, _ := os.OpenFile(seg, os.O_RDWR, 0)
+	f.WriteAt([]byte{0x40}, dataEnd(t, seg)-1) // the last record's last byte
+	f.Close()
 	r := NewReader(root)
 	defer r.Close()
-	_, _, err := r.Read(w.ID(), Position{}, 100, func([]byte) error { return nil })
+	pos, n, err := r.Read(w.ID(), Position{}, 100, func([]byte) error { return nil })
+	if err != nil || n != 0 || pos.Offset != 0 {
+		t.Fatalf("bad last batch of a live writer: read %d to %v, %v; want to wait at 0", n, pos, err)
+	}
+	w.Append(recs(2, 2))
+	_, _, err = r.Read(w.ID(), Position{}, 100, func([]byte) error { return nil })
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.Offset != 0 {
 		t.Fatalf("err = %v, want damage at offset 0", err)

@@ -108,7 +108,10 @@ func (r *Reader) Read(id string, from Position, max int, fn func(record []byte) 
 		}
 		var hdr [headerSize]byte
 		k, err := f.ReadAt(hdr[:], pos.Offset)
-		if k == 0 && errors.Is(err, io.EOF) {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return pos, n, fmt.Errorf("journal: %w", err)
+		}
+		if allZero(hdr[:k]) {
 			// The end of this segment: go on only if it is finished,
 			// which it is once a newer one exists.
 			if next, err := r.nextSegment(id, pos.Segment); err != nil || next == 0 {
@@ -201,6 +204,36 @@ func (r *Reader) nextSegment(id string, n int64) (int64, error) {
 // torn end anywhere else is cut, and reading goes on (true). Damage
 // followed by whole batches is a *CorruptError.
 func (r *Reader) badBatch(id string, f *os.File, pos Position, why error) (bool, error) {
+	next, err := r.nextSegment(id, pos.Segment)
+	if err != nil {
+		return false, err
+	}
+	dir := filepath.Join(r.root, id)
+	var release func()
+	if next == 0 {
+		// The newest segment: its writer may still be writing it.
+		var alive bool
+		if release, alive, err = lockIfDead(dir); err != nil {
+			return false, err
+		}
+		if alive {
+			// What it has written so far: up to the zeros that follow.
+			rest, err := readWritten(f, pos.Offset)
+			if err != nil {
+				return false, err
+			}
+			if _, err := ParseBatch(rest, func([]byte) error { return nil }); err == nil {
+				return true, nil // written in full since it was first read
+			}
+			if len(rest) > 0 && wholeBatchIn(rest[1:]) {
+				return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
+			}
+			return false, nil // being written
+		}
+		defer release()
+	}
+	// Nobody writes here any more: read all of the rest, and cut it
+	// unless a whole batch follows.
 	st, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("journal: %w", err)
@@ -210,46 +243,49 @@ func (r *Reader) badBatch(id string, f *os.File, pos Position, why error) (bool,
 		return false, fmt.Errorf("journal: %w", err)
 	}
 	if _, err := ParseBatch(rest, func([]byte) error { return nil }); err == nil {
-		return true, nil // written in full since it was first read: read on
+		return true, nil
 	}
-	if wholeBatchIn(rest[1:]) {
+	if len(rest) > 0 && wholeBatchIn(rest[1:]) {
 		return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
-	}
-	next, err := r.nextSegment(id, pos.Segment)
-	if err != nil {
-		return false, err
-	}
-	dir := filepath.Join(r.root, id)
-	if next == 0 {
-		// The newest segment: its writer may still be writing it.
-		release, alive, err := lockIfDead(dir)
-		if err != nil || alive {
-			if alive && !incomplete(rest) {
-				// A live writer appends whole batches only: a
-				// bad batch it finished writing is damage.
-				return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
-			}
-			return false, err
-		}
-		defer release()
 	}
 	if err := cut(f.Name(), pos.Offset); err != nil {
 		return false, err
 	}
-	if r.Cut != nil {
-		r.Cut(f.Name(), int64(len(rest)))
+	if r.Cut != nil && !allZero(rest) {
+		r.Cut(f.Name(), int64(len(bytes.TrimRight(rest, "\x00"))))
 	}
 	return next != 0, nil
 }
 
-// incomplete reports whether b is the start of a batch still being
-// written: too short for its header, or for the length its header gives.
-func incomplete(b []byte) bool {
-	if len(b) < headerSize {
-		return bytes.HasPrefix([]byte(magic), b[:min(len(b), 4)])
+// readWritten reads a segment from off up to the zeros that follow what
+// has been written (or its end), a chunk at a time.
+func readWritten(f *os.File, off int64) ([]byte, error) {
+	const chunk = 64 << 10
+	var out []byte
+	buf := make([]byte, chunk)
+	for {
+		k, err := f.ReadAt(buf, off+int64(len(out)))
+		if k == 0 || allZero(buf[:k]) {
+			return bytes.TrimRight(out, "\x00"), nil
+		}
+		out = append(out, buf[:k]...)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return bytes.TrimRight(out, "\x00"), nil
+			}
+			return nil, fmt.Errorf("journal: %w", err)
+		}
 	}
-	h, err := parseHeader(b)
-	return err == nil && int64(len(b)) < headerSize+int64(h.length)
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // wholeBatchIn reports whether a whole, valid batch starts anywhere in b.

@@ -12,9 +12,9 @@ import (
 
 // Options configure a Writer. Zero fields take the defaults.
 type Options struct {
-	// SegmentBytes starts a new segment once the current one holds this
-	// much (default 64 MiB); SegmentAge once it is this old (default one
-	// minute). A segment is retired only once it is no longer written,
+	// SegmentBytes is a segment's size, written with zeros before it is
+	// used (default 16 MiB), and SegmentAge how long it is written to
+	// (default one minute). A segment is retired only once it is no longer written,
 	// so the age bounds how long a record outlives its move elsewhere,
 	// which matters when what it holds must be erasable.
 	SegmentBytes int64
@@ -23,7 +23,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.SegmentBytes <= 0 {
-		o.SegmentBytes = 64 << 20
+		o.SegmentBytes = 16 << 20
 	}
 	if o.SegmentAge <= 0 {
 		o.SegmentAge = time.Minute
@@ -42,10 +42,21 @@ type Writer struct {
 	mu      sync.Mutex
 	seg     *os.File // nil before the first append and after a failure
 	segment int64
-	size    int64
+	size    int64 // bytes of batches in seg; zeros follow
 	opened  time.Time
 	buf     []byte
 	closed  bool
+	spare   *spare // the next segment, being zero-filled
+}
+
+// A spare is a segment file being zero-filled in the background, under a
+// name readers ignore until rotate renames it into place.
+type spare struct {
+	n    int64
+	path string
+	done chan struct{}
+	f    *os.File
+	err  error
 }
 
 // Create starts a new journal for this process under root (created if
@@ -94,22 +105,26 @@ func (w *Writer) Append(records [][]byte) error {
 	if w.closed {
 		return ErrClosed
 	}
-	if w.seg == nil || w.size >= w.opts.SegmentBytes || w.size > 0 && time.Since(w.opened) >= w.opts.SegmentAge {
-		if err := w.rotate(); err != nil {
-			return err
-		}
-	}
 	w.buf = appendBatch(w.buf[:0], records)
 	if len(w.buf)-headerSize > MaxBatch {
 		return fmt.Errorf("journal: a batch of %d bytes is over the limit of %d", len(w.buf), MaxBatch)
 	}
-	if n, err := w.seg.Write(w.buf); err != nil {
-		// Cut what was written, so no reader sees half a batch from a
+	if w.seg == nil || w.size > 0 && (w.size+int64(len(w.buf)) > w.opts.SegmentBytes || time.Since(w.opened) >= w.opts.SegmentAge) {
+		if err := w.rotate(); err != nil {
+			return err
+		}
+	}
+	// Into the zeros written beforehand: the sync then writes data
+	// only, not the file's size and the filesystem journal with it.
+	if n, err := w.seg.WriteAt(w.buf, w.size); err != nil {
+		// Zero what was written, so no reader sees half a batch from a
 		// live writer; if that fails too, write on in a fresh segment
 		// and leave the cut to the reader, which cuts torn ends of
 		// segments no longer written.
-		if n > 0 && w.seg.Truncate(w.size) != nil {
-			w.abandon()
+		if n > 0 {
+			if _, zerr := w.seg.WriteAt(make([]byte, n), w.size); zerr != nil {
+				w.abandon()
+			}
 		}
 		return fmt.Errorf("journal: write %s: %w", w.seg.Name(), err)
 	}
@@ -132,25 +147,86 @@ func (w *Writer) abandon() {
 	w.seg = nil
 }
 
-// rotate starts the next segment. The previous one is on disk already:
-// every append to it was synced.
+// rotate starts the next segment: the spare prepared in the background
+// when there is one, renamed into place. The previous segment is on disk
+// already: every write to it was synced.
 func (w *Writer) rotate() error {
 	if w.seg != nil {
 		w.seg.Close()
 		w.seg = nil
 	}
 	next := w.segment + 1
-	f, err := os.OpenFile(segmentPath(w.dir, next), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	sp := w.spare
+	if sp == nil || sp.n != next {
+		w.dropSpare()
+		sp = w.prepare(next)
+	}
+	<-sp.done
+	w.spare = nil
+	if sp.err != nil {
+		os.Remove(sp.path)
+		return fmt.Errorf("journal: %w", sp.err)
+	}
+	path := segmentPath(w.dir, next)
+	err := os.Rename(sp.path, path)
+	if err == nil {
+		err = syncDir(w.dir)
+	}
 	if err != nil {
+		sp.f.Close()
+		os.Remove(sp.path)
+		os.Remove(path)
 		return fmt.Errorf("journal: %w", err)
 	}
-	if err := syncDir(w.dir); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("journal: %w", err)
-	}
-	w.seg, w.segment, w.size, w.opened = f, next, 0, time.Now()
+	w.seg, w.segment, w.size, w.opened = sp.f, next, 0, time.Now()
+	w.spare = w.prepare(next + 1)
 	return nil
+}
+
+// prepare starts zero-filling segment n's file in the background.
+func (w *Writer) prepare(n int64) *spare {
+	sp := &spare{n: n, path: filepath.Join(w.dir, fmt.Sprintf("%016d.spare", n)), done: make(chan struct{})}
+	go func() {
+		defer close(sp.done)
+		sp.f, sp.err = zeroFile(sp.path, w.opts.SegmentBytes)
+	}()
+	return sp
+}
+
+// dropSpare removes a spare not used.
+func (w *Writer) dropSpare() {
+	if w.spare == nil {
+		return
+	}
+	<-w.spare.done
+	if w.spare.f != nil {
+		w.spare.f.Close()
+	}
+	os.Remove(w.spare.path)
+	w.spare = nil
+}
+
+// zeroFile creates a file of size zero bytes, on disk.
+func zeroFile(path string, size int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	zeros := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err = f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return f, nil
 }
 
 // Close stops the writer and unlocks its journal, which stays for a
@@ -162,6 +238,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	w.dropSpare()
 	if w.seg != nil {
 		w.seg.Close()
 		w.seg = nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -131,7 +132,7 @@ func (j *JournaledAudit) Sequence(ctx context.Context, max int, fn func(tx store
 				break
 			}
 			from := progress[id]
-			next, _, err := j.r.Read(id, from, max-len(events), func(rec []byte) error {
+			next, n, err := j.r.Read(id, from, max-len(events), func(rec []byte) error {
 				q, err := store.DecodeQueuedEvent(rec)
 				if err != nil {
 					return fmt.Errorf("audit journal %s: %w", id, err)
@@ -139,6 +140,9 @@ func (j *JournaledAudit) Sequence(ctx context.Context, max int, fn func(tx store
 				events = append(events, q)
 				return nil
 			})
+			if errors.Is(err, fs.ErrNotExist) && n == 0 {
+				continue // retired meanwhile: read to its end before
+			}
 			if err != nil {
 				return err
 			}
