@@ -59,19 +59,7 @@ func EncodePayloads(leaves []*AuditLeaf) []byte {
 	var b []byte
 	any := false
 	for _, l := range leaves {
-		var flags byte
-		if l.Input != nil {
-			flags |= flagInput
-			if l.Input.Data != nil {
-				flags |= flagInputData
-			}
-		}
-		if l.Output != nil {
-			flags |= flagOutput
-			if l.Output.Data != nil {
-				flags |= flagOutData
-			}
-		}
+		flags := payloadFlags(l.Input, l.Output)
 		any = any || flags != 0
 		b = append(b, flags)
 		b = appendBlob(b, l.Input)
@@ -81,6 +69,25 @@ func EncodePayloads(leaves []*AuditLeaf) []byte {
 		return nil
 	}
 	return b
+}
+
+// payloadFlags says which of an event's payloads are kept, and which with
+// their bytes.
+func payloadFlags(in, out *AuditBlob) byte {
+	var flags byte
+	if in != nil {
+		flags |= flagInput
+		if in.Data != nil {
+			flags |= flagInputData
+		}
+	}
+	if out != nil {
+		flags |= flagOutput
+		if out.Data != nil {
+			flags |= flagOutData
+		}
+	}
+	return flags
 }
 
 func appendBlob(b []byte, p *AuditBlob) []byte {

@@ -25,20 +25,7 @@ func AppendQueuedEvent(dst []byte, q QueuedEvent) []byte {
 	dst = append(dst, q.Head...)
 	dst = binary.AppendUvarint(dst, uint64(len(q.Tail)))
 	dst = append(dst, q.Tail...)
-	var flags byte
-	if q.Input != nil {
-		flags |= flagInput
-		if q.Input.Data != nil {
-			flags |= flagInputData
-		}
-	}
-	if q.Output != nil {
-		flags |= flagOutput
-		if q.Output.Data != nil {
-			flags |= flagOutData
-		}
-	}
-	dst = append(dst, flags)
+	dst = append(dst, payloadFlags(q.Input, q.Output))
 	dst = appendBlob(dst, q.Input)
 	return appendBlob(dst, q.Output)
 }

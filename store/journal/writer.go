@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/modelgate/modelgate/internal/fsync"
 )
 
 // Options configure a Writer. Zero fields take the defaults.
@@ -128,7 +130,7 @@ func (w *Writer) Append(records [][]byte) error {
 		}
 		return fmt.Errorf("journal: write %s: %w", w.seg.Name(), err)
 	}
-	if err := fdatasync(w.seg); err != nil {
+	if err := fsync.Data(w.seg); err != nil {
 		// After a failed sync the kernel may have dropped the pages and
 		// a later sync may succeed without them: never write here again.
 		w.abandon()

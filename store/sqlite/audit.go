@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/fsync"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -76,7 +77,7 @@ func (a *AuditDB) Sync(ctx context.Context) error {
 		}
 		a.wal = f
 	}
-	if err := fdatasync(a.wal); err != nil {
+	if err := fsync.Data(a.wal); err != nil {
 		// Reopen next time: the file may have been replaced.
 		a.wal.Close()
 		a.wal = nil

@@ -1,13 +1,16 @@
-package journal
+// Package fsync flushes files to disk.
+package fsync
 
 import (
 	"os"
 	"syscall"
 )
 
-// fdatasync flushes a file's data and the metadata needed to read it back
-// (its size), not its times: cheaper than fsync for appends.
-func fdatasync(f *os.File) error {
+// Data flushes a file's data, and its metadata only when needed to read
+// the data back (its size, not its times): fdatasync. For a write into
+// space the file already has, that skips the filesystem journal fsync
+// would commit, and is several times cheaper.
+func Data(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err

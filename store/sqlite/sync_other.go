@@ -1,8 +1,0 @@
-//go:build !linux
-
-package sqlite
-
-import "os"
-
-// fdatasync is fsync where fdatasync is not available.
-func fdatasync(f *os.File) error { return f.Sync() }
