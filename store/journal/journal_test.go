@@ -88,6 +88,9 @@ func TestTornEnd(t *testing.T) {
 
 	r := NewReader(root)
 	defer r.Close()
+	if _, n, err := r.End(w.ID(), Position{}); err != nil || n != 4 {
+		t.Fatalf("End counts %d records (%v), want the 4 whole ones", n, err)
+	}
 	var cut int64
 	r.Cut = func(_ string, n int64) { cut = n }
 	got, _ := readAll(t, r, w.ID())

@@ -336,8 +336,8 @@ func lockIfDead(dir string) (release func(), alive bool, err error) {
 }
 
 // End returns the position after the last whole batch a journal holds
-// now, counting the records from from to there. It reads batch headers
-// only.
+// now, counting the records from from to there. A batch counts only if it
+// checks: a torn one will be cut, never read.
 func (r *Reader) End(id string, from Position) (Position, int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -349,13 +349,9 @@ func (r *Reader) End(id string, from Position) (Position, int64, error) {
 		}
 		var hdr [headerSize]byte
 		k, _ := f.ReadAt(hdr[:], pos.Offset)
-		h, err := parseHeader(hdr[:k])
-		if err == nil {
-			st, serr := f.Stat()
-			if serr != nil {
-				return pos, n, fmt.Errorf("journal: %w", serr)
-			}
-			if st.Size() >= pos.Offset+headerSize+int64(h.length) {
+		if h, err := parseHeader(hdr[:k]); err == nil {
+			body := make([]byte, h.length)
+			if k, _ := f.ReadAt(body, pos.Offset+headerSize); k == len(body) && parseBody(h, hdr[:], body, func([]byte) error { return nil }) == nil {
 				pos.Offset += headerSize + int64(h.length)
 				n += int64(h.count)
 				continue
