@@ -35,7 +35,7 @@ type JournaledAudit struct {
 
 	mu    sync.Mutex
 	moved map[string]journal.Position // committed, retired after the next Sync
-	swept time.Time                   // when Sync last looked at every journal
+	swept time.Time                   // when Sync last looked at every journal: under mu
 }
 
 // sweepEvery is how often Sync looks at every journal, not only those it
@@ -218,8 +218,13 @@ func (j *JournaledAudit) Sync(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if time.Since(j.swept) >= sweepEvery {
+	j.mu.Lock()
+	due := time.Since(j.swept) >= sweepEvery
+	if due {
 		j.swept = time.Now()
+	}
+	j.mu.Unlock()
+	if due {
 		if err := j.sweep(ctx); err != nil {
 			errs = append(errs, err)
 		}
