@@ -13,13 +13,16 @@
 //   - open loop: requests at a fixed -rate whatever the answers do
 //     (latency when not saturated, the figure vendors quote);
 //
-// and reports throughput, p50/p99 latency and process CPU per request. A
-// fifth target runs the standard guard pipeline (config.StandardGuards) on
-// every request and answer. Last, it times the first content token of
-// streamed answers through modelgate with and without guards, which hold
-// streamed text back until they have seen enough of it.
+// and reports throughput, p50/p99 latency, the time to the answer's first
+// byte and process CPU per request. Two more targets run the standard guard
+// pipeline (config.StandardGuards) on every request and answer, without
+// and with the audit log. With -stream every request is a stream, answered
+// with 20 SSE events flushed one by one. Last, it times the first content
+// token of streamed answers through modelgate with and without guards,
+// which hold streamed text back until they have seen enough of it.
 //
 //	go run ./bench/gateway -duration 10s
+//	go run ./bench/gateway -stream -duration 10s
 package main
 
 import (
