@@ -187,6 +187,10 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 		total += len(acked)
 	}
 
+	if total < 500 {
+		t.Fatalf("only %d requests acknowledged over %d rounds: too little load to test anything", total, rounds)
+	}
+
 	// The restarted server continues the same log, records the streams
 	// the kills cut off as interrupted, and stops cleanly.
 	srv := g.start(t)
@@ -273,8 +277,8 @@ func loadAndKill(t *testing.T, g gateway, d time.Duration) ([]string, string) {
 	srv.cmd.Wait()
 	close(stop)
 	wg.Wait()
-	if len(acked) < 20 {
-		t.Fatalf("only %d requests succeeded before the kill:\n%s", len(acked), srv.out.String())
+	if len(acked) == 0 {
+		t.Fatalf("no request succeeded before the kill:\n%s", srv.out.String())
 	}
 	return acked, srv.out.String()
 }

@@ -73,8 +73,14 @@ func TestAppendRead(t *testing.T) {
 
 // A torn end is cut once its writer is gone, not while it lives.
 func TestTornEnd(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) { testTornEnd(t, Options{Preallocate: pre}) })
+	}
+}
+
+func testTornEnd(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, Options{})
+	w, _ := Create(root, opts)
 	w.Append(recs(0, 2))
 	w.Append(recs(2, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
@@ -177,8 +183,14 @@ func TestDamage(t *testing.T) {
 // A bad last batch cannot be told from one being written: it waits, and
 // is reported once the writer writes on.
 func TestDamageUnderLiveWriter(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) { testDamageUnderLiveWriter(t, Options{Preallocate: pre}) })
+	}
+}
+
+func testDamageUnderLiveWriter(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, Options{})
+	w, _ := Create(root, opts)
 	defer w.Close()
 	w.Append(recs(0, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
@@ -202,8 +214,16 @@ func TestDamageUnderLiveWriter(t *testing.T) {
 // A reader racing a live writer sees whole batches only, in order, and
 // never takes a batch being written for damage.
 func TestReadWhileWriting(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) {
+			testReadWhileWriting(t, Options{SegmentBytes: 256 << 10, Preallocate: pre})
+		})
+	}
+}
+
+func testReadWhileWriting(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, Options{SegmentBytes: 256 << 10})
+	w, _ := Create(root, opts)
 	defer w.Close()
 	const total = 20000
 	done := make(chan error, 1)
@@ -240,7 +260,7 @@ func TestReadWhileWriting(t *testing.T) {
 
 func TestRetire(t *testing.T) {
 	root := t.TempDir()
-	w, _ := Create(root, Options{SegmentBytes: 50})
+	w, _ := Create(root, Options{SegmentBytes: 50, Preallocate: true})
 	for i := 0; i < 6; i++ {
 		w.Append(recs(i, 1))
 	}

@@ -14,13 +14,19 @@ import (
 
 // Options configure a Writer. Zero fields take the defaults.
 type Options struct {
-	// SegmentBytes is a segment's size, written with zeros before it is
-	// used (default 16 MiB), and SegmentAge how long it is written to
-	// (default one minute). A segment is retired only once it is no longer written,
+	// SegmentBytes is how much a segment holds (default 16 MiB), and
+	// SegmentAge how long it is written to (default one minute). A segment is retired only once it is no longer written,
 	// so the age bounds how long a record outlives its move elsewhere,
 	// which matters when what it holds must be erasable.
 	SegmentBytes int64
 	SegmentAge   time.Duration
+	// Preallocate zero-fills each segment in the background before it is
+	// used, so that a batch is written in place and its sync writes data
+	// only, not the file's size: a quarter less per sync under CPU load
+	// in isolation, but no measurable gain in bench/gateway, and every
+	// segment costs a write of its full size that competes with the
+	// syncs. Off by default.
+	Preallocate bool
 }
 
 func (o Options) withDefaults() Options {
@@ -116,8 +122,8 @@ func (w *Writer) Append(records [][]byte) error {
 			return err
 		}
 	}
-	// Into the zeros written beforehand: the sync then writes data
-	// only, not the file's size and the filesystem journal with it.
+	// At the end of what was written (into the zeros written beforehand,
+	// when preallocating).
 	if n, err := w.seg.WriteAt(w.buf, w.size); err != nil {
 		// Zero what was written, so no reader sees half a batch from a
 		// live writer; if that fails too, write on in a fresh segment
@@ -149,8 +155,8 @@ func (w *Writer) abandon() {
 	w.seg = nil
 }
 
-// rotate starts the next segment: the spare prepared in the background
-// when there is one, renamed into place. The previous segment is on disk
+// rotate starts the next segment: a new file, or when preallocating the
+// spare zero-filled in the background, renamed into place. The previous segment is on disk
 // already: every write to it was synced.
 func (w *Writer) rotate() error {
 	if w.seg != nil {
@@ -158,6 +164,20 @@ func (w *Writer) rotate() error {
 		w.seg = nil
 	}
 	next := w.segment + 1
+	if !w.opts.Preallocate {
+		f, err := os.OpenFile(segmentPath(w.dir, next), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		if err == nil {
+			if err = syncDir(w.dir); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		w.seg, w.segment, w.size, w.opened = f, next, 0, time.Now()
+		return nil
+	}
 	sp := w.spare
 	if sp == nil || sp.n != next {
 		w.dropSpare()
