@@ -302,21 +302,37 @@ func TestSyslogOverTCP(t *testing.T) {
 	defer ln2.Close()
 	appendEvents(t, l, 7, 1)
 	waitCursor(t, st, "siem", 8)
-	mu.Lock()
-	defer mu.Unlock()
-	seen := map[int64]bool{}
-	for _, m := range got {
-		data := m[strings.Index(m, "{"):]
-		ev, err := audit.ParseEvent([]byte(data))
-		if err != nil {
-			t.Fatalf("message %q: %v", m, err)
+	// The cursor moves once a message is written; the receiver reads it a
+	// moment later.
+	seen := func() map[int64]bool {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[int64]bool{}
+		for _, m := range got {
+			data := m[strings.Index(m, "{"):]
+			ev, err := audit.ParseEvent([]byte(data))
+			if err != nil {
+				t.Fatalf("message %q: %v", m, err)
+			}
+			out[ev.Index] = true
 		}
-		seen[ev.Index] = true
+		return out
 	}
-	for i := int64(0); i < 8; i++ {
-		if !seen[i] {
-			t.Fatalf("event %d never arrived (got %v)", i, seen)
+	all := func() bool {
+		s := seen()
+		for i := int64(0); i < 8; i++ {
+			if !s[i] {
+				return false
+			}
 		}
+		return true
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !all() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not every event arrived (got %v)", seen())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
