@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -17,15 +16,7 @@ func openJournaled(t *testing.T, dir string, opts Options) (*Log, *sqlite.Journa
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, verifier, err := LoadOrCreateKeys(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Logger = slog.New(slog.DiscardHandler)
-	l, err := Open(context.Background(), st, signer, verifier, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _, _ := openOn(t, st, dir, opts)
 	return l, st
 }
 

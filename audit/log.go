@@ -558,15 +558,6 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 			}
 			return
 		}
-		if l.shared.journal != nil && (forceCheckpoint || slices.ContainsFunc(batch, func(e *entry) bool { return e.ev == nil })) {
-			// A checkpoint asked for here covers what was appended
-			// before it, which the journals may still hold.
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := l.shared.journal.WaitSequenced(ctx); err != nil {
-				l.log.Warn("audit log: checkpoint signed before the journals were moved into the log", "err", err)
-			}
-			cancel()
-		}
 	}
 	var events []*entry
 	for _, e := range batch {
@@ -575,6 +566,15 @@ func (l *Log) commit(batch []*entry, forceCheckpoint bool) {
 		} else {
 			events = append(events, e)
 		}
+	}
+	if forceCheckpoint && l.shared != nil && l.shared.journal != nil {
+		// A checkpoint asked for here covers what was appended before
+		// it, which the journals may still hold.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := l.shared.journal.WaitSequenced(ctx); err != nil {
+			l.log.Warn("audit log: checkpoint signed before the journals were moved into the log", "err", err)
+		}
+		cancel()
 	}
 	l.treeMu.Lock()
 	defer l.treeMu.Unlock()

@@ -32,6 +32,15 @@ func openTestLogTB(t testing.TB, dir string, opts Options) *testLog {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l, signer, verifier := openOn(t, st, dir, opts)
+	tl := &testLog{dir: dir, store: st, log: l, signer: signer, verifier: verifier}
+	t.Cleanup(func() { l.Close(); st.Close() })
+	return tl
+}
+
+// openOn opens a log over st with the key pair in dir.
+func openOn(t testing.TB, st store.AuditStore, dir string, opts Options) (*Log, note.Signer, note.Verifier) {
+	t.Helper()
 	signer, verifier, err := LoadOrCreateKeys(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +52,7 @@ func openTestLogTB(t testing.TB, dir string, opts Options) *testLog {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := &testLog{dir: dir, store: st, log: l, signer: signer, verifier: verifier}
-	t.Cleanup(func() { l.Close(); st.Close() })
-	return tl
+	return l, signer, verifier
 }
 
 func testEvent(i int) *Event {

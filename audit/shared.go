@@ -31,11 +31,9 @@ type sharedLog struct {
 	leading   atomic.Bool
 	sequenced atomic.Int64 // events this replica sequenced
 	// lastSync is when the sequencer last synced a journaled store, and
-	// unsynced whether it has moved events since; draining makes it sync
-	// every round. Under treeMu.
+	// unsynced whether it has moved events since. Under treeMu.
 	lastSync time.Time
 	unsynced bool
-	draining bool
 	size     int64 // the log's size after the sequencer's last round
 	// stalled holds the sequencer's last error, nil once a round works.
 	// A journaled log in fail-closed mode refuses events meanwhile: they
@@ -227,7 +225,7 @@ func (l *Log) sequenceOnce(ctx context.Context) (int, error) {
 	l.front, l.lastCPSize, l.lastCPTime = next, l.nextCPSize, l.nextCPTime
 	l.shared.sequenced.Add(int64(n))
 	l.shared.unsynced, l.shared.size = true, next.size
-	return n, l.syncSequenced(ctx, signed || l.shared.draining)
+	return n, l.syncSequenced(ctx, signed)
 }
 
 // syncSequenced makes what the sequencer moved into the log durable and
@@ -261,20 +259,21 @@ func (l *Log) syncSequenced(ctx context.Context, now bool) error {
 func (l *Log) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l.treeMu.Lock()
-	l.shared.draining = true
-	l.treeMu.Unlock()
-	for {
-		n, err := l.sequenceOnce(ctx)
-		if err != nil {
-			l.log.Error("audit sequencer: final drain failed", "err", err)
-			return
-		}
-		if n == 0 {
-			break
-		}
+	if err := l.sequenceAll(ctx); err != nil {
+		l.log.Error("audit sequencer: final drain failed", "err", err)
+		return
 	}
 	l.checkpointNow(ctx)
+}
+
+// sequenceAll sequences until the queue is empty. Its last round, finding
+// nothing, syncs a journaled store.
+func (l *Log) sequenceAll(ctx context.Context) error {
+	for {
+		if n, err := l.sequenceOnce(ctx); err != nil || n == 0 {
+			return err
+		}
+	}
 }
 
 // checkpointNow signs a checkpoint of the log as it stands, outside the
@@ -353,13 +352,8 @@ func (l *Log) drainJournals(ctx context.Context) error {
 		return fmt.Errorf("audit: another process has been moving the journals into the log for a minute (a command on this data directory?): %w", err)
 	}
 	defer release()
-	for {
-		n, err := l.sequenceOnce(lead)
-		if err != nil {
-			return fmt.Errorf("audit: moving the journals into the log: %w", err)
-		}
-		if n == 0 {
-			return nil
-		}
+	if err := l.sequenceAll(lead); err != nil {
+		return fmt.Errorf("audit: moving the journals into the log: %w", err)
 	}
+	return nil
 }

@@ -73,14 +73,8 @@ func TestAppendRead(t *testing.T) {
 
 // A torn end is cut once its writer is gone, not while it lives.
 func TestTornEnd(t *testing.T) {
-	for _, pre := range []bool{false, true} {
-		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) { testTornEnd(t, Options{Preallocate: pre}) })
-	}
-}
-
-func testTornEnd(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, opts)
+	w, _ := Create(root, Options{})
 	w.Append(recs(0, 2))
 	w.Append(recs(2, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
@@ -183,14 +177,8 @@ func TestDamage(t *testing.T) {
 // A bad last batch cannot be told from one being written: it waits, and
 // is reported once the writer writes on.
 func TestDamageUnderLiveWriter(t *testing.T) {
-	for _, pre := range []bool{false, true} {
-		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) { testDamageUnderLiveWriter(t, Options{Preallocate: pre}) })
-	}
-}
-
-func testDamageUnderLiveWriter(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, opts)
+	w, _ := Create(root, Options{})
 	defer w.Close()
 	w.Append(recs(0, 2))
 	seg := segmentPath(filepath.Join(root, w.ID()), 1)
@@ -214,16 +202,8 @@ func testDamageUnderLiveWriter(t *testing.T, opts Options) {
 // A reader racing a live writer sees whole batches only, in order, and
 // never takes a batch being written for damage.
 func TestReadWhileWriting(t *testing.T) {
-	for _, pre := range []bool{false, true} {
-		t.Run(fmt.Sprint("preallocate=", pre), func(t *testing.T) {
-			testReadWhileWriting(t, Options{SegmentBytes: 256 << 10, Preallocate: pre})
-		})
-	}
-}
-
-func testReadWhileWriting(t *testing.T, opts Options) {
 	root := t.TempDir()
-	w, _ := Create(root, opts)
+	w, _ := Create(root, Options{SegmentBytes: 256 << 10})
 	defer w.Close()
 	const total = 20000
 	done := make(chan error, 1)
@@ -260,7 +240,7 @@ func testReadWhileWriting(t *testing.T, opts Options) {
 
 func TestRetire(t *testing.T) {
 	root := t.TempDir()
-	w, _ := Create(root, Options{SegmentBytes: 50, Preallocate: true})
+	w, _ := Create(root, Options{SegmentBytes: 50})
 	for i := 0; i < 6; i++ {
 		w.Append(recs(i, 1))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,46 +200,17 @@ func (r *Reader) nextSegment(id string, n int64) (int64, error) {
 	return 0, nil
 }
 
-// badBatch decides what a batch that is not whole at pos is. At the end
-// of a live writer's newest segment it is being written: stop (false). A
-// torn end anywhere else is cut, and reading goes on (true). Damage
-// followed by whole batches is a *CorruptError.
+// badBatch decides what a batch that is not whole at pos is. Written in
+// full since it was first read, it is read on (true). Followed by a whole
+// batch, it is damage: a *CorruptError. At the end of a live writer's
+// newest segment it is being written: stop (false). Anywhere else it is a
+// torn end, cut, and reading goes on.
 func (r *Reader) badBatch(id string, f *os.File, pos Position, why error) (bool, error) {
-	next, err := r.nextSegment(id, pos.Segment)
-	if err != nil {
-		return false, err
-	}
-	dir := filepath.Join(r.root, id)
-	var release func()
-	if next == 0 {
-		// The newest segment: its writer may still be writing it.
-		var alive bool
-		if release, alive, err = lockIfDead(dir); err != nil {
-			return false, err
-		}
-		if alive {
-			// What it has written so far: up to the zeros that follow.
-			rest, err := readWritten(f, pos.Offset)
-			if err != nil {
-				return false, err
-			}
-			if _, err := ParseBatch(rest, func([]byte) error { return nil }); err == nil {
-				return true, nil // written in full since it was first read
-			}
-			if len(rest) > 0 && wholeBatchIn(rest[1:]) {
-				return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
-			}
-			return false, nil // being written
-		}
-		defer release()
-	}
-	// Nobody writes here any more: read all of the rest, and cut it
-	// unless a whole batch follows.
 	st, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("journal: %w", err)
 	}
-	rest := make([]byte, st.Size()-pos.Offset)
+	rest := make([]byte, max(st.Size()-pos.Offset, 0))
 	if _, err := f.ReadAt(rest, pos.Offset); err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("journal: %w", err)
 	}
@@ -248,34 +220,25 @@ func (r *Reader) badBatch(id string, f *os.File, pos Position, why error) (bool,
 	if len(rest) > 0 && wholeBatchIn(rest[1:]) {
 		return false, &CorruptError{Path: f.Name(), Offset: pos.Offset, Reason: why.Error()}
 	}
+	next, err := r.nextSegment(id, pos.Segment)
+	if err != nil {
+		return false, err
+	}
+	if next == 0 {
+		// The newest segment: its writer may still be writing it.
+		release, alive, err := lockIfDead(filepath.Join(r.root, id))
+		if err != nil || alive {
+			return false, err
+		}
+		defer release()
+	}
 	if err := cut(f.Name(), pos.Offset); err != nil {
 		return false, err
 	}
 	if r.Cut != nil && !allZero(rest) {
-		r.Cut(f.Name(), int64(len(bytes.TrimRight(rest, "\x00"))))
+		r.Cut(f.Name(), int64(len(rest)))
 	}
 	return next != 0, nil
-}
-
-// readWritten reads a segment from off up to the zeros that follow what
-// has been written (or its end), a chunk at a time.
-func readWritten(f *os.File, off int64) ([]byte, error) {
-	const chunk = 64 << 10
-	var out []byte
-	buf := make([]byte, chunk)
-	for {
-		k, err := f.ReadAt(buf, off+int64(len(out)))
-		if k == 0 || allZero(buf[:k]) {
-			return bytes.TrimRight(out, "\x00"), nil
-		}
-		out = append(out, buf[:k]...)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return bytes.TrimRight(out, "\x00"), nil
-			}
-			return nil, fmt.Errorf("journal: %w", err)
-		}
-	}
 }
 
 // allZero reports whether b holds only zero bytes.
@@ -336,31 +299,9 @@ func lockIfDead(dir string) (release func(), alive bool, err error) {
 }
 
 // End returns the position after the last whole batch a journal holds
-// now, counting the records from from to there. A batch counts only if it
-// checks: a torn one will be cut, never read.
+// now, counting the records from from to there: what Read would give. A
+// torn batch is not counted (it will be cut, never read).
 func (r *Reader) End(id string, from Position) (Position, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	pos, n := from, int64(0)
-	for {
-		f, err := r.open(id, &pos)
-		if err != nil || f == nil {
-			return pos, n, err
-		}
-		var hdr [headerSize]byte
-		k, _ := f.ReadAt(hdr[:], pos.Offset)
-		if h, err := parseHeader(hdr[:k]); err == nil {
-			body := make([]byte, h.length)
-			if k, _ := f.ReadAt(body, pos.Offset+headerSize); k == len(body) && parseBody(h, hdr[:], body, func([]byte) error { return nil }) == nil {
-				pos.Offset += headerSize + int64(h.length)
-				n += int64(h.count)
-				continue
-			}
-		}
-		next, err := r.nextSegment(id, pos.Segment)
-		if err != nil || next == 0 {
-			return pos, n, err
-		}
-		pos = Position{next, 0}
-	}
+	pos, n, err := r.Read(id, from, math.MaxInt, func([]byte) error { return nil })
+	return pos, int64(n), err
 }
