@@ -32,11 +32,11 @@ const (
 	FormatUnknown     = "unknown"
 )
 
-// detect names a file's format from its first bytes (head, at least 512
+// Detect names a file's format from its first bytes (head, at least 512
 // when the file has them) and, only where the content has no signature
 // (protobuf), its name. A pickle named .bin, .pt or .safetensors is a
 // pickle.
-func detect(name string, head []byte, size int64) string {
+func Detect(name string, head []byte, size int64) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return FormatZip
@@ -124,10 +124,10 @@ func tarOctal(b []byte) (int64, bool) {
 	return v, true
 }
 
-// looksText reports whether bytes read as text: UTF-8 (a sequence cut at
+// LooksText reports whether bytes read as text: UTF-8 (a sequence cut at
 // the end allowed) without NULs or control characters other than tab,
 // newlines, form feed and escape.
-func looksText(head []byte) bool {
+func LooksText(head []byte) bool {
 	if len(head) == 0 {
 		return false
 	}

@@ -471,7 +471,7 @@ func TestTarReaderAgreesWithTarfile(t *testing.T) {
 // reads from a tar archive.
 func ourTarMembers(rec []byte) map[string]bool {
 	out := map[string]bool{}
-	if detect("x", rec[:min(512, len(rec))], int64(len(rec))) != FormatTar {
+	if Detect("x", rec[:min(512, len(rec))], int64(len(rec))) != FormatTar {
 		return out
 	}
 	tr := tar.NewReader(bytes.NewReader(rec))

@@ -198,7 +198,7 @@ func (s *Scanner) scan(name string, r io.ReaderAt, size int64, depth int) []find
 		return []finding.File{{Path: name, Format: FormatUnknown, Error: err.Error()}}
 	}
 	head = head[:n]
-	format := detect(name, head, size)
+	format := Detect(name, head, size)
 	file := finding.File{Path: name, Format: format, Findings: []finding.Finding{}}
 	var members []finding.File
 	switch format {
@@ -257,7 +257,7 @@ func (s *Scanner) unknown(name string, r io.ReaderAt, size int64, head []byte, d
 			Location: "archive", Evidence: "no local header at offset 0", References: refsTamper})
 		return append([]finding.File{file}, s.scanZip(name, r, size, depth, &file)...)
 	}
-	if looksText(head) {
+	if LooksText(head) {
 		file.Format = FormatText
 		if templateFile(name) {
 			file.Findings = s.scanTemplateFile(name, r, size)

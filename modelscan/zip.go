@@ -513,7 +513,7 @@ func centralDir(r io.ReaderAt, size int64) (int, int64, []centralEntry, error) {
 func (s *Scanner) storagePickle(path string, r io.ReaderAt, size int64, depth int) *finding.File {
 	head := make([]byte, 512)
 	n, _ := r.ReadAt(head, 0)
-	if detect(path, head[:n], size) != FormatPickle {
+	if Detect(path, head[:n], size) != FormatPickle {
 		return nil
 	}
 	res, err := s.walk(r, size)
@@ -529,7 +529,7 @@ func (s *Scanner) scanMember(path string, r io.ReaderAt, size int64, depth int) 
 	head := make([]byte, 512)
 	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
-	if format := detect(path, head, size); format == FormatPickle {
+	if format := Detect(path, head, size); format == FormatPickle {
 		f := finding.File{Path: path, Format: format}
 		if f.Findings = s.scanPickle(r, size, "", true, depth); f.Findings != nil {
 			return []finding.File{f}

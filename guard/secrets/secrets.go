@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelgate/modelgate/guard"
 	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 )
@@ -330,4 +331,15 @@ func shannon(s string) float64 {
 		}
 	}
 	return h
+}
+
+// GitleaksConfig returns gitleaks' default configuration, for callers that
+// build a detector of their own from some of its rules. The rules are
+// shared: callers must not change them.
+func GitleaksConfig() (config.Config, error) {
+	d, err := gitleaks()
+	if err != nil {
+		return config.Config{}, err
+	}
+	return d.Config, nil
 }

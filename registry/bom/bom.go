@@ -54,7 +54,7 @@ const (
 func Build(in Input) *cdx.BOM {
 	m := in.Model
 	b := cdx.NewBOM()
-	b.SerialNumber = "urn:uuid:" + newSerial()
+	b.SerialNumber = "urn:uuid:" + NewSerial()
 	modelRef := "model:" + m.Ref()
 	model := cdx.Component{
 		BOMRef:     modelRef,
@@ -214,7 +214,7 @@ func vulnerabilities(m *registry.Model, modelRef string) []cdx.Vulnerability {
 				BOMRef:      fmt.Sprintf("finding-%d", n),
 				ID:          fd.RuleID,
 				Source:      &cdx.Source{Name: "modelgate scan model"},
-				Ratings:     &[]cdx.VulnerabilityRating{{Severity: severity(fd.Severity), Method: cdx.ScoringMethodOther}},
+				Ratings:     &[]cdx.VulnerabilityRating{{Severity: Severity(fd.Severity), Method: cdx.ScoringMethodOther}},
 				Description: fd.Title,
 				Detail:      strings.TrimSpace(f.Path + " " + fd.Location + ": " + fd.Evidence),
 				Affects:     &[]cdx.Affects{{Ref: modelRef}},
@@ -247,7 +247,8 @@ func vulnerabilities(m *registry.Model, modelRef string) []cdx.Vulnerability {
 	return out
 }
 
-func severity(s finding.Severity) cdx.Severity {
+// Severity maps a finding's severity to CycloneDX's.
+func Severity(s finding.Severity) cdx.Severity {
 	switch s {
 	case finding.Critical:
 		return cdx.SeverityCritical
@@ -261,9 +262,9 @@ func severity(s finding.Severity) cdx.Severity {
 	return cdx.SeverityInfo
 }
 
-// newSerial returns a random (version 4) UUID: CycloneDX wants a new
+// NewSerial returns a random (version 4) UUID: CycloneDX wants a new
 // serial number for every BOM, even one whose contents did not change.
-func newSerial() string {
+func NewSerial() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

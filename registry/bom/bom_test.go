@@ -3,53 +3,15 @@ package bom
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelgate/modelgate/finding"
+	"github.com/modelgate/modelgate/internal/cdxschema"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/registry/card"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-// schema compiles the CycloneDX 1.6 JSON schema (and the SPDX and JSF
-// schemas it references) from testdata, so validation needs no network.
-func schema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	for _, name := range []string{"bom-1.6.schema.json", "spdx.schema.json", "jsf-0.82.schema.json"} {
-		f, err := os.Open(filepath.Join("testdata", "schema", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.AddResource("http://cyclonedx.org/schema/"+name, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := c.Compile("http://cyclonedx.org/schema/bom-1.6.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func validate(t *testing.T, s *jsonschema.Schema, b []byte) error {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.Validate(doc)
-}
 
 func sampleModel() *registry.Model {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -76,7 +38,6 @@ func sampleModel() *registry.Model {
 }
 
 func TestBOMIsValidCycloneDX16(t *testing.T) {
-	s := schema(t)
 	reqs, err := ParseRequirements("requirements.txt", []byte("torch==2.4.1\nnumpy>=1.26\nscikit_learn\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +49,7 @@ func TestBOMIsValidCycloneDX16(t *testing.T) {
 	if err := Write(&buf, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(t, s, buf.Bytes()); err != nil {
+	if err := cdxschema.Validate(buf.Bytes()); err != nil {
 		t.Fatalf("the BOM is not valid CycloneDX 1.6: %v\n%s", err, buf.String())
 	}
 
@@ -157,7 +118,6 @@ func TestBOMIsValidCycloneDX16(t *testing.T) {
 // TestSchemaCatchesInvalidBOMs keeps the validation honest: the schema
 // rejects what a broken writer would produce.
 func TestSchemaCatchesInvalidBOMs(t *testing.T) {
-	s := schema(t)
 	var buf bytes.Buffer
 	if err := Write(&buf, Build(Input{Model: sampleModel(), ToolVersion: "test", Now: time.Now()})); err != nil {
 		t.Fatal(err)
@@ -171,7 +131,7 @@ func TestSchemaCatchesInvalidBOMs(t *testing.T) {
 			return strings.Replace(s, `"severity": "medium"`, `"severity": "scary"`, 1)
 		},
 	} {
-		if err := validate(t, s, []byte(edit(buf.String()))); err == nil {
+		if err := cdxschema.Validate([]byte(edit(buf.String()))); err == nil {
 			t.Errorf("%s: the schema accepted it", name)
 		}
 	}
@@ -184,7 +144,7 @@ func TestMinimalModel(t *testing.T) {
 	if err := Write(&buf, Build(Input{Model: m, Now: time.Now()})); err != nil {
 		t.Fatal(err)
 	}
-	if err := validate(t, schema(t), buf.Bytes()); err != nil {
+	if err := cdxschema.Validate(buf.Bytes()); err != nil {
 		t.Fatalf("minimal BOM: %v\n%s", err, buf.String())
 	}
 }
