@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/modelgate/modelgate/finding"
 )
 
@@ -95,29 +94,22 @@ var aiHosts = []struct{ host, provider string }{
 	{"bedrock-runtime.", "AWS Bedrock"}, {"api.replicate.com", "Replicate"},
 }
 
-// codeTrie finds, in one pass, whether a file can mention AI at all;
-// only such files are searched with the regular expressions below.
-var codeTrie = ahocorasick.NewTrieBuilder().AddStrings([]string{
-	"openai", "anthropic", "genai", "generativeai", "vertexai", "aiplatform", "mistral", "cohere", "huggingface",
-	"transformers", "diffusers", "langchain", "langgraph", "llama_index", "llamaindex", "vllm", "ollama", "litellm",
-	"groq", "together", "bedrock", "replicate", "llama_cpp", "dspy", "crewai", "autogen", "sglang", "bentoml",
-	"@ai-sdk", "'ai'", "\"ai\"", "langchain4j", "springframework.ai", "ai.djl", "11434", "openrouter", "deepseek",
-	"api.x.ai", "perplexity", "/v1/chat/completions", "/v1/completions",
-}).Build()
-
+// The regular expressions below run only on files that import an AI
+// client or name an AI API's URL: finding those is done by hand (imports
+// line by line, URLs from their "://"), because a regular expression or
+// a keyword automaton over every byte of every source file was most of
+// the cost of a walk.
 var (
-	pyImport   = regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*))`)
-	jsImport   = regexp.MustCompile(`(?:\bfrom[ \t]*|\bimport[ \t]*\(?[ \t]*|\brequire[ \t]*\([ \t]*)['"]([^'"\n]+)['"]`)
-	goImport   = regexp.MustCompile(`(?m)^[ \t]*(?:import[ \t]+)?(?:[\w.]+[ \t]+)?"([a-z0-9.-]+\.[a-z]+/[^"\n]+)"`)
-	javaImport = regexp.MustCompile(`(?m)^[ \t]*import[ \t]+(?:static[ \t]+)?([\w.]+)`)
 	// modelLiteral is a model argument written as a literal: model=...,
 	// "model": ..., model_name=..., model_id=..., .model(...).
 	modelLiteral = regexp.MustCompile(`(?i)\b(?:model|model_name|model_id|modelName|modelId|deployment_name|repo_id|pretrained_model_name_or_path)["']?\s*(?:[=:]|\(\s*)\s*["'\x60]([A-Za-z0-9][\w.:/@-]{1,120})["'\x60]`)
+	// pretrainedArg is the repository a Hugging Face loader is given
+	// first: from_pretrained("org/name"), snapshot_download("org/name").
+	pretrainedArg = regexp.MustCompile(`\b(?:from_pretrained|snapshot_download|hf_hub_download|SentenceTransformer|pipeline\([^)]*?model)\s*[(=]\s*["']([A-Za-z0-9][\w.:/@-]{1,120})["']`)
 	// knownModel is a string literal that names a well-known model family.
-	knownModel  = regexp.MustCompile(`["'\x60]((?:gpt-[0-9][\w.-]*|o[134](?:-mini|-pro|-preview)?(?:-[\d-]+)?|chatgpt-[\w.-]+|text-embedding-[\w-]+|claude-[\w.-]+|gemini-[\w.-]+|(?:open-)?mistral-[\w.-]+|mixtral-[\w.-]+|codestral-[\w.-]+|command-r[\w.-]*|embed-(?:english|multilingual)-[\w.-]+|(?:meta-llama|mistralai|google|microsoft|Qwen|deepseek-ai|tiiuae|bigscience|sentence-transformers)/[\w.-]+|llama[\d.]+[\w.:-]*|qwen[\d.]*[\w.:-]*|deepseek-[\w.:-]+|gemma[\d.]*[\w.:-]*|phi[\d.]+[\w.:-]*))["'\x60]`)
-	urlLiteral  = regexp.MustCompile(`["'\x60](https?://[^"'\x60\s]{3,200})["'\x60]`)
-	baseURLArg  = regexp.MustCompile(`(?i)\b(?:base_url|baseURL|base_path|api_base|openai_api_base|api_base_url|azure_endpoint|endpoint|host)["']?\s*[=:]\s*["'\x60](https?://[^"'\x60\s]{3,200})["'\x60]`)
-	callPattern = regexp.MustCompile(`\b(?:chat\.completions\.create|completions\.create|responses\.create|embeddings\.create|messages\.create|messages\.stream|generate_content|generateContent|GenerateContent|CreateChatCompletion|ChatCompletion\.create|Messages\.New|invoke_model|converse|ChatOpenAI|AzureChatOpenAI|ChatAnthropic|ChatGoogleGenerativeAI|ChatOllama|ChatMistralAI|InferenceClient|from_pretrained|pipeline|SamplingParams|generateText|streamText|ollama\.(?:chat|generate|embed)|litellm\.completion|completion)\s*\(`)
+	knownModel = regexp.MustCompile(`["'\x60]((?:gpt-[0-9][\w.-]*|o[134](?:-mini|-pro|-preview)?(?:-[\d-]+)?|chatgpt-[\w.-]+|text-embedding-[\w-]+|claude-[\w.-]+|gemini-[\w.-]+|(?:open-)?mistral-[\w.-]+|mixtral-[\w.-]+|codestral-[\w.-]+|command-r[\w.-]*|embed-(?:english|multilingual)-[\w.-]+|(?:meta-llama|mistralai|google|microsoft|Qwen|deepseek-ai|tiiuae|bigscience|sentence-transformers)/[\w.-]+|llama[\d.]+[\w.:-]*|qwen[\d.]*[\w.:-]*|deepseek-[\w.:-]+|gemma[\d.]*[\w.:-]*|phi[\d.]+[\w.:-]*))["'\x60]`)
+	urlLiteral = regexp.MustCompile(`["'\x60](https?://[^"'\x60\s]{3,200})["'\x60]`)
+	baseURLArg = regexp.MustCompile(`(?i)\b(?:base_url|baseURL|base_path|api_base|openai_api_base|api_base_url|azure_endpoint|endpoint|host)["']?\s*[=:]\s*["'\x60](https?://[^"'\x60\s]{3,200})["'\x60]`)
 )
 
 // codeUse is what one file's code says about its use of AI.
@@ -130,10 +122,13 @@ type codeUse struct {
 // scanCode finds a source text's AI imports, calls, model names and base
 // URLs; it returns nil when the text does not use AI.
 func scanCode(lang string, text []byte) *codeUse {
-	if codeTrie.MatchFirst(text) == nil {
-		return nil
+	var u *codeUse
+	use := func() *codeUse {
+		if u == nil {
+			u = &codeUse{providers: map[string]bool{}, libraries: map[string]bool{}, models: map[string]bool{}, urls: map[string]bool{}}
+		}
+		return u
 	}
-	u := &codeUse{providers: map[string]bool{}, libraries: map[string]bool{}, models: map[string]bool{}, urls: map[string]bool{}}
 	addLine := func(off int) {
 		if len(u.lines) < 20 {
 			u.lines = append(u.lines, 1+bytes.Count(text[:off], []byte{'\n'}))
@@ -141,13 +136,13 @@ func scanCode(lang string, text []byte) *codeUse {
 	}
 	for _, mod := range imports(lang, text) {
 		if p, lib := moduleProvider(lang, mod.name); p != "" {
-			u.providers[p] = true
+			use().providers[p] = true
 			u.libraries[lib] = true
 			addLine(mod.off)
 		}
 	}
-	for _, m := range urlLiteral.FindAllSubmatchIndex(text, -1) {
-		raw := string(text[m[2]:m[3]])
+	for _, lit := range urlLiterals(text) {
+		raw := string(text[lit[0]:lit[1]])
 		pu, err := url.Parse(raw)
 		if err != nil {
 			continue
@@ -156,42 +151,125 @@ func scanCode(lang string, text []byte) *codeUse {
 		for _, h := range aiHosts {
 			if host == h.host || strings.HasPrefix(h.host, ".") && strings.HasSuffix(host, h.host) ||
 				strings.HasSuffix(h.host, ".") && strings.HasPrefix(host, h.host) {
-				u.providers[h.provider] = true
+				use().providers[h.provider] = true
 				u.urls[raw] = true
 				u.direct = append(u.direct, host)
-				addLine(m[0])
+				addLine(lit[0])
 			}
 		}
 		if strings.HasSuffix(host, ":11434") {
-			u.providers["Ollama"] = true
+			use().providers["Ollama"] = true
 			u.urls[raw] = true
-			addLine(m[0])
+			addLine(lit[0])
 		}
 		if strings.Contains(pu.Path, "/chat/completions") || strings.HasSuffix(pu.Path, "/completions") {
-			u.urls[raw] = true
-			addLine(m[0])
+			use().urls[raw] = true
+			addLine(lit[0])
 		}
 	}
-	if len(u.providers) == 0 && len(u.urls) == 0 {
+	if u == nil {
 		return nil
 	}
-	for _, m := range baseURLArg.FindAllSubmatch(text, -1) {
-		u.urls[string(m[1])] = true
-	}
-	for _, m := range modelLiteral.FindAllSubmatch(text, -1) {
-		if name := string(m[1]); plausibleModelName(name) {
-			u.models[name] = true
+	// Line by line, each expression only where its words are.
+	for off := 0; off < len(text); {
+		end := bytes.IndexByte(text[off:], '\n')
+		if end < 0 {
+			end = len(text) - off
 		}
-	}
-	for _, m := range knownModel.FindAllSubmatch(text, -1) {
-		u.models[string(m[1])] = true
-	}
-	for _, m := range callPattern.FindAllIndex(text, -1) {
-		addLine(m[0])
+		line := text[off : off+end]
+		at := off
+		off += end + 1
+		if callSite(line) {
+			addLine(at)
+		}
+		if !bytes.ContainsAny(line, "\"'`") {
+			continue
+		}
+		if bytes.Contains(line, []byte("://")) {
+			for _, m := range baseURLArg.FindAllSubmatch(line, -1) {
+				u.urls[string(m[1])] = true
+			}
+		}
+		if containsFold(line, "model", 'd') || containsFold(line, "repo_id", 'p') || containsFold(line, "deployment", 'y') {
+			for _, m := range modelLiteral.FindAllSubmatch(line, -1) {
+				if name := string(m[1]); plausibleModelName(name) {
+					u.models[name] = true
+				}
+			}
+		}
+		if bytes.Contains(line, []byte("pretrained")) || bytes.Contains(line, []byte("_download")) || bytes.Contains(line, []byte("SentenceTransformer")) {
+			for _, m := range pretrainedArg.FindAllSubmatch(line, -1) {
+				u.models[string(m[1])] = true
+			}
+		}
+		if namesModelFamily(line) {
+			for _, m := range knownModel.FindAllSubmatch(line, -1) {
+				u.models[string(m[1])] = true
+			}
+		}
 	}
 	slices.Sort(u.lines)
 	u.lines = slices.Compact(u.lines)
 	return u
+}
+
+// modelFamilies are the words that start a well-known model's name.
+var modelFamilies = []string{"gpt", "o1", "o3", "o4", "chatgpt", "text-embedding", "claude", "gemini", "mistral", "mixtral",
+	"codestral", "command-r", "embed-", "llama", "qwen", "deepseek", "gemma", "phi", "/"}
+
+func namesModelFamily(line []byte) bool {
+	for _, w := range modelFamilies {
+		if bytes.Contains(line, []byte(w)) || w[0] >= 'a' && w[0] <= 'z' && bytes.Contains(line, []byte(strings.ToUpper(w[:1])+w[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+// calls are the names (the last parts of a dotted name) of the functions
+// and constructors that call a model, by client library.
+var calls = map[string][]string{
+	"create": {"chat.completions.create", "completions.create", "responses.create", "embeddings.create", "messages.create", "ChatCompletion.create"},
+	"stream": {"messages.stream"}, "New": {"Messages.New"}, "chat": {"ollama.chat"}, "generate": {"ollama.generate"}, "embed": {"ollama.embed"},
+	"completion": {"litellm.completion", "completion"}, "generate_content": nil, "generateContent": nil, "GenerateContent": nil,
+	"CreateChatCompletion": nil, "invoke_model": nil, "converse": nil, "ChatOpenAI": nil, "AzureChatOpenAI": nil, "ChatAnthropic": nil,
+	"ChatGoogleGenerativeAI": nil, "ChatOllama": nil, "ChatMistralAI": nil, "InferenceClient": nil, "from_pretrained": nil,
+	"pipeline": nil, "SamplingParams": nil, "generateText": nil, "streamText": nil,
+}
+
+// callSite reports whether a line calls a model: a name in calls before
+// an opening parenthesis.
+func callSite(line []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(line[i:], '(')
+		if j < 0 {
+			return false
+		}
+		k := i + j
+		i = k + 1
+		end := k
+		for end > 0 && (line[end-1] == ' ' || line[end-1] == '\t') {
+			end--
+		}
+		start := end
+		for start > 0 && (isIdent(line[start-1]) && line[start-1] != '$') {
+			start--
+		}
+		dotted := string(line[start:end])
+		last := dotted[strings.LastIndexByte(dotted, '.')+1:]
+		full, ok := calls[last]
+		if !ok {
+			continue
+		}
+		if full == nil {
+			return true
+		}
+		for _, f := range full {
+			if dotted == f || strings.HasSuffix(dotted, "."+f) {
+				return true
+			}
+		}
+	}
 }
 
 // plausibleModelName filters what a model= argument holds: not a path,
@@ -206,34 +284,117 @@ type module struct {
 	off  int
 }
 
-// imports lists the modules a source text imports, with where.
+// imports lists the modules a source text imports, with where: Python's
+// import and from lines, Go's import declarations, Java's, Kotlin's and
+// Scala's import lines, and in JavaScript and TypeScript every module
+// named after from, require( or import( (an import may span lines).
 func imports(lang string, text []byte) []module {
 	var out []module
 	switch lang {
-	case "python":
-		for _, m := range pyImport.FindAllSubmatchIndex(text, -1) {
-			if m[2] >= 0 {
-				out = append(out, module{string(text[m[2]:m[3]]), m[0]})
-				continue
-			}
-			for name := range strings.SplitSeq(string(text[m[4]:m[5]]), ",") {
-				out = append(out, module{strings.TrimSpace(name), m[0]})
-			}
-		}
 	case "javascript", "typescript":
-		for _, m := range jsImport.FindAllSubmatchIndex(text, -1) {
-			out = append(out, module{string(text[m[2]:m[3]]), m[0]})
+		for _, kw := range []string{"from", "require(", "import(", "import"} {
+			for i := 0; ; {
+				j := bytes.Index(text[i:], []byte(kw))
+				if j < 0 {
+					break
+				}
+				at := i + j
+				i = at + len(kw)
+				if at > 0 && isIdent(text[at-1]) {
+					continue
+				}
+				rest := bytes.TrimLeft(text[i:min(len(text), i+512)], " \t(")
+				if len(rest) == 0 || rest[0] != '\'' && rest[0] != '"' {
+					continue
+				}
+				if end := bytes.IndexByte(rest[1:], rest[0]); end > 0 && bytes.IndexByte(rest[1:1+end], '\n') < 0 {
+					out = append(out, module{string(rest[1 : 1+end]), at})
+				}
+			}
 		}
-	case "go":
-		for _, m := range goImport.FindAllSubmatchIndex(text, -1) {
-			out = append(out, module{string(text[m[2]:m[3]]), m[0]})
+		return out
+	}
+	inGoBlock := false
+	for off := 0; off < len(text); {
+		end := bytes.IndexByte(text[off:], '\n')
+		if end < 0 {
+			end = len(text) - off
 		}
-	case "java", "kotlin", "scala":
-		for _, m := range javaImport.FindAllSubmatchIndex(text, -1) {
-			out = append(out, module{string(text[m[2]:m[3]]), m[0]})
+		line := bytes.TrimLeft(text[off:off+end], " \t")
+		at := off
+		off += end + 1
+		switch lang {
+		case "python":
+			if rest, ok := bytes.CutPrefix(line, []byte("import ")); ok {
+				for m := range bytes.SplitSeq(rest, []byte(",")) {
+					if f := bytes.Fields(m); len(f) > 0 {
+						out = append(out, module{string(f[0]), at})
+					}
+				}
+			} else if rest, ok := bytes.CutPrefix(line, []byte("from ")); ok {
+				if f := bytes.Fields(rest); len(f) >= 2 && string(f[1]) == "import" {
+					out = append(out, module{string(f[0]), at})
+				}
+			}
+		case "go":
+			switch {
+			case bytes.HasPrefix(line, []byte("import (")):
+				inGoBlock = true
+			case inGoBlock && bytes.HasPrefix(line, []byte(")")):
+				inGoBlock = false
+			case inGoBlock || bytes.HasPrefix(line, []byte("import ")):
+				if q := bytes.IndexByte(line, '"'); q >= 0 {
+					if e := bytes.IndexByte(line[q+1:], '"'); e > 0 {
+						out = append(out, module{string(line[q+1 : q+1+e]), at})
+					}
+				}
+			}
+		case "java", "kotlin", "scala":
+			if rest, ok := bytes.CutPrefix(line, []byte("import ")); ok {
+				rest = bytes.TrimPrefix(bytes.TrimLeft(rest, " \t"), []byte("static "))
+				if f := bytes.FieldsFunc(rest, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' || r == '\r' }); len(f) > 0 {
+					out = append(out, module{string(f[0]), at})
+				}
+			}
 		}
 	}
 	return out
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c == '$' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// urlLiterals returns the spans of the http and https URLs written as
+// string literals: after a quote or backquote, up to the next one.
+func urlLiterals(text []byte) [][2]int {
+	var out [][2]int
+	for i := 0; ; {
+		j := bytes.Index(text[i:], []byte("://"))
+		if j < 0 {
+			return out
+		}
+		at := i + j
+		i = at + 3
+		start := at
+		for start > 0 && start > at-6 && text[start-1] >= 'a' && text[start-1] <= 'z' {
+			start--
+		}
+		if scheme := string(text[start:at]); scheme != "http" && scheme != "https" || start == 0 {
+			continue
+		}
+		q := text[start-1]
+		if q != '"' && q != '\'' && q != '`' {
+			continue
+		}
+		end := i
+		for end < len(text) && end-start < 200 && text[end] != q && text[end] != ' ' && text[end] != '\n' && text[end] != '\t' {
+			end++
+		}
+		if end < len(text) && text[end] == q && end-i >= 3 {
+			out = append(out, [2]int{start, end})
+		}
+	}
 }
 
 // moduleProvider maps an imported module to the provider it reaches and

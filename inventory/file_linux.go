@@ -56,6 +56,20 @@ func (f *rawFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// readOnce reads once at off: n < len(p) at the end of the file.
+func (f *rawFile) readOnce(p []byte, off int64) (int, error) {
+	for {
+		n, err := syscall.Pread(f.fd, p, off)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n < len(p) {
+			err = io.EOF
+		}
+		return n, err
+	}
+}
+
 // Size returns the file's size.
 func (f *rawFile) Size() (int64, error) {
 	var st syscall.Stat_t

@@ -18,6 +18,9 @@ func openFile(_ int, dir, name string) (*rawFile, error) {
 	return &rawFile{f}, nil
 }
 
+// readOnce reads p at off.
+func (f *rawFile) readOnce(p []byte, off int64) (int, error) { return f.ReadAt(p, off) }
+
 // Size returns the file's size.
 func (f *rawFile) Size() (int64, error) {
 	fi, err := f.Stat()

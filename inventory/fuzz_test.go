@@ -3,6 +3,8 @@ package inventory
 import (
 	"bytes"
 	"testing"
+
+	"github.com/modelgate/modelgate/modelscan"
 )
 
 // fuzzNames are the names a fuzzed file is classified under: the name
@@ -69,5 +71,18 @@ func FuzzStripJSONC(f *testing.F) {
 	f.Add([]byte("{\"a\": \"//not a comment\", /* c */ \"b\": [1,],}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		stripJSONC(b)
+	})
+}
+
+// FuzzLooksText holds the word-at-a-time text check to the model
+// scanner's, byte for byte.
+func FuzzLooksText(f *testing.F) {
+	for _, s := range []string{"hello\n", "caf\xc3\xa9 au lait", "a\x00b", "x\x7fy", "\xe2\x82", "tab\there\r\n\f\x1b[0m", "12345678\xc3"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := looksText(b), modelscan.LooksText(b); got != want {
+			t.Fatalf("looksText(%q) = %v, modelscan.LooksText says %v", b, got, want)
+		}
 	})
 }

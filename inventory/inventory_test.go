@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -115,6 +116,11 @@ func TestLookAlikesAreNotAssets(t *testing.T) {
 		"plain.ipynb":         []byte(`{"nbformat": 4, "metadata": {}, "cells": [{"cell_type": "code", "source": "print(1+1)", "outputs": []}]}`),
 		"docs.md":             []byte("Set OPENAI_API_KEY=sk-... and HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"),
 		"random.bin":          {0x08, 0x96, 0x01, 0x12, 0xff, 0xff, 0xff, 0x0f}, // a protobuf-looking start whose length runs off the end
+		"image.png":           append([]byte("\x89PNG\r\n\x1a\n{\x00\x01"), make([]byte, 64)...), // ninth byte '{', as in safetensors
+		"short.safetensors":   append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), // a header with no tensors
+		"bad.gguf":            []byte("GGUF\x09\x00\x00\x00 unknown version"),
+		"proto.bin":           {0x80, 0x03, 0xff, 0x00, 0x01}, // PROTO 3, then no opcode
+		"frame.bin":           append([]byte{0x80, 0x04, 0x95, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 'N', '.'), // a frame longer than the file
 	}
 	for name, b := range cases {
 		write(t, dir, name, b)
@@ -271,4 +277,70 @@ func TestStableIDs(t *testing.T) {
 	if len(a.Assets) != 1 || len(b.Assets) != 1 || a.Assets[0].ID != b.Assets[0].ID {
 		t.Errorf("ids differ: %+v %+v", a.Assets, b.Assets)
 	}
+}
+
+// aiKeySamples are keys every AI key rule detects, in the contexts the
+// rules need.
+func aiKeySamples() []string {
+	return []string{
+		key("sk-proj-", 74, alnum) + "T3BlbkFJ" + key("", 74, alnum),
+		key("sk-", 20, alnum) + "T3BlbkFJ" + key("", 20, alnum),
+		key("sk-ant-api03-", 93, alnum) + "AA",
+		key("sk-ant-admin01-", 93, alnum) + "AA",
+		key("hf_", 34, letters),
+		key("api_org_", 34, letters),
+		"cohere_key = \"" + key("", 40, alnum) + "\"",
+		"CO_API_KEY=" + key("", 40, alnum),
+		key("pplx-", 48, alnum),
+		"private_ai_token = \"" + key("", 32, "abcdefghijklmnopqrstuvwxyz0123456789") + "\"",
+		key("AIza", 35, alnum),
+		key("gsk_", 52, alnum),
+		key("r8_", 37, alnum),
+		key("xai-", 80, alnum),
+		key("sk-proj-", 120, alnum),
+		key("lsv2_pt_", 32, "0123456789abcdef") + "_" + key("", 10, "0123456789abcdef"),
+	}
+}
+
+// TestKeyHint checks that the prefilter lets through every key a rule
+// detects, and nothing in plain code.
+func TestKeyHint(t *testing.T) {
+	d, err := keyDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range aiKeySamples() {
+		text := "token: " + k + "\n"
+		if len(d.DetectString(text)) == 0 {
+			t.Errorf("no rule detects the sample %.16s…", k)
+		}
+		if !mayHoldAIKey([]byte(text)) || !mayHoldAIKey([]byte(strings.ToUpper(text[:7])+text[7:])) {
+			t.Errorf("the sample %.16s… does not pass the prefilter", k)
+		}
+	}
+	for _, s := range []string{"PRIVATE-AI key", "Private_Ai", "CoHeRe", "co_API_KEY"} {
+		if !mayHoldAIKey([]byte(s)) {
+			t.Errorf("%q does not pass", s)
+		}
+	}
+	if mayHoldAIKey([]byte("def compute(item_1, options): return item_1 - 2\n")) {
+		t.Error("plain code passes the prefilter")
+	}
+}
+
+// FuzzKeyHint holds the prefilter to what it promises: whatever gitleaks'
+// AI rules find in a text, the prefilter lets the text through.
+func FuzzKeyHint(f *testing.F) {
+	for _, k := range aiKeySamples() {
+		f.Add("key = " + k + "\n")
+	}
+	d, err := keyDetector()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(d.DetectString(s)) > 0 && !mayHoldAIKey([]byte(s)) {
+			t.Fatalf("gitleaks finds a key the prefilter stops: %q", s)
+		}
+	})
 }

@@ -85,6 +85,9 @@ var refsKey = []string{"CWE-798", "LLM02"}
 // keys records the AI keys in a text, by provider, line and a digest of
 // the value: the value itself never leaves this function.
 func (sn *sniffer) keys(f *file, text []byte, where string) {
+	if !mayHoldAIKey(text) {
+		return
+	}
 	d, err := keyDetector()
 	if err != nil {
 		sn.fail(f.path, err)

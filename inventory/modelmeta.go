@@ -20,6 +20,9 @@ import (
 // the metadata is read, never a tensor.
 func (sn *sniffer) ggufModel(f *file) error {
 	attrs, err := readGGUF(io.NewSectionReader(f, 0, min(f.size, maxHeader)))
+	if attrs["gguf_version"] == "" {
+		return nil // "GGUF" and no version this reader knows: text, or something else
+	}
 	if err != nil {
 		attrs["metadata_error"] = err.Error()
 	}
@@ -205,18 +208,19 @@ func readGGUF(r io.Reader) (map[string]string, error) {
 // safetensorsModel records a safetensors file with its tensors' parameter
 // count and precisions, and what the config.json beside it says.
 func (sn *sniffer) safetensorsModel(f *file) error {
+	// Any file whose ninth byte is '{' starts like safetensors: the
+	// header must also fit in the file and be a header.
 	n := binary.LittleEndian.Uint64(f.head)
-	attrs := map[string]string{}
 	if n > maxHeader || int64(n)+8 > f.size {
-		attrs["metadata_error"] = fmt.Sprintf("header length %d beyond the file", n)
-	} else {
-		hdr := make([]byte, n)
-		if _, err := f.readAt(hdr, 8); err != nil {
-			return err
-		}
-		if err := safetensorsAttrs(hdr, attrs); err != nil {
-			attrs["metadata_error"] = err.Error()
-		}
+		return nil
+	}
+	hdr := make([]byte, n)
+	if _, err := f.readAt(hdr, 8); err != nil {
+		return err
+	}
+	attrs := map[string]string{}
+	if safetensorsAttrs(hdr, attrs) != nil {
+		return nil
 	}
 	for k, v := range sn.configAttrs(filepath.Dir(f.path)) {
 		if attrs[k] == "" {
@@ -246,8 +250,8 @@ func safetensorsAttrs(hdr []byte, attrs map[string]string) error {
 			DType string  `json:"dtype"`
 			Shape []int64 `json:"shape"`
 		}
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return fmt.Errorf("tensor %q: %w", name, err)
+		if err := json.Unmarshal(raw, &t); err != nil || t.DType == "" {
+			return fmt.Errorf("tensor %q: not a tensor's description", name)
 		}
 		n := int64(1)
 		for _, d := range t.Shape {
@@ -256,8 +260,12 @@ func safetensorsAttrs(hdr []byte, attrs map[string]string) error {
 		params += n
 		dtypes[t.DType] = true
 	}
+	tensors := len(h) - btoi(h["__metadata__"] != nil)
+	if tensors == 0 {
+		return errors.New("no tensors")
+	}
 	attrs["parameters"] = formatParams(params)
-	attrs["tensors"] = strconv.Itoa(len(h) - btoi(h["__metadata__"] != nil))
+	attrs["tensors"] = strconv.Itoa(tensors)
 	ds := make([]string, 0, len(dtypes))
 	for d := range dtypes {
 		ds = append(ds, d)

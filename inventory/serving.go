@@ -64,20 +64,23 @@ var gpuResources = []string{"nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/", "
 func (sn *sniffer) serving(f *file, b []byte) {
 	lower := strings.ToLower(f.name)
 	ext := filepath.Ext(lower)
+	// Each check below first looks for a word its format cannot do
+	// without: most text is none of these, and is passed over cheaply.
 	switch {
-	case ext == ".yaml" || ext == ".yml" || bytes.HasPrefix(b, []byte("apiVersion:")) || bytes.HasPrefix(b, []byte("services:")):
+	case (ext == ".yaml" || ext == ".yml" || bytes.HasPrefix(b, []byte("apiVersion:")) || bytes.HasPrefix(b, []byte("services:"))) &&
+		(bytes.Contains(b, []byte("kind:")) || bytes.Contains(b, []byte("service"))):
 		sn.yamlServing(f, b)
-	case tritonConfig(b):
+	case (bytes.Contains(b, []byte("platform")) || bytes.Contains(b, []byte("backend"))) && tritonConfig(b):
 		a := sn.servingAsset(f, pbtxtValue(b, "name"), "Triton", "triton-config")
 		a.attr("backend", pbtxtValue(b, "platform")+pbtxtValue(b, "backend"))
 		sn.add(*a)
-	case torchserveConfig(b):
+	case (bytes.Contains(b, []byte("inference_address")) || bytes.Contains(b, []byte("model_store"))) && torchserveConfig(b):
 		a := sn.servingAsset(f, f.name, "TorchServe", "torchserve-config")
 		a.attr("load_models", propValue(b, "load_models"))
 		a.attr("inference_address", propValue(b, "inference_address"))
 		a.attr("model_store", propValue(b, "model_store"))
 		sn.add(*a)
-	default:
+	case lineStartsFold(b, "from "):
 		if base, ok := modelfile(b); ok {
 			a := sn.servingAsset(f, f.name, "Ollama", "ollama-modelfile")
 			a.attr("base_model", base)
@@ -88,6 +91,22 @@ func (sn *sniffer) serving(f *file, b []byte) {
 			sn.add(*a)
 		}
 	}
+}
+
+// lineStartsFold reports whether a line of b starts with prefix, in any
+// case.
+func lineStartsFold(b []byte, prefix string) bool {
+	for i := 0; i < len(b); {
+		if hasPrefixFold(b[i:], prefix) {
+			return true
+		}
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
 }
 
 func (sn *sniffer) servingAsset(f *file, name, server, format string) *Asset {

@@ -117,10 +117,17 @@ func (sn *sniffer) file(dir string, dirfd int, name string) {
 	}
 	defer rf.Close()
 	f := &file{path: path, name: name, r: rf, sn: sn}
-	n, err := f.readAt(sn.head, 0)
+	// One read: a regular file on a local file system reads short only
+	// at its end, so a head shorter than the buffer is the whole file and
+	// needs no second read (or stat) to learn its size.
+	n, err := rf.readOnce(sn.head, 0)
 	if err != nil && err != io.EOF {
 		sn.fail(path, err)
 		return
+	}
+	sn.bytes += int64(n)
+	if p := sn.w.s.Progress; p != nil {
+		p.Bytes.Add(int64(n))
 	}
 	f.head = sn.head[:n]
 	f.size = int64(n)
@@ -186,7 +193,9 @@ func (sn *sniffer) classify(f *file) error {
 	if format := columnarFormat(f); format != "" {
 		return sn.dataset(f, format)
 	}
-	if modelscan.LooksText(f.head) {
+	// Text is judged on its first 8 KiB, as git and grep judge it: a
+	// binary format shows itself well before that.
+	if looksText(f.head[:min(len(f.head), 8<<10)]) {
 		return sn.text(f)
 	}
 	return nil
@@ -246,6 +255,14 @@ func fileDigest(f *file) (string, error) {
 // must also end with STOP, as every pickle does.
 func pickleHead(f *file) bool {
 	if f.head[0] == 0x80 {
+		// PROTO, then an opcode; from protocol 4 usually a FRAME whose
+		// length fits in the file.
+		if len(f.head) < 3 || !pickleOpcode(f.head[2]) {
+			return false
+		}
+		if f.head[2] == 0x95 {
+			return len(f.head) >= 11 && binary.LittleEndian.Uint64(f.head[3:]) <= uint64(f.size-11)
+		}
 		return true
 	}
 	var last [1]byte
@@ -253,6 +270,12 @@ func pickleHead(f *file) bool {
 		return false
 	}
 	return last[0] == '.'
+}
+
+// pickleOpcode reports whether b is one of pickle's opcodes (protocols 0
+// to 5).
+func pickleOpcode(b byte) bool {
+	return b >= 0x80 && b <= 0x98 || strings.IndexByte("(.0123FIJKLMNPQRSTUVXabcdeghijlopqrstu}])GBC", b) >= 0
 }
 
 // protobufStart reports whether bytes begin with a plausible protobuf

@@ -195,21 +195,21 @@ func (w *walk) collect(sn *sniffer) {
 // readDir classifies a directory's files and returns its subdirectories
 // to walk.
 func (w *walk) readDir(sn *sniffer, job dirJob) []dirJob {
-	d, err := os.Open(job.path)
-	if err != nil {
-		sn.fail(job.path, err)
-		return nil
+	dirfd, ents, err := openDir(job.path)
+	if dirfd >= 0 {
+		defer closeDir(dirfd)
 	}
-	defer d.Close()
-	ents, err := d.ReadDir(-1)
 	if err != nil {
 		sn.fail(job.path, err)
+		if dirfd < 0 {
+			return nil
+		}
 	}
 	sn.dirs++
 	ignores := job.ignores
 	if w.s.GitIgnore {
 		for _, e := range ents {
-			if e.Name() == ".gitignore" && e.Type().IsRegular() {
+			if e.name == ".gitignore" && e.typ.IsRegular() {
 				if ig, err := readIgnoreFile(job.path); err != nil {
 					sn.fail(filepath.Join(job.path, ".gitignore"), err)
 				} else {
@@ -223,12 +223,11 @@ func (w *walk) readDir(sn *sniffer, job dirJob) []dirJob {
 		return nil
 	}
 	hfCacheRepo := isHFCacheRepo(filepath.Base(job.path))
-	dirfd := int(d.Fd())
 	var sub []dirJob
 	for _, e := range ents {
-		name := e.Name()
+		name := e.name
 		full := filepath.Join(job.path, name)
-		typ := e.Type()
+		typ := e.typ
 		if typ&fs.ModeSymlink != 0 || typ&fs.ModeType == fs.ModeIrregular {
 			// Follow links to files (a Hugging Face snapshot is made of
 			// them), never to directories: a link cannot make a loop.
@@ -266,11 +265,18 @@ func (w *walk) readDir(sn *sniffer, job dirJob) []dirJob {
 	return sub
 }
 
+// dirEntry is a name in a directory and its type (fs.ModeDir,
+// fs.ModeSymlink, 0 for a regular file, fs.ModeIrregular otherwise).
+type dirEntry struct {
+	name string
+	typ  fs.FileMode
+}
+
 // isVirtualenv reports whether a directory is a Python virtualenv (its
 // pyvenv.cfg says so) or a conda environment (conda-meta).
-func isVirtualenv(ents []fs.DirEntry) bool {
+func isVirtualenv(ents []dirEntry) bool {
 	for _, e := range ents {
-		if n := e.Name(); n == "pyvenv.cfg" || n == "conda-meta" && e.IsDir() {
+		if n := e.name; n == "pyvenv.cfg" || n == "conda-meta" && e.typ.IsDir() {
 			return true
 		}
 	}
