@@ -115,11 +115,11 @@ func TestLookAlikesAreNotAssets(t *testing.T) {
 		"README.md":           []byte("---\ntask_categories: [text-classification]\nlicense: mit\n---\n# A dataset card\n"),
 		"plain.ipynb":         []byte(`{"nbformat": 4, "metadata": {}, "cells": [{"cell_type": "code", "source": "print(1+1)", "outputs": []}]}`),
 		"docs.md":             []byte("Set OPENAI_API_KEY=sk-... and HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"),
-		"random.bin":          {0x08, 0x96, 0x01, 0x12, 0xff, 0xff, 0xff, 0x0f}, // a protobuf-looking start whose length runs off the end
+		"random.bin":          {0x08, 0x96, 0x01, 0x12, 0xff, 0xff, 0xff, 0x0f},                  // a protobuf-looking start whose length runs off the end
 		"image.png":           append([]byte("\x89PNG\r\n\x1a\n{\x00\x01"), make([]byte, 64)...), // ninth byte '{', as in safetensors
 		"short.safetensors":   append(binary.LittleEndian.AppendUint64(nil, 2), []byte("{}")...), // a header with no tensors
 		"bad.gguf":            []byte("GGUF\x09\x00\x00\x00 unknown version"),
-		"proto.bin":           {0x80, 0x03, 0xff, 0x00, 0x01}, // PROTO 3, then no opcode
+		"proto.bin":           {0x80, 0x03, 0xff, 0x00, 0x01},                                                 // PROTO 3, then no opcode
 		"frame.bin":           append([]byte{0x80, 0x04, 0x95, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 'N', '.'), // a frame longer than the file
 	}
 	for name, b := range cases {
