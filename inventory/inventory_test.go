@@ -344,3 +344,21 @@ func FuzzKeyHint(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeNotebook puts a notebook's saved personal data after 6 MB of
+// image output, beyond the text buffer: it is still read.
+func TestLargeNotebook(t *testing.T) {
+	dir := t.TempDir()
+	img := strings.Repeat("iVBORw0KGgo", 600_000)
+	nb, _ := json.Marshal(map[string]any{"nbformat": 4, "metadata": map[string]any{},
+		"cells": []any{
+			map[string]any{"cell_type": "code", "source": "plot()", "outputs": []any{map[string]any{"output_type": "display_data", "data": map[string]string{"image/png": img}}}},
+			map[string]any{"cell_type": "code", "source": "print(users)", "outputs": []any{map[string]any{"output_type": "stream", "text": "jane.doe@example.com\n"}}},
+		}})
+	p := write(t, dir, "report.ipynb", nb)
+	inv := scan(t, nil, dir)
+	as := byPath(inv, p)[KindNotebook]
+	if len(as) != 1 || !hasRule(as[0], "INV-NB-PII") {
+		t.Fatalf("large notebook: %+v", inv.Assets)
+	}
+}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -11,6 +12,9 @@ import (
 	"github.com/modelgate/modelgate/guard/pii"
 	"github.com/modelgate/modelgate/guard/secrets"
 )
+
+// maxNotebook bounds what is read of a notebook.
+const maxNotebook = 256 << 20
 
 // notebookJSON is the part of a Jupyter notebook (nbformat 4) read here.
 type notebookJSON struct {
@@ -55,7 +59,15 @@ func multiline(raw json.RawMessage) string {
 // it, and rarely looked at.
 func (sn *sniffer) notebook(f *file, b []byte) (bool, error) {
 	var nb notebookJSON
-	if err := json.Unmarshal(b, &nb); err != nil || nb.NBFormat == 0 {
+	// Notebooks keep their images in their outputs and outgrow the text
+	// buffer: a larger one is decoded from the file, up to maxNotebook.
+	var err error
+	if int64(len(b)) < f.size {
+		err = json.NewDecoder(io.NewSectionReader(f, 0, min(f.size, maxNotebook))).Decode(&nb)
+	} else {
+		err = json.Unmarshal(b, &nb)
+	}
+	if err != nil || nb.NBFormat == 0 {
 		return false, nil
 	}
 	lang := strings.ToLower(nb.Metadata.Kernel.Language)
