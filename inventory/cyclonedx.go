@@ -150,17 +150,7 @@ func (inv *Inventory) BOM(toolVersion string) *cdx.BOM {
 			if affects != "" {
 				v.Affects = &[]cdx.Affects{{Ref: affects}}
 			}
-			var cwes []int
-			for _, r := range fd.References {
-				if id, ok := strings.CutPrefix(r, "CWE-"); ok {
-					if x, err := strconv.Atoi(id); err == nil {
-						cwes = append(cwes, x)
-					}
-				}
-			}
-			if len(cwes) > 0 {
-				v.CWEs = &cwes
-			}
+			v.CWEs = bom.CWEs(fd.References)
 			vulns = append(vulns, v)
 		}
 	}

@@ -23,7 +23,7 @@ var refsDataLeak = []string{"LLM02", "AML.T0057", "CWE-359"}
 // dataset records a dataset file, classifying the columns of the
 // formats the data checks read.
 func (sn *sniffer) dataset(f *file, format string) error {
-	a := sn.newDataset(f, format)
+	a := sn.fileAsset(f, KindDataset, format)
 	var r table.Reader
 	var err error
 	switch format {
@@ -56,7 +56,7 @@ func (sn *sniffer) dataset(f *file, format string) error {
 // datasetSample records a dataset whose classification reads a sample
 // already in memory (the unpacked head of a compressed file).
 func (sn *sniffer) datasetSample(f *file, format string, sample []byte, comma rune) error {
-	a := sn.newDataset(f, format)
+	a := sn.fileAsset(f, KindDataset, format)
 	// The sample's last line is cut where the sample ends.
 	if i := bytes.LastIndexByte(sample, '\n'); i > 0 {
 		sample = sample[:i+1]
@@ -78,25 +78,6 @@ func (sn *sniffer) datasetSample(f *file, format string, sample []byte, comma ru
 	}
 	sn.add(a)
 	return nil
-}
-
-func (sn *sniffer) newDataset(f *file, format string) Asset {
-	a := Asset{Kind: KindDataset, Path: f.path, Name: f.name, Format: format, Size: f.size}
-	if repo, rev, name, ok := hfCoordinates(f.path); ok {
-		a.Name = repo
-		a.attr("hf_repo", repo)
-		a.attr("hf_revision", rev)
-		a.attr("hf_file", name)
-	}
-	sn.fingerprint(f, &a)
-	if d := hfBlobDigest(f.path); d != "" {
-		a.Digest = d
-	} else if sn.w.s.Hash {
-		if d, err := fileDigest(f); err == nil {
-			a.Digest = d
-		}
-	}
-	return a
 }
 
 func (sn *sniffer) classifyInto(a *Asset, r table.Reader) error {

@@ -1,6 +1,9 @@
 package inventory
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // mayHoldAIKey reports whether a text can match any AI key rule, so that
 // gitleaks runs only on texts that can. Every rule needs one of a few
@@ -14,43 +17,34 @@ func mayHoldAIKey(b []byte) bool {
 	if bytes.Contains(b, []byte("AIza")) {
 		return true
 	}
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '_')
-		if j < 0 {
-			break
-		}
-		k := i + j
-		i = k + 1
-		if k == 0 {
-			continue
-		}
-		// Most underscores follow none of the markers' last letters.
-		switch b[k-1] {
-		case 'f', 'g', 'k', '8', '2', 'o', 'O':
-			if endsWith(b[:k], "hf") || endsWith(b[:k], "api_org") || endsWith(b[:k], "gsk") || endsWith(b[:k], "r8") ||
-				endsWith(b[:k], "lsv2") || endsWithFold(b[:k], "co") && hasPrefixFold(b[k+1:], "api_key") {
-				return true
-			}
-		}
-	}
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '-')
-		if j < 0 {
-			break
-		}
-		k := i + j
-		i = k + 1
-		if k == 0 {
-			continue
-		}
-		switch b[k-1] {
-		case 'k', 'i', 'x':
-			if endsWith(b[:k], "sk") || endsWith(b[:k], "xai") || endsWith(b[:k], "pplx") {
-				return true
-			}
-		}
+	// Most separators follow none of the markers' last letters, so the
+	// letter before is looked at first.
+	underscore := markerBefore(b, '_', "fgk82oO", func(k int) bool {
+		return endsWith(b[:k], "hf") || endsWith(b[:k], "api_org") || endsWith(b[:k], "gsk") || endsWith(b[:k], "r8") ||
+			endsWith(b[:k], "lsv2") || endsWithFold(b[:k], "co") && hasPrefixFold(b[k+1:], "api_key")
+	})
+	if underscore || markerBefore(b, '-', "kix", func(k int) bool {
+		return endsWith(b[:k], "sk") || endsWith(b[:k], "xai") || endsWith(b[:k], "pplx")
+	}) {
+		return true
 	}
 	return containsFold(b, "cohere", 'h') || containsFold(b, "private", 'v') && privateAI(b)
+}
+
+// markerBefore reports whether, at some sep in b preceded by one of the
+// bytes in last, marker(position of sep) holds.
+func markerBefore(b []byte, sep byte, last string, marker func(k int) bool) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], sep)
+		if j < 0 {
+			return false
+		}
+		k := i + j
+		i = k + 1
+		if k > 0 && strings.IndexByte(last, b[k-1]) >= 0 && marker(k) {
+			return true
+		}
+	}
 }
 
 func endsWith(b []byte, s string) bool { return bytes.HasSuffix(b, []byte(s)) }

@@ -203,12 +203,23 @@ func (sn *sniffer) classify(f *file) error {
 
 // model records a model file.
 func (sn *sniffer) model(f *file, format string, attrs map[string]string) {
-	a := Asset{Kind: KindModel, Path: f.path, Name: f.name, Format: format, Size: f.size, Attrs: attrs}
-	if repo, rev, blob, ok := hfCoordinates(f.path); ok {
+	a := sn.fileAsset(f, KindModel, format)
+	for k, v := range attrs {
+		a.attr(k, v)
+	}
+	sn.add(a)
+}
+
+// fileAsset describes a file that is an asset: where a Hugging Face cache
+// holds it, the repository, revision and the digest its blob is named
+// by; its fingerprint; its digest when asked for.
+func (sn *sniffer) fileAsset(f *file, kind Kind, format string) Asset {
+	a := Asset{Kind: kind, Path: f.path, Name: f.name, Format: format, Size: f.size}
+	if repo, rev, name, ok := hfCoordinates(f.path); ok {
 		a.Name = repo
 		a.attr("hf_repo", repo)
 		a.attr("hf_revision", rev)
-		a.attr("hf_file", blob)
+		a.attr("hf_file", name)
 	}
 	sn.fingerprint(f, &a)
 	if d := hfBlobDigest(f.path); d != "" {
@@ -220,7 +231,7 @@ func (sn *sniffer) model(f *file, format string, attrs map[string]string) {
 			sn.fail(f.path, err)
 		}
 	}
-	sn.add(a)
+	return a
 }
 
 // fingerprint sets a's change fingerprint: the SHA-256 of the size, the

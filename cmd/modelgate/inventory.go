@@ -237,9 +237,7 @@ func writeInventory(g *globals, inv *inventory.Inventory, format, out string) er
 	var err error
 	switch format {
 	case "json":
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(inv)
+		err = writeJSON(&buf, inv)
 	case "cyclonedx":
 		err = bom.Write(&buf, inv.BOM(versionString()))
 	case "sarif":
@@ -429,9 +427,7 @@ func inventoryList(g *globals) *cobra.Command {
 				if all == nil {
 					all = []snapshotInfo{}
 				}
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(all)
+				return writeJSON(g.stdout, all)
 			}
 			if len(all) == 0 {
 				fmt.Fprintln(g.stdout, "no snapshots (modelgate inventory snapshot PATH... takes one)")
@@ -506,9 +502,7 @@ Exit status: 0 no new finding at or above --fail-on (default medium;
 			d := inventory.Compare(invs[0], invs[1])
 			var err error
 			if format == "json" {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(d)
+				err = writeJSON(g.stdout, d)
 			} else {
 				err = inventory.WriteDiffTable(g.stdout, d)
 			}

@@ -222,17 +222,7 @@ func vulnerabilities(m *registry.Model, modelRef string) []cdx.Vulnerability {
 			if fd.Remediation != "" {
 				v.Recommendation = fd.Remediation
 			}
-			var cwes []int
-			for _, r := range fd.References {
-				if id, ok := strings.CutPrefix(r, "CWE-"); ok {
-					if x, err := strconv.Atoi(id); err == nil {
-						cwes = append(cwes, x)
-					}
-				}
-			}
-			if len(cwes) > 0 {
-				v.CWEs = &cwes
-			}
+			v.CWEs = CWEs(fd.References)
 			out = append(out, v)
 		}
 		if f.Error != "" {
@@ -245,6 +235,22 @@ func vulnerabilities(m *registry.Model, modelRef string) []cdx.Vulnerability {
 		}
 	}
 	return out
+}
+
+// CWEs returns the CWE numbers among a finding's references, or nil.
+func CWEs(refs []string) *[]int {
+	var cwes []int
+	for _, r := range refs {
+		if id, ok := strings.CutPrefix(r, "CWE-"); ok {
+			if x, err := strconv.Atoi(id); err == nil {
+				cwes = append(cwes, x)
+			}
+		}
+	}
+	if len(cwes) == 0 {
+		return nil
+	}
+	return &cwes
 }
 
 // Severity maps a finding's severity to CycloneDX's.
