@@ -362,3 +362,12 @@ func TestLargeNotebook(t *testing.T) {
 		t.Fatalf("large notebook: %+v", inv.Assets)
 	}
 }
+
+func TestOverlappingRoots(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a/b/model.pkl", pickleProto4)
+	inv := scan(t, nil, dir, filepath.Join(dir, "a"), filepath.Join(dir, "a", "b", "model.pkl"))
+	if len(inv.Assets) != 1 {
+		t.Errorf("%d assets from overlapping roots, want 1", len(inv.Assets))
+	}
+}

@@ -144,6 +144,9 @@ func (inv *Inventory) finish() {
 		return cmp.Or(strings.Compare(a.Path, b.Path), cmp.Compare(a.Line, b.Line),
 			strings.Compare(string(a.Kind), string(b.Kind)), strings.Compare(a.Name, b.Name))
 	})
+	// Overlapping roots (a directory and one inside it) find the same
+	// assets twice.
+	inv.Assets = slices.CompactFunc(inv.Assets, func(a, b Asset) bool { return a.ID == b.ID })
 	inv.Stats.Assets = map[string]int{}
 	for _, a := range inv.Assets {
 		inv.Stats.Assets[string(a.Kind)]++

@@ -237,7 +237,7 @@ func writeInventory(g *globals, inv *inventory.Inventory, format, out string) er
 	var err error
 	switch format {
 	case "json":
-		err = writeJSON(&buf, inv)
+		err = writeInventoryJSON(&buf, inv)
 	case "cyclonedx":
 		err = bom.Write(&buf, inv.BOM(versionString()))
 	case "sarif":
@@ -427,7 +427,7 @@ func inventoryList(g *globals) *cobra.Command {
 				if all == nil {
 					all = []snapshotInfo{}
 				}
-				return writeJSON(g.stdout, all)
+				return writeInventoryJSON(g.stdout, all)
 			}
 			if len(all) == 0 {
 				fmt.Fprintln(g.stdout, "no snapshots (modelgate inventory snapshot PATH... takes one)")
@@ -502,7 +502,7 @@ Exit status: 0 no new finding at or above --fail-on (default medium;
 			d := inventory.Compare(invs[0], invs[1])
 			var err error
 			if format == "json" {
-				err = writeJSON(g.stdout, d)
+				err = writeInventoryJSON(g.stdout, d)
 			} else {
 				err = inventory.WriteDiffTable(g.stdout, d)
 			}
@@ -518,6 +518,16 @@ Exit status: 0 no new finding at or above --fail-on (default medium;
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().StringVar(&failOn, "fail-on", "medium", "fail (exit 1) when a new finding is this severe or more: info, low, medium, high, critical, or none")
 	return cmd
+}
+
+// writeInventoryJSON writes indented JSON with encoding/json, not the
+// JSON v2 writeJSON uses: file names need not be UTF-8, and encoding/json
+// writes such a name with replacement characters where JSON v2 refuses
+// the whole document. An asset's id is computed from the real name.
+func writeInventoryJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // readInventory reads an inventory from a JSON file, or a snapshot when

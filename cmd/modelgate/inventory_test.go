@@ -95,6 +95,15 @@ func TestInventoryCLI(t *testing.T) {
 		t.Errorf("the SARIF does not validate: %v", err)
 	}
 
+	// A file name that is not UTF-8 does not stop a JSON report.
+	if err := os.WriteFile(filepath.Join(tree, "scratch", "odd\xff.pkl"), []byte(pickleB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(1, "inventory", "scan", tree, "--format", "json"); !json.Valid([]byte(out)) || !strings.Contains(out, `odd\ufffd.pkl`) {
+		t.Errorf("a non-UTF-8 name: %s", out)
+	}
+	os.Remove(filepath.Join(tree, "scratch", "odd\xff.pkl"))
+
 	// Bad input is exit 2.
 	run(2, "inventory", "scan", filepath.Join(tree, "missing"))
 	run(2, "inventory", "scan", tree, "--format", "xml")
