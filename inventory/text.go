@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/modelgate/modelgate/registry/bom"
+	"github.com/modelgate/modelgate/supplychain/deps"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -126,15 +126,15 @@ func yamlText(v any) string {
 
 // packages records the Python dependencies a file declares, for the BOM.
 func (sn *sniffer) packages(f *file, b []byte) {
-	var reqs []bom.Requirement
+	var reqs []deps.Requirement
 	var err error
 	switch lower := strings.ToLower(f.name); {
 	case lower == "pyproject.toml":
-		reqs, err = bom.ParsePyproject(f.path, b)
+		reqs, err = deps.ParsePyproject(f.path, b)
 	case strings.HasPrefix(lower, "environment."):
-		reqs, err = bom.ParseEnvironment(f.path, b)
+		reqs, err = deps.ParseEnvironment(f.path, b)
 	default:
-		reqs, err = bom.ParseRequirements(f.path, b)
+		reqs, err = deps.ParseRequirements(f.path, b)
 	}
 	if err != nil {
 		sn.fail(f.path, err)

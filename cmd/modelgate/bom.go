@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/registry/bom"
+	"github.com/modelgate/modelgate/supplychain/deps"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +44,7 @@ unpinned ones marked modelgate:unpinned.`,
 				}
 				in.Datasets = append(in.Datasets, d)
 			}
-			if in.Requirements, err = bom.FindRequirements(m.Path); err != nil {
+			if in.Requirements, err = deps.FindRequirements(m.Path); err != nil {
 				return usagef("reading the Python dependencies beside %s: %v", m.Path, err)
 			}
 			var buf bytes.Buffer

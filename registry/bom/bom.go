@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,13 +21,14 @@ import (
 	"github.com/modelgate/modelgate/finding"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/registry/card"
+	"github.com/modelgate/modelgate/supplychain/deps"
 )
 
 // Input is what a BOM describes.
 type Input struct {
 	Model        *registry.Model
 	Datasets     []*registry.Dataset // the model's lineage, as registered
-	Requirements []Requirement
+	Requirements []deps.Requirement
 	ToolVersion  string
 	Now          time.Time
 }
@@ -177,7 +180,7 @@ func modelCard(m *registry.Model) *cdx.MLModelCard {
 	}
 	if len(m.Metrics) > 0 {
 		var pm []cdx.MLPerformanceMetric
-		for _, k := range sortedKeys(m.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(m.Metrics)) {
 			pm = append(pm, cdx.MLPerformanceMetric{Type: k, Value: strconv.FormatFloat(m.Metrics[k], 'g', -1, 64)})
 		}
 		mc.QuantitativeAnalysis = &cdx.MLQuantitativeAnalysis{PerformanceMetrics: &pm}

@@ -11,6 +11,7 @@ import (
 	"github.com/modelgate/modelgate/internal/cdxschema"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/registry/card"
+	"github.com/modelgate/modelgate/supplychain/deps"
 )
 
 func sampleModel() *registry.Model {
@@ -38,7 +39,7 @@ func sampleModel() *registry.Model {
 }
 
 func TestBOMIsValidCycloneDX16(t *testing.T) {
-	reqs, err := ParseRequirements("requirements.txt", []byte("torch==2.4.1\nnumpy>=1.26\nscikit_learn\n"))
+	reqs, err := deps.ParseRequirements("requirements.txt", []byte("torch==2.4.1\nnumpy>=1.26\nscikit_learn\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bom
+package deps
 
 import (
 	"os"

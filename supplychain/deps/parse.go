@@ -1,4 +1,6 @@
-package bom
+// Package deps reads Python dependencies from the files that declare,
+// lock or install them, for the AI-BOM and the vulnerability scan.
+package deps
 
 import (
 	"bufio"
@@ -15,7 +17,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Requirement is a Python dependency declared beside a model.
+// Requirement is a Python dependency: declared in a requirements file,
+// pyproject.toml or a conda environment, locked, or installed.
 type Requirement struct {
 	Name string // normalised as PEP 503 does: lower case, runs of -_. as -
 	// Ecosystem is "pypi", or "conda" for a conda package.
