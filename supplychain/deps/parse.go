@@ -30,7 +30,21 @@ type Requirement struct {
 	Version string
 	Pinned  bool
 	Source  string // FILE:LINE, or FILE and a key for TOML
+	// Kind says where the version comes from: declared, locked or
+	// installed. A locked or installed version is exact.
+	Kind string
+	// Hashed says the requirement carries --hash options.
+	Hashed bool
+	// Markers are its environment markers (python_version < "3.10").
+	Markers string
 }
+
+// Kinds of requirement.
+const (
+	Declared  = "declared"
+	Locked    = "locked"
+	Installed = "installed"
+)
 
 // PURL returns the requirement's package URL.
 func (r Requirement) PURL() string {
@@ -146,10 +160,12 @@ func ParseRequirements(name string, b []byte) ([]Requirement, error) {
 			continue
 		}
 		// Per-requirement options (--hash=...) follow the requirement.
+		hashed := strings.Contains(full, "--hash")
 		if i := strings.Index(full, " --"); i >= 0 {
 			full = strings.TrimSpace(full[:i])
 		}
 		r, err := parsePEP508(full)
+		r.Hashed = hashed
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, start, err)
 		}
@@ -167,8 +183,9 @@ func ParseRequirements(name string, b []byte) ([]Requirement, error) {
 
 // parsePEP508 parses one requirement; a URL or a path is skipped (Name "").
 func parsePEP508(s string) (Requirement, error) {
+	markers := ""
 	if i := strings.IndexByte(s, ';'); i >= 0 {
-		s = strings.TrimSpace(s[:i]) // environment markers
+		s, markers = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
 	}
 	if strings.Contains(s, "://") && !strings.Contains(s, "@") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") {
 		return Requirement{}, nil
@@ -177,7 +194,7 @@ func parsePEP508(s string) (Requirement, error) {
 	if m == nil {
 		return Requirement{}, fmt.Errorf("%q is not a requirement (PEP 508)", s)
 	}
-	r := Requirement{Name: normaliseName(m[1]), Ecosystem: "pypi", Spec: strings.TrimSpace(m[3])}
+	r := Requirement{Name: normaliseName(m[1]), Ecosystem: "pypi", Spec: strings.TrimSpace(m[3]), Kind: Declared, Markers: markers}
 	spec := strings.ReplaceAll(r.Spec, " ", "")
 	switch {
 	case strings.HasPrefix(spec, "("):
@@ -213,8 +230,20 @@ func ParsePyproject(name string, b []byte) ([]Requirement, error) {
 			Poetry struct {
 				Dependencies    map[string]any `toml:"dependencies"`
 				DevDependencies map[string]any `toml:"dev-dependencies"`
+				Group           map[string]struct {
+					Dependencies map[string]any `toml:"dependencies"`
+				} `toml:"group"`
 			} `toml:"poetry"`
+			PDM struct {
+				DevDependencies map[string][]string `toml:"dev-dependencies"`
+			} `toml:"pdm"`
+			UV struct {
+				DevDependencies []string `toml:"dev-dependencies"`
+			} `toml:"uv"`
 		} `toml:"tool"`
+		// DependencyGroups (PEP 735) hold requirements and
+		// {include-group = "..."} tables, which add nothing new.
+		DependencyGroups map[string][]any `toml:"dependency-groups"`
 	}
 	if err := toml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -241,10 +270,36 @@ func ParsePyproject(name string, b []byte) ([]Requirement, error) {
 			return nil, err
 		}
 	}
-	for _, table := range []struct {
+	for _, group := range sortedKeys(doc.Tool.PDM.DevDependencies) {
+		if err := add("tool.pdm.dev-dependencies."+group, doc.Tool.PDM.DevDependencies[group]); err != nil {
+			return nil, err
+		}
+	}
+	if err := add("tool.uv.dev-dependencies", doc.Tool.UV.DevDependencies); err != nil {
+		return nil, err
+	}
+	for _, group := range sortedKeys(doc.DependencyGroups) {
+		var specs []string
+		for _, e := range doc.DependencyGroups[group] {
+			if s, ok := e.(string); ok {
+				specs = append(specs, s)
+			}
+		}
+		if err := add("dependency-groups."+group, specs); err != nil {
+			return nil, err
+		}
+	}
+	poetry := []struct {
 		key  string
 		deps map[string]any
-	}{{"tool.poetry.dependencies", doc.Tool.Poetry.Dependencies}, {"tool.poetry.dev-dependencies", doc.Tool.Poetry.DevDependencies}} {
+	}{{"tool.poetry.dependencies", doc.Tool.Poetry.Dependencies}, {"tool.poetry.dev-dependencies", doc.Tool.Poetry.DevDependencies}}
+	for _, g := range sortedKeys(doc.Tool.Poetry.Group) {
+		poetry = append(poetry, struct {
+			key  string
+			deps map[string]any
+		}{"tool.poetry.group." + g + ".dependencies", doc.Tool.Poetry.Group[g].Dependencies})
+	}
+	for _, table := range poetry {
 		for _, pkg := range sortedKeys(table.deps) {
 			if strings.EqualFold(pkg, "python") {
 				continue
@@ -256,7 +311,7 @@ func ParsePyproject(name string, b []byte) ([]Requirement, error) {
 			case map[string]any:
 				spec, _ = v["version"].(string)
 			}
-			r := Requirement{Name: normaliseName(pkg), Ecosystem: "pypi", Spec: spec, Source: name + ": " + table.key + "." + pkg}
+			r := Requirement{Name: normaliseName(pkg), Ecosystem: "pypi", Spec: spec, Source: name + ": " + table.key + "." + pkg, Kind: Declared}
 			v := strings.TrimPrefix(strings.TrimSpace(spec), "==")
 			if v != "" && !strings.ContainsAny(v, "^~*<>=!, |") {
 				r.Version, r.Pinned = v, true
@@ -322,7 +377,7 @@ func parseConda(s string) (Requirement, error) {
 	if m == nil {
 		return Requirement{}, fmt.Errorf("%q is not a conda package spec", s)
 	}
-	r := Requirement{Name: strings.ToLower(m[1]), Ecosystem: "conda", Spec: strings.TrimSpace(m[2])}
+	r := Requirement{Name: strings.ToLower(m[1]), Ecosystem: "conda", Spec: strings.TrimSpace(m[2]), Kind: Declared}
 	// "=1.2", "==1.2", "=1.2=build" and "1.2 build" forms.
 	spec := strings.TrimSpace(r.Spec)
 	var v string
