@@ -10,17 +10,17 @@ import (
 func TestLocksAndInstalled(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"app/requirements.txt":      "-r base.txt\n--constraint constraints/c.txt\ntorch==2.4.1 --hash=sha256:aa \\\n    --hash=sha256:bb\nrequests>=2.31 ; python_version >= \"3.9\"\n",
-		"app/base.txt":              "numpy==1.26.4\n-r base.txt\n", // includes itself: read once
-		"app/constraints/c.txt":     "urllib3<2\n",
-		"app/poetry.lock":           "[[package]]\nname = \"PyJWT\"\nversion = \"2.8.0\"\n\n[[package]]\nname = \"certifi\"\nversion = \"2024.2.2\"\n",
-		"svc/uv.lock":               "version = 1\n[[package]]\nname = \"svc\"\nsource = { editable = \".\" }\n[[package]]\nname = \"transformers\"\nversion = \"4.44.0\"\n",
-		"svc/pylock.toml":           "lock-version = \"1.0\"\n[[packages]]\nname = \"fastapi\"\nversion = \"0.115.0\"\n",
-		"web/Pipfile.lock":          `{"_meta": {}, "default": {"flask": {"version": "==3.0.3", "hashes": ["sha256:x"]}, "vcs": {"git": "https://x"}}, "develop": {"pytest": {"version": "==8.3.2"}}}`,
+		"app/requirements.txt":                   "-r base.txt\n--constraint constraints/c.txt\ntorch==2.4.1 --hash=sha256:aa \\\n    --hash=sha256:bb\nrequests>=2.31 ; python_version >= \"3.9\"\n",
+		"app/base.txt":                           "numpy==1.26.4\n-r base.txt\n", // includes itself: read once
+		"app/constraints/c.txt":                  "urllib3<2\n",
+		"app/poetry.lock":                        "[[package]]\nname = \"PyJWT\"\nversion = \"2.8.0\"\n\n[[package]]\nname = \"certifi\"\nversion = \"2024.2.2\"\n",
+		"svc/uv.lock":                            "version = 1\n[[package]]\nname = \"svc\"\nsource = { editable = \".\" }\n[[package]]\nname = \"transformers\"\nversion = \"4.44.0\"\n",
+		"svc/pylock.toml":                        "lock-version = \"1.0\"\n[[packages]]\nname = \"fastapi\"\nversion = \"0.115.0\"\n",
+		"web/Pipfile.lock":                       `{"_meta": {}, "default": {"flask": {"version": "==3.0.3", "hashes": ["sha256:x"]}, "vcs": {"git": "https://x"}}, "develop": {"pytest": {"version": "==8.3.2"}}}`,
 		"env/conda-meta/numpy-1.26.4-py311.json": `{"name": "numpy", "version": "1.26.4", "build": "py311"}`,
-		"env/conda-meta/history":    "not json",
+		"env/conda-meta/history":                 "not json",
 		"venv/lib/python3.11/site-packages/Jinja2-3.1.4.dist-info/METADATA": "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.4\nSummary: x\n\nLong description\nName: not-this\n",
-		"proj/pyproject.toml":       "[project]\nname = \"p\"\ndependencies = [\"httpx>=0.27\"]\n[tool.poetry.group.dev.dependencies]\nblack = \"^24.1\"\n[tool.pdm.dev-dependencies]\nlint = [\"ruff==0.6.0\"]\n[dependency-groups]\ntest = [\"pytest>=8\", {include-group = \"lint\"}]\n",
+		"proj/pyproject.toml":             "[project]\nname = \"p\"\ndependencies = [\"httpx>=0.27\"]\n[tool.poetry.group.dev.dependencies]\nblack = \"^24.1\"\n[tool.pdm.dev-dependencies]\nlint = [\"ruff==0.6.0\"]\n[dependency-groups]\ntest = [\"pytest>=8\", {include-group = \"lint\"}]\n",
 		"node_modules/x/requirements.txt": "ignored==1\n",
 	}
 	for name, body := range files {
