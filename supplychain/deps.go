@@ -149,7 +149,7 @@ func (r *Result) Report() *finding.Report {
 	}
 	for i := range r.Packages {
 		p := &r.Packages[i]
-		where := p.Source
+		where := location(p)
 		if p.Problem != "" {
 			file(p).Findings = append(file(p).Findings, finding.Finding{RuleID: "DEP-UNJUDGED", Severity: finding.Medium,
 				Title: p.Name + ": not checked for vulnerabilities", Location: where, Evidence: p.Problem,
@@ -195,7 +195,7 @@ func matchFinding(p *Package, m vulndb.Match) finding.Finding {
 		}
 		f = finding.Finding{RuleID: "DEP-VULN-POSSIBLE", Severity: sev, Title: p.Name + " " + orAny(p.Spec) + " allows versions affected by " + a.ID}
 	}
-	f.Location = p.Source
+	f.Location = location(p)
 	var ev []string
 	if a.Summary != "" {
 		ev = append(ev, a.Summary)
@@ -229,6 +229,20 @@ func matchFinding(p *Package, m vulndb.Match) finding.Finding {
 	f.References = append(append([]string{}, refsVuln...), a.ID)
 	f.References = append(f.References, a.Aliases...)
 	return f
+}
+
+// location is where in its file a requirement is: a line, or a TOML key.
+func location(p *Package) string {
+	if rest, ok := strings.CutPrefix(p.Source, p.File); ok {
+		rest = strings.TrimLeft(rest, ": ")
+		if rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			return "line " + rest
+		}
+		if rest != "" {
+			return rest
+		}
+	}
+	return p.Source
 }
 
 func severity(s string) finding.Severity {
