@@ -32,7 +32,7 @@ func (r *Result) BOM(toolVersion string, now time.Time) *cdx.BOM {
 			a := m.Advisory
 			v := cdx.Vulnerability{BOMRef: fmt.Sprintf("%s-%s", ref, a.ID), ID: a.ID, Source: &cdx.Source{Name: "OSV", URL: "https://osv.dev/vulnerability/" + a.ID},
 				Description: a.Summary, Affects: &[]cdx.Affects{{Ref: ref}},
-				Ratings: &[]cdx.VulnerabilityRating{{Severity: bom.Severity(severity(a.Severity)), Method: cdx.ScoringMethodOther}},
+				Ratings:    &[]cdx.VulnerabilityRating{{Severity: bom.Severity(severity(a.Severity)), Method: cdx.ScoringMethodOther}},
 				Properties: &[]cdx.Property{{Name: "modelgate:verdict", Value: m.Verdict}}}
 			if a.CVSS > 0 {
 				score, method := a.CVSS, cdx.ScoringMethodCVSSv3

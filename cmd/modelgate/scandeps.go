@@ -88,4 +88,3 @@ Exit status: 0 no finding at or above --fail-on (default low), 1 findings,
 	cmd.Flags().StringVar(&db, "db", "", "vulnerability index (default: DATA_DIR/vulndb/"+vulndb.FileName+")")
 	return cmd
 }
-
