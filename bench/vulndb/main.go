@@ -5,11 +5,12 @@
 //
 //   - importing it, in a child process so that its peak memory (maximum
 //     resident set size) is its own; goal: ≤ 15 s and ≤ 200 MB;
+//
 //   - scanning a poetry.lock of 300 packages (a third of them with
 //     advisories): opening the index, reading the lock and judging every
 //     package, in process; goal: ≤ 50 ms. Median of 20 runs.
 //
-//	go run ./bench/vulndb [-advisories 25000] [-packages 9000] [-dir D] [-keep]
+//     go run ./bench/vulndb [-advisories 25000] [-packages 9000] [-dir D] [-keep]
 package main
 
 import (
