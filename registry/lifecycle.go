@@ -57,6 +57,11 @@ func (r *Registry) Input(ctx context.Context, m *Model) (map[string]any, error) 
 		in["card"] = map[string]any{"completeness": m.CardScore.Complete, "missing": m.CardScore.Missing,
 			"present": m.CardScore.Present, "fields": m.Card.Fields}
 	}
+	if dc := m.Dependencies; dc != nil {
+		in["dependencies"] = map[string]any{"checked": dc.Checked, "error": dc.Error, "packages": dc.Packages,
+			"affected": nonNilCounts(dc.Affected), "possibly_affected": nonNilCounts(dc.Possibly), "malicious": dc.Malicious,
+			"advisories": dc.Advisories}
+	}
 	datasets := []any{}
 	for _, ref := range m.Datasets {
 		entry := map[string]any{"name": ref}
@@ -75,6 +80,13 @@ func (r *Registry) Input(ctx context.Context, m *Model) (map[string]any, error) 
 	}
 	in["datasets"] = datasets
 	return in, nil
+}
+
+func nonNilCounts(m map[string]int) map[string]int {
+	if m == nil {
+		return map[string]int{}
+	}
+	return m
 }
 
 // Check evaluates the gate on a version as its files are now: it hashes
@@ -106,6 +118,15 @@ func (r *Registry) check(ctx context.Context, m *Model) (policy.Decision, error)
 			changed = append(changed, fmt.Sprintf("the model's files changed since registration: %s", diff))
 		}
 		m.Signature = r.trust().VerifyHashed(m.Path, &now, r.now())
+	}
+	// Advisories are published every day: the dependencies are checked
+	// again against today's database.
+	if r.Dependencies != nil {
+		dc, err := r.Dependencies.CheckDependencies(ctx, m.Path)
+		if err != nil {
+			return policy.Decision{}, fmt.Errorf("dependencies of %s: %w", m.Path, err)
+		}
+		m.Dependencies = dc
 	}
 	in, err := r.Input(ctx, m)
 	if err != nil {

@@ -43,6 +43,10 @@ type Model struct {
 	CardScore *card.Score `json:"card_score,omitempty"`
 	Signature Signature   `json:"signature"`
 	Gate      *GateResult `json:"gate,omitempty"`
+	// Dependencies is the vulnerability check of the Python packages
+	// declared beside the model; nil when it declares none (or no
+	// checker was configured).
+	Dependencies *DependencyCheck `json:"dependencies,omitempty"`
 
 	// Reason is why the version is in its stage, when someone gave one
 	// (a quarantine's reason).
@@ -94,6 +98,27 @@ type ScanSummary struct {
 	Errors     int            `json:"errors"`
 	// Files are the scanned files that had findings or could not be read.
 	Files []finding.File `json:"files,omitempty"`
+}
+
+// DependencyCheck is what a vulnerability check of a model's declared
+// dependencies found.
+type DependencyCheck struct {
+	// Checked is false when the dependencies could not be checked (no
+	// vulnerability database); Error says why.
+	Checked  bool   `json:"checked"`
+	Error    string `json:"error,omitempty"`
+	Files    int    `json:"files"`
+	Packages int    `json:"packages"`
+	// Affected counts the advisories that affect an exact version, by
+	// severity; Possibly those a declared range may resolve into;
+	// Malicious the malicious packages.
+	Affected  map[string]int `json:"affected"`
+	Possibly  map[string]int `json:"possibly_affected"`
+	Malicious int            `json:"malicious"`
+	// Advisories are the ids found, for the record.
+	Advisories []string  `json:"advisories,omitempty"`
+	Database   string    `json:"database,omitempty"` // what was checked against
+	At         time.Time `json:"at"`
 }
 
 // Signature is the outcome of verifying a model's signature.

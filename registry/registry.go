@@ -35,7 +35,17 @@ type Registry struct {
 	Recorder Recorder
 	Actor    string
 	Scanner  *modelscan.Scanner
-	Now      func() time.Time
+	// Dependencies, when set, checks the Python packages declared beside
+	// a model for known vulnerabilities, at registration and at every
+	// gate check.
+	Dependencies DependencyChecker
+	Now          func() time.Time
+}
+
+// DependencyChecker checks what a model's code depends on. It returns nil
+// when nothing is declared beside the model.
+type DependencyChecker interface {
+	CheckDependencies(ctx context.Context, modelPath string) (*DependencyCheck, error)
 }
 
 func (r *Registry) now() time.Time {
@@ -161,6 +171,11 @@ func (r *Registry) RegisterModel(ctx context.Context, req ModelRequest) (*Model,
 	}
 	if m.Manifest, err = BuildManifest(path, formats); err != nil {
 		return nil, fmt.Errorf("hash %s: %w", path, err)
+	}
+	if r.Dependencies != nil {
+		if m.Dependencies, err = r.Dependencies.CheckDependencies(ctx, path); err != nil {
+			return nil, fmt.Errorf("dependencies of %s: %w", path, err)
+		}
 	}
 	now := r.now()
 	m.Signature = r.trust().VerifyHashed(path, &m.Manifest, now)

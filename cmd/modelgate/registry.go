@@ -13,6 +13,7 @@ import (
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/policy"
 	"github.com/modelgate/modelgate/registry"
+	"github.com/modelgate/modelgate/supplychain"
 	"github.com/modelgate/modelgate/store/sqlite"
 )
 
@@ -51,7 +52,8 @@ func openRegistry(ctx context.Context, g *globals, f *registryFlags) (*registry.
 			}
 		}
 	}
-	reg := &registry.Registry{Store: st, Trust: trust, Recorder: registryRecorder{&admin.AuditLog{Log: l}}, Actor: cliActor()}
+	reg := &registry.Registry{Store: st, Trust: trust, Recorder: registryRecorder{&admin.AuditLog{Log: l}}, Actor: cliActor(),
+		Dependencies: supplychain.ModelDependencies{DB: vulndbPath(g, "")}}
 	if f != nil && f.gate {
 		gate, err := policy.New(ctx, f.policyDir)
 		if err != nil {

@@ -72,3 +72,49 @@ func TestScanDepsCLI(t *testing.T) {
 	os.WriteFile(filepath.Join(proj, "requirements.txt"), []byte("torch==2.6.0 --hash=sha256:aa\n"), 0o644)
 	run(0, "scan", "deps", proj)
 }
+
+// TestGateChecksDependencies registers models whose requirements pin a
+// vulnerable package: the gate refuses them until the database says the
+// pinned version is fixed, and refuses an unchecked one.
+func TestGateChecksDependencies(t *testing.T) {
+	data, _ := registryFixture(t)
+	dir := t.TempDir()
+	model := func(version, pin string) string {
+		p := filepath.Join(dir, "m"+version)
+		os.MkdirAll(p, 0o755)
+		os.WriteFile(filepath.Join(p, "README.md"), []byte(completeCard), 0o644)
+		os.WriteFile(filepath.Join(p, "weights.bin"), []byte(strings.Repeat("w", 100)), 0o644)
+		os.WriteFile(filepath.Join(p, "requirements.txt"), []byte("torch=="+pin+" --hash=sha256:aa\n"), 0o644)
+		return p
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := cli(t, append(args, "--data-dir", data)...)
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, errOut)
+		}
+		return out + errOut
+	}
+	run(0, "models", "register", "m", "--version", "1", "--path", model("1", "2.5.1"), "--card", filepath.Join(dir, "m1", "README.md"), "--risk-tier", "low")
+	if out := run(1, "gate", "m@1"); !strings.Contains(out, "dependencies were not checked") {
+		t.Errorf("gate without a database:\n%s", out)
+	}
+	exp := filepath.Join(dir, "all.zip")
+	f, _ := os.Create(exp)
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("GHSA-t.json")
+	json.NewEncoder(w).Encode(map[string]any{"id": "GHSA-t", "modified": "2024-05-01T00:00:00Z", "database_specific": map[string]string{"severity": "CRITICAL"},
+		"affected": []any{map[string]any{"package": map[string]string{"ecosystem": "PyPI", "name": "torch"},
+			"ranges": []any{map[string]any{"type": "ECOSYSTEM", "events": []map[string]string{{"introduced": "0"}, {"fixed": "2.6.0"}}}}}}})
+	zw.Close()
+	f.Close()
+	run(0, "vulndb", "import", exp)
+	// The gate checks again against today's database.
+	if out := run(1, "gate", "m@1"); !strings.Contains(out, "1 critical vulnerability advisory(ies) affect the model's dependencies") {
+		t.Errorf("gate with a vulnerable pin:\n%s", out)
+	}
+	run(0, "models", "register", "m", "--version", "2", "--path", model("2", "2.6.0"), "--card", filepath.Join(dir, "m2", "README.md"), "--risk-tier", "low")
+	if out := run(1, "gate", "m@2"); strings.Contains(out, "dependenc") {
+		t.Errorf("a fixed pin is still refused:\n%s", out)
+	}
+}

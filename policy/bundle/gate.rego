@@ -109,3 +109,40 @@ deny contains {"rule": "dataset-contract", "msg": msg} if {
 	not contract_acceptable(d)
 	msg := sprintf("dataset %s fails its data contract (%v)", [d.name, object.get(d, "contract", "no status")])
 }
+
+# Dependencies declared beside the model (requirements, pyproject, locks)
+# are checked against the vulnerability database when it is registered
+# and at every gate check. An advisory that affects a declared, locked or
+# installed version blocks promotion when it is critical, and for a
+# high-risk model when it is high too; one a range may only resolve into
+# does not. A malicious package always blocks.
+dependency_blocking contains "critical"
+
+dependency_blocking contains "high" if high_risk
+
+has_dependencies if "dependencies" in object.keys(input)
+
+dependencies_checked if {
+	input.dependencies.checked == true
+	is_object(input.dependencies.affected)
+	is_number(input.dependencies.malicious)
+}
+
+deny contains {"rule": "dependencies-unchecked", "msg": msg} if {
+	has_dependencies
+	not dependencies_checked
+	msg := sprintf("the model's dependencies were not checked for vulnerabilities: %v", [object.get(input, ["dependencies", "error"], "no result")])
+}
+
+deny contains {"rule": "dependency-vulnerable", "msg": msg} if {
+	some severity in dependency_blocking
+	n := object.get(input, ["dependencies", "affected", severity], 0)
+	n != 0
+	msg := sprintf("%v %s vulnerability advisory(ies) affect the model's dependencies", [n, severity])
+}
+
+deny contains {"rule": "dependency-malicious", "msg": msg} if {
+	n := input.dependencies.malicious
+	n != 0
+	msg := sprintf("%v of the model's dependencies are malicious packages", [n])
+}

@@ -131,3 +131,30 @@ test_every_denial_names_its_rule if {
 		"unsigned", "never-scanned", "card-missing", "fairness-unreported", "threat-model-missing",
 	} with input as {"risk_tier": "high"}
 }
+
+deps(d) := replaced("dependencies", object.union({"checked": true, "affected": {}, "possibly_affected": {}, "malicious": 0}, d))
+
+test_clean_dependencies_are_allowed if {
+	count(gate.deny) == 0 with input as deps({"affected": {"medium": 3}, "possibly_affected": {"critical": 2}})
+}
+
+test_critical_dependency_is_denied if {
+	"1 critical vulnerability advisory(ies) affect the model's dependencies" in messages with input as deps({"affected": {"critical": 1}})
+}
+
+test_high_dependency_blocks_a_high_risk_model_only if {
+	"2 high vulnerability advisory(ies) affect the model's dependencies" in messages with input as deps({"affected": {"high": 2}})
+	low := object.union(deps({"affected": {"high": 2}}), {"risk_tier": "low"})
+	not "dependency-vulnerable" in rules with input as low
+}
+
+test_malicious_dependency_is_denied if {
+	"dependency-malicious" in rules with input as deps({"malicious": 1})
+}
+
+test_unchecked_dependencies_are_denied if {
+	some msg in messages with input as deps({"checked": false, "error": "no vulnerability database"})
+	contains(msg, "no vulnerability database")
+	"dependencies-unchecked" in rules with input as replaced("dependencies", {"checked": true, "affected": "none", "malicious": 0})
+	"dependencies-unchecked" in rules with input as replaced("dependencies", {"checked": true, "affected": {}})
+}

@@ -151,3 +151,31 @@ func includes(b []byte) []string {
 	}
 	return out
 }
+
+// Beside returns the dependency files beside a model: in its directory,
+// or in the directory of a single-file model, not below.
+func Beside(modelPath string) ([]File, error) {
+	dir := modelPath
+	fi, err := os.Stat(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		dir = filepath.Dir(modelPath)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if _, parse := parserFor(p); parse != nil && e.Type().IsRegular() {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	return Find(paths)
+}
