@@ -13,8 +13,8 @@ import (
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/policy"
 	"github.com/modelgate/modelgate/registry"
-	"github.com/modelgate/modelgate/supplychain"
 	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/modelgate/modelgate/supplychain"
 )
 
 // TrustDir is where a data directory keeps the keys and certificates
