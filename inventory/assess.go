@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,9 @@ import (
 	"github.com/modelgate/modelgate/modelscan"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/supplychain"
+	"github.com/modelgate/modelgate/supplychain/deps"
+	"github.com/modelgate/modelgate/supplychain/vulndb"
 )
 
 // Evidence is what modelgate knows that an inventory is joined to.
@@ -29,6 +33,10 @@ type Evidence struct {
 	Calls map[string]Calls
 	// Scanner, when set, scans every model file found.
 	Scanner *modelscan.Scanner
+	// VulnDB, when set, checks the Python packages declared in the
+	// estate: each python-deps asset gets the vulnerability findings of
+	// its packages (its patch status).
+	VulnDB *vulndb.DB
 	// Sources name what the evidence came from, for the report.
 	Sources []string
 }
@@ -90,6 +98,12 @@ func (inv *Inventory) Assess(ctx context.Context, ev Evidence) error {
 			}
 			routeStatus(a, st, ev)
 			modelFindings(a, st)
+		case KindPackages:
+			if ev.VulnDB != nil {
+				if err := packageFindings(a, ev.VulnDB); err != nil {
+					return err
+				}
+			}
 		case KindServing, KindCode, KindNotebook:
 			st := &Status{}
 			routeStatus(a, st, ev)
@@ -323,4 +337,30 @@ func verdictOf(path string, files []finding.File) scanVerdict {
 			Location: path, Remediation: "run modelgate scan model on it for the details", References: refsSupplyChain}
 	}
 	return v
+}
+
+// packageFindings judges a python-deps asset's packages against the
+// vulnerability database and adds the vulnerability findings (affected,
+// possibly affected, malicious) to it; pinning advice stays with scan deps.
+func packageFindings(a *Asset, db *vulndb.DB) error {
+	f := deps.File{Path: a.Path, Format: "requirements"}
+	for _, p := range a.Packages {
+		f.Requirements = append(f.Requirements, deps.Requirement{Name: p.Name, Ecosystem: p.Ecosystem, Spec: p.Spec,
+			Version: p.Version, Pinned: p.Pinned, Source: p.Source, Kind: deps.Declared})
+	}
+	res, err := supplychain.ScanDeps(db, []deps.File{f})
+	if err != nil {
+		return err
+	}
+	vulnerable := 0
+	for _, file := range res.Report().Files {
+		for _, fd := range file.Findings {
+			if strings.HasPrefix(fd.RuleID, "DEP-VULN") || fd.RuleID == "DEP-MALICIOUS" {
+				a.Findings = append(a.Findings, fd)
+				vulnerable++
+			}
+		}
+	}
+	a.attr("vulnerability_findings", strconv.Itoa(vulnerable))
+	return nil
 }

@@ -12,11 +12,13 @@ import (
 
 	"github.com/modelgate/modelgate/finding"
 	"github.com/modelgate/modelgate/internal/cdxschema"
+	"github.com/modelgate/modelgate/internal/osvtest"
 	"github.com/modelgate/modelgate/internal/sarifschema"
 	"github.com/modelgate/modelgate/modelscan"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/registry/bom"
 	"github.com/modelgate/modelgate/store"
+	"github.com/modelgate/modelgate/supplychain/vulndb"
 )
 
 func sha(b []byte) string {
@@ -183,3 +185,30 @@ func writeBOM(buf *bytes.Buffer, inv *Inventory) error {
 }
 
 var bomWrite = bom.Write
+
+// TestPackagesPatchStatus gives declared packages their vulnerability
+// findings when a database is present.
+func TestPackagesPatchStatus(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "app/requirements.txt", []byte("torch==2.3.0\nnumpy>=1.26\n"))
+	exp := filepath.Join(t.TempDir(), "all.zip")
+	osvtest.Write(t, exp, osvtest.Advisory("GHSA-t", "torch", "introduced", "0", "fixed", "2.6.0").
+		With("database_specific", map[string]string{"severity": "HIGH"}))
+	idx := filepath.Join(t.TempDir(), vulndb.FileName)
+	if _, err := vulndb.Import(idx, []string{exp}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := vulndb.Open(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inv := scan(t, nil, dir)
+	if err := inv.Assess(context.Background(), Evidence{VulnDB: db}); err != nil {
+		t.Fatal(err)
+	}
+	pk := inv.Assets[slicesIndex(inv, KindPackages)]
+	if !hasRule(pk, "DEP-VULN") || pk.Attrs["vulnerability_findings"] != "1" || hasRule(pk, "DEP-UNPINNED") {
+		t.Errorf("python-deps: %+v %+v", pk.Attrs, pk.Findings)
+	}
+}

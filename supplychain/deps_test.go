@@ -1,8 +1,6 @@
 package supplychain
 
 import (
-	"archive/zip"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,45 +9,23 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/finding"
+	"github.com/modelgate/modelgate/internal/osvtest"
 	"github.com/modelgate/modelgate/supplychain/deps"
 	"github.com/modelgate/modelgate/supplychain/vulndb"
 )
 
-// osvExport writes a zip of OSV records: id, package, events (introduced,
-// fixed pairs), enumerated versions.
-func osvExport(t *testing.T, path string, recs ...[]any) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := zip.NewWriter(f)
-	for _, r := range recs {
-		var events []map[string]string
-		kv := r[2].([]string)
-		for i := 0; i < len(kv); i += 2 {
-			events = append(events, map[string]string{kv[i]: kv[i+1]})
-		}
-		rec := map[string]any{"id": r[0], "modified": "2024-05-01T00:00:00Z", "summary": "flaw in " + r[1].(string),
-			"aliases":           []string{"CVE-2024-" + strings.TrimPrefix(r[0].(string), "GHSA-")},
-			"database_specific": map[string]string{"severity": "HIGH"},
-			"affected": []any{map[string]any{"package": map[string]string{"ecosystem": "PyPI", "name": r[1].(string)},
-				"ranges": []any{map[string]any{"type": "ECOSYSTEM", "events": events}}, "versions": r[3]}}}
-		w, _ := zw.Create(r[0].(string) + ".json")
-		json.NewEncoder(w).Encode(rec)
-	}
-	zw.Close()
-	f.Close()
-}
-
 func TestScanDeps(t *testing.T) {
 	dir := t.TempDir()
 	exp := filepath.Join(dir, "PyPI.zip")
-	osvExport(t, exp,
-		[]any{"GHSA-1", "PyJWT", []string{"introduced", "0", "fixed", "2.4.0"}, []string{"2.3.0", "2.0.0"}},
-		[]any{"GHSA-2", "transformers", []string{"introduced", "4.38.0", "fixed", "4.48.0"}, nil},
-		[]any{"GHSA-3", "torch", []string{"introduced", "0", "fixed", "2.6.0"}, nil},
-		[]any{"MAL-2025-9", "evil-pkg", []string{"introduced", "0"}, nil},
+	adv := func(id, pkg string, events ...string) osvtest.Record {
+		return osvtest.Advisory(id, pkg, events...).With("aliases", []string{"CVE-2024-" + strings.TrimPrefix(id, "GHSA-")}).
+			With("database_specific", map[string]string{"severity": "HIGH"})
+	}
+	osvtest.Write(t, exp,
+		adv("GHSA-1", "PyJWT", "introduced", "0", "fixed", "2.4.0").Versions("2.3.0", "2.0.0"),
+		adv("GHSA-2", "transformers", "introduced", "4.38.0", "fixed", "4.48.0"),
+		adv("GHSA-3", "torch", "introduced", "0", "fixed", "2.6.0"),
+		adv("MAL-2025-9", "evil-pkg", "introduced", "0"),
 	)
 	idx := filepath.Join(dir, "db", vulndb.FileName)
 	if _, err := vulndb.Import(idx, []string{exp}, time.Now()); err != nil {

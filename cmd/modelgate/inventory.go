@@ -25,6 +25,7 @@ import (
 	"github.com/modelgate/modelgate/registry/bom"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
+	"github.com/modelgate/modelgate/supplychain/vulndb"
 	"github.com/spf13/cobra"
 )
 
@@ -83,6 +84,15 @@ func (f *scanFlags) run(ctx context.Context, g *globals, paths []string) (*inven
 	}
 	if !f.noScan {
 		ev.Scanner = &modelscan.Scanner{Digest: false}
+	}
+	// Patch status of declared Python packages, when a vulnerability
+	// database has been imported.
+	if db, err := vulndb.Open(vulndbPath(g, "")); err == nil {
+		defer db.Close()
+		ev.VulnDB = db
+		ev.Sources = append(ev.Sources, "vulnerability database (OSV "+db.Meta.Ecosystem+", imported "+db.Meta.ImportedAt.Format(time.DateOnly)+")")
+	} else if !errors.Is(err, vulndb.ErrNoIndex) {
+		return nil, err
 	}
 	if err := inv.Assess(ctx, ev); err != nil {
 		return nil, interrupted{err}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/internal/cdxschema"
+	"github.com/modelgate/modelgate/internal/osvtest"
 	"github.com/modelgate/modelgate/internal/sarifschema"
 )
 
@@ -16,15 +16,9 @@ func TestScanDepsCLI(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	exp := filepath.Join(dir, "all.zip")
-	f, _ := os.Create(exp)
-	zw := zip.NewWriter(f)
-	w, _ := zw.Create("GHSA-test.json")
-	json.NewEncoder(w).Encode(map[string]any{"id": "GHSA-test", "modified": "2024-05-01T00:00:00Z", "aliases": []string{"CVE-2024-1"},
-		"severity": []any{map[string]string{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}},
-		"affected": []any{map[string]any{"package": map[string]string{"ecosystem": "PyPI", "name": "Torch"},
-			"ranges": []any{map[string]any{"type": "ECOSYSTEM", "events": []map[string]string{{"introduced": "0"}, {"fixed": "2.6.0"}}}}}}})
-	zw.Close()
-	f.Close()
+	osvtest.Write(t, exp, osvtest.Advisory("GHSA-test", "Torch", "introduced", "0", "fixed", "2.6.0").
+		With("aliases", []string{"CVE-2024-1"}).
+		With("severity", []any{map[string]string{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}))
 	proj := filepath.Join(dir, "proj")
 	os.MkdirAll(proj, 0o755)
 	os.WriteFile(filepath.Join(proj, "requirements.txt"), []byte("torch==2.5.1 --hash=sha256:aa\n"), 0o644)
@@ -100,14 +94,8 @@ func TestGateChecksDependencies(t *testing.T) {
 		t.Errorf("gate without a database:\n%s", out)
 	}
 	exp := filepath.Join(dir, "all.zip")
-	f, _ := os.Create(exp)
-	zw := zip.NewWriter(f)
-	w, _ := zw.Create("GHSA-t.json")
-	json.NewEncoder(w).Encode(map[string]any{"id": "GHSA-t", "modified": "2024-05-01T00:00:00Z", "database_specific": map[string]string{"severity": "CRITICAL"},
-		"affected": []any{map[string]any{"package": map[string]string{"ecosystem": "PyPI", "name": "torch"},
-			"ranges": []any{map[string]any{"type": "ECOSYSTEM", "events": []map[string]string{{"introduced": "0"}, {"fixed": "2.6.0"}}}}}}})
-	zw.Close()
-	f.Close()
+	osvtest.Write(t, exp, osvtest.Advisory("GHSA-t", "torch", "introduced", "0", "fixed", "2.6.0").
+		With("database_specific", map[string]string{"severity": "CRITICAL"}))
 	run(0, "vulndb", "import", exp)
 	// The gate checks again against today's database.
 	if out := run(1, "gate", "m@1"); !strings.Contains(out, "1 critical vulnerability advisory(ies) affect the model's dependencies") {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/internal/osvtest"
 	"github.com/modelgate/modelgate/supplychain/pep440"
 )
 
@@ -48,19 +49,11 @@ func record(id, pkg, modified string, ranges []map[string]string, versions []str
 
 func writeExport(t *testing.T, path string, records ...map[string]any) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	rs := make([]osvtest.Record, len(records))
+	for i, r := range records {
+		rs[i] = r
 	}
-	zw := zip.NewWriter(f)
-	for _, r := range records {
-		w, _ := zw.Create(r["id"].(string) + ".json")
-		json.NewEncoder(w).Encode(r)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	osvtest.Write(t, path, rs...)
 }
 
 func ev(kv ...string) []map[string]string {
