@@ -13,7 +13,7 @@ import (
 
 func newScan(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "scan", Short: "Scan artifacts for security problems"}
-	cmd.AddCommand(scanModel(g), scanDeps(g))
+	cmd.AddCommand(scanModel(g), scanDeps(g), scanSecrets(g))
 	return cmd
 }
 

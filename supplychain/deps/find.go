@@ -179,3 +179,9 @@ func Beside(modelPath string) ([]File, error) {
 	}
 	return Find(paths)
 }
+
+// IsDependencyFile reports whether a path names a file Find reads.
+func IsDependencyFile(path string) bool {
+	_, parse := parserFor(path)
+	return parse != nil
+}
