@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -67,12 +68,36 @@ func ScanHistory(ctx context.Context, repoPath, since string) ([]Leak, error) {
 		if err != nil {
 			return err
 		}
-		return tree.Files().ForEach(func(f *object.File) error {
-			if seen[f.Hash] || !f.Mode.IsFile() {
-				return nil
+		// A commit brings the blobs that differ from its parents'
+		// trees; comparing trees skips every subtree whose hash is
+		// unchanged, where walking each commit's whole tree would
+		// revisit every file of every commit. A root commit brings all.
+		add := func(name string, hash plumbing.Hash, mode filemode.FileMode) {
+			if !seen[hash] && mode.IsFile() {
+				seen[hash] = true
+				jobs = append(jobs, blobJob{hash, name, c})
 			}
-			seen[f.Hash] = true
-			jobs = append(jobs, blobJob{f.Hash, f.Name, c})
+		}
+		if c.NumParents() == 0 {
+			return tree.Files().ForEach(func(f *object.File) error {
+				add(f.Name, f.Hash, f.Mode)
+				return nil
+			})
+		}
+		return c.Parents().ForEach(func(p *object.Commit) error {
+			ptree, err := p.Tree()
+			if err != nil {
+				return err
+			}
+			changes, err := object.DiffTreeWithOptions(ctx, ptree, tree, &object.DiffTreeOptions{})
+			if err != nil {
+				return err
+			}
+			for _, ch := range changes {
+				if ch.To.Name != "" {
+					add(ch.To.Name, ch.To.TreeEntry.Hash, ch.To.TreeEntry.Mode)
+				}
+			}
 			return nil
 		})
 	})
