@@ -239,3 +239,47 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestRealRecord imports a real PyPA record (testdata/osv/README.md).
+func TestRealRecord(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "osv", "PYSEC-2023-212.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeExport(t, filepath.Join(dir, "PyPI.zip"), rec)
+	path := filepath.Join(dir, FileName)
+	if _, err := Import(path, []string{filepath.Join(dir, "PyPI.zip")}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	advs, err := db.Lookup("URLLib3")
+	if err != nil || len(advs) != 1 {
+		t.Fatalf("lookup: %v %v", advs, err)
+	}
+	a := advs[0]
+	// NVD rates CVE-2023-45803 4.2, medium.
+	if a.CVSS != 4.2 || a.Severity != "medium" || len(a.Ranges) != 2 || !slices.Equal(a.Fixed(), []string{"2.0.7", "1.26.18"}) {
+		t.Errorf("advisory: cvss %v %s ranges %+v", a.CVSS, a.Severity, a.Ranges)
+	}
+	for v, want := range map[string]bool{"1.26.17": true, "1.26.18": false, "2.0.6": true, "2.0.7": false, "2.2.0": false, "1.0": true} {
+		if got := len(CheckVersion(advs, pep440.MustParse(v))) == 1; got != want {
+			t.Errorf("urllib3 %s affected: %v, want %v", v, got, want)
+		}
+	}
+	m := CheckSet(advs, mustSet(">=2,<2.1"))
+	if len(m) != 1 || m[0].AllowedCount != 7 || m[0].Allowed[0] != "2.0.6" {
+		t.Errorf("urllib3>=2,<2.1: %+v", m)
+	}
+	if m := CheckSet(advs, mustSet(">=2.0.7")); len(m) != 0 {
+		t.Errorf("urllib3>=2.0.7: %+v", m)
+	}
+}
