@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/modelgate/modelgate/internal/osvtest"
 )
 
 func TestScanSecretsCLI(t *testing.T) {
@@ -68,4 +71,39 @@ func TestScanSecretsCLI(t *testing.T) {
 	run(2, "hook", "install", repo)
 	run(0, "hook", "install", repo, "--force")
 	run(2, "hook", "install", tree)
+}
+
+// TestStagedHook stages a credential and a vulnerable pin in a repository
+// (made with go-git: no git binary): scan secrets --staged refuses both.
+func TestStagedHook(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	exp := filepath.Join(dir, "all.zip")
+	osvtest.Write(t, exp, osvtest.Advisory("GHSA-h", "torch", "introduced", "0", "fixed", "2.6.0").
+		With("database_specific", map[string]string{"severity": "CRITICAL"}))
+	if code, out, errOut := cli(t, "vulndb", "import", exp, "--data-dir", data); code != 0 {
+		t.Fatal(out, errOut)
+	}
+	repoDir := filepath.Join(dir, "repo")
+	repo, err := git.PlainInit(repoDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	os.WriteFile(filepath.Join(repoDir, "requirements.txt"), []byte("torch==2.5.0 --hash=sha256:aa\n"), 0o644)
+	wt.Add("requirements.txt")
+	code, out, errOut := cli(t, "scan", "secrets", "--staged", repoDir, "--data-dir", data)
+	if code != 1 || !strings.Contains(out, "staged dependency files") || !strings.Contains(out, "GHSA-h") {
+		t.Fatalf("staged vulnerable pin: %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(repoDir, "requirements.txt"), []byte("torch==2.6.0 --hash=sha256:aa\n"), 0o644)
+	wt.Add("requirements.txt")
+	if code, out, errOut := cli(t, "scan", "secrets", "--staged", repoDir, "--data-dir", data); code != 0 {
+		t.Fatalf("staged fixed pin: %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(filepath.Join(repoDir, "ci.env"), []byte("GITHUB_TOKEN=ghp_R8vKq2mZt7XwLp4nHs9dYc3bFj6gTe1uAo5i\n"), 0o644)
+	wt.Add("ci.env")
+	if code, out, _ := cli(t, "scan", "secrets", "--staged", repoDir, "--data-dir", data); code != 1 || !strings.Contains(out, "ci.env") {
+		t.Fatalf("staged credential: %d\n%s", code, out)
+	}
 }
