@@ -41,36 +41,19 @@ func ScanFiles(ctx context.Context, roots []string) ([]Leak, error) {
 			return nil, err
 		}
 	}
-	var ferr error
-	var errOnce = make(chan error, 1)
-	leaks := parallel(ctx, paths, func(p string) []Leak {
+	leaks, err := parallel(ctx, paths, func(p string) ([]Leak, error) {
 		f, err := os.Open(p)
 		if err != nil {
-			select {
-			case errOnce <- err:
-			default:
-			}
-			return nil
+			return nil, err
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxFile))
 		if err != nil {
-			select {
-			case errOnce <- err:
-			default:
-			}
-			return nil
+			return nil, err
 		}
-		return scanContent(d, filepath.ToSlash(p), b)
+		return scanContent(d, filepath.ToSlash(p), b), nil
 	})
-	select {
-	case ferr = <-errOnce:
-	default:
-	}
-	if ferr != nil {
-		return nil, ferr
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	sortLeaks(leaks)

@@ -104,40 +104,29 @@ func ScanHistory(ctx context.Context, repoPath, since string) ([]Leak, error) {
 	if err != nil {
 		return nil, err
 	}
-	var readErr error
-	errc := make(chan error, 1)
-	leaks := parallel(ctx, jobs, func(j blobJob) []Leak {
+	leaks, err := parallel(ctx, jobs, func(j blobJob) ([]Leak, error) {
 		blob, err := repo.BlobObject(j.hash)
-		if err == nil {
-			var r io.ReadCloser
-			if r, err = blob.Reader(); err == nil {
-				defer r.Close()
-				var b []byte
-				if b, err = io.ReadAll(io.LimitReader(r, maxFile)); err == nil {
-					ls := scanContent(d, j.path, b)
-					for i := range ls {
-						ls[i].Commit = j.commit.Hash.String()
-						ls[i].Author = j.commit.Author.Email
-						ls[i].Date = j.commit.Author.When.UTC().Format(time.RFC3339)
-					}
-					return ls
-				}
-			}
+		if err != nil {
+			return nil, fmt.Errorf("blob %s (%s): %w", j.hash, j.path, err)
 		}
-		select {
-		case errc <- fmt.Errorf("blob %s (%s): %w", j.hash, j.path, err):
-		default:
+		r, err := blob.Reader()
+		if err != nil {
+			return nil, fmt.Errorf("blob %s (%s): %w", j.hash, j.path, err)
 		}
-		return nil
+		defer r.Close()
+		b, err := io.ReadAll(io.LimitReader(r, maxFile))
+		if err != nil {
+			return nil, fmt.Errorf("blob %s (%s): %w", j.hash, j.path, err)
+		}
+		ls := scanContent(d, j.path, b)
+		for i := range ls {
+			ls[i].Commit = j.commit.Hash.String()
+			ls[i].Author = j.commit.Author.Email
+			ls[i].Date = j.commit.Author.When.UTC().Format(time.RFC3339)
+		}
+		return ls, nil
 	})
-	select {
-	case readErr = <-errc:
-	default:
-	}
-	if readErr != nil {
-		return nil, readErr
-	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	sortLeaks(leaks)

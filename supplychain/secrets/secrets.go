@@ -125,10 +125,12 @@ func printableStrings(b []byte) []byte {
 	return out
 }
 
-// parallel runs fn over items with a worker per CPU and gathers results.
-func parallel[T any](ctx context.Context, items []T, fn func(T) []Leak) []Leak {
+// parallel runs fn over items with a worker per CPU and gathers the
+// leaks; the first error stops the feeding and is returned.
+func parallel[T any](ctx context.Context, items []T, fn func(T) ([]Leak, error)) ([]Leak, error) {
 	var mu sync.Mutex
 	var out []Leak
+	var first error
 	work := make(chan T)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -136,23 +138,31 @@ func parallel[T any](ctx context.Context, items []T, fn func(T) []Leak) []Leak {
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				if ls := fn(it); len(ls) > 0 {
-					mu.Lock()
-					out = append(out, ls...)
-					mu.Unlock()
+				ls, err := fn(it)
+				mu.Lock()
+				out = append(out, ls...)
+				if err != nil && first == nil {
+					first = err
 				}
+				mu.Unlock()
 			}
 		}()
 	}
 	for _, it := range items {
-		if ctx.Err() != nil {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
 			break
 		}
 		work <- it
 	}
 	close(work)
 	wg.Wait()
-	return out
+	if first != nil {
+		return nil, first
+	}
+	return out, ctx.Err()
 }
 
 func sortLeaks(ls []Leak) {
