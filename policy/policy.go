@@ -62,42 +62,57 @@ func New(ctx context.Context, dir string) (*Engine, error) {
 		return nil, err
 	}
 	if dir != "" {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
+		if err := ReadModules(dir, mods); err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".rego") {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-			if err != nil {
-				return nil, err
-			}
-			mods[e.Name()] = string(b)
-		}
 	}
-	opts := []func(*rego.Rego){rego.Query(Query)}
-	e := &Engine{}
+	q, names, digest, err := Prepare(ctx, mods, Query)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &Engine{query: q, Modules: names, Digest: digest}, nil
+}
+
+// Prepare compiles Rego modules (by file name; _test.rego files left
+// out) for a query, and returns the module names in use and their digest:
+// SHA-256 over the names and sources in name order.
+func Prepare(ctx context.Context, mods map[string]string, query string) (rego.PreparedEvalQuery, []string, string, error) {
+	opts := []func(*rego.Rego){rego.Query(query)}
+	var names []string
 	for name, src := range mods {
 		if strings.HasSuffix(name, "_test.rego") {
 			continue
 		}
 		opts = append(opts, rego.Module(name, src))
-		e.Modules = append(e.Modules, name)
+		names = append(names, name)
 	}
-	slices.Sort(e.Modules)
+	slices.Sort(names)
 	h := sha256.New()
-	for _, name := range e.Modules {
+	for _, name := range names {
 		fmt.Fprintf(h, "%d:%s%d:%s", len(name), name, len(mods[name]), mods[name])
 	}
-	e.Digest = hex.EncodeToString(h.Sum(nil))
 	q, err := rego.New(opts...).PrepareForEval(ctx)
+	return q, names, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// ReadModules adds the .rego files in dir to mods: a file with an
+// existing module's name replaces it.
+func ReadModules(dir string, mods map[string]string) error {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return err
 	}
-	e.query = q
-	return e, nil
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".rego") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		mods[e.Name()] = string(b)
+	}
+	return nil
 }
 
 // Decision is the gate's verdict.

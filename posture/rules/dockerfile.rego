@@ -1,0 +1,68 @@
+package modelgate.posture
+
+import rego.v1
+
+dockerfiles contains d if {
+	some d in input.documents
+	d.kind == "dockerfile"
+}
+
+final_stage(d) := d.content.stages[count(d.content.stages) - 1]
+
+stage_names(d) := {s.name | some s in d.content.stages; s.name != ""}
+
+# The user the final stage runs as: its last USER, or root.
+final_user(d) := u if {
+	users := [i.args[0] | some i in final_stage(d).instructions; i.cmd == "user"]
+	count(users) > 0
+	u := users[count(users) - 1]
+}
+
+final_user(d) := "root" if {
+	not any_user(d)
+}
+
+any_user(d) if {
+	some i in final_stage(d).instructions
+	i.cmd == "user"
+}
+
+root_user(u) if lower(u) in {"root", "0", "0:0", "root:root"}
+
+root_user(u) if startswith(u, "0:")
+
+deny contains f if {
+	some d in dockerfiles
+	s := final_stage(d)
+	u := final_user(d)
+	root_user(u)
+	f := hit("PS-DF-001", d, s.line, sprintf("the final stage (FROM %s) runs as %s", [s.image, u]))
+}
+
+deny contains f if {
+	some d in dockerfiles
+	some s in d.content.stages
+	img := s.image
+	lower(img) != "scratch"
+	not lower(img) in stage_names(d)
+	not contains(img, "@sha256:")
+	f := hit("PS-DF-002", d, s.line, sprintf("FROM %s", [img]))
+}
+
+secret_name(n) if regex.match(`(?i)(token|secret|passw(or)?d|api_?key|access_?key|private_?key|credential)`, n)
+
+# ENV NAME=value and ARG NAME[=default]: the parser gives ENV as name,
+# value pairs and ARG as NAME[=default] words.
+env_names(i) := {i.args[k] | some k in numbers.range(0, count(i.args) - 1); k % 2 == 0} if i.cmd == "env"
+
+env_names(i) := {split(a, "=")[0] | some a in i.args} if i.cmd == "arg"
+
+deny contains f if {
+	some d in dockerfiles
+	some s in d.content.stages
+	some i in s.instructions
+	i.cmd in {"env", "arg"}
+	some n in env_names(i)
+	secret_name(n)
+	f := hit("PS-DF-003", d, i.line, sprintf("%s %s", [upper(i.cmd), n]))
+}
