@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelgate/modelgate/internal/sarifschema"
+)
+
+func TestPostureScanCLI(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM python:3.12\nENV HF_TOKEN=x\nCMD [\"python\"]\n"), 0o644)
+	code, out, errOut := cli(t, "posture", "scan", dir)
+	if code != 1 || !strings.Contains(out, "PS-DF-001") || !strings.Contains(out, "PS-DF-003") {
+		t.Fatalf("scan: %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "posture", "scan", dir, "--format", "sarif")
+	if code != 1 || sarifschema.Validate([]byte(out)) != nil {
+		t.Errorf("sarif: %d %v", code, sarifschema.Validate([]byte(out)))
+	}
+	// A user rule adds to the pack.
+	rules := t.TempDir()
+	os.WriteFile(filepath.Join(rules, "org.rego"), []byte(`package modelgate.posture
+
+import rego.v1
+
+deny contains {"rule": "ORG-1", "severity": "low", "title": "no CMD", "path": d.path, "msg": "x"} if {
+	some d in input.documents
+	d.kind == "dockerfile"
+}
+`), 0o644)
+	if code, out, _ := cli(t, "posture", "scan", dir, "--rules", rules); code != 1 || !strings.Contains(out, "ORG-1") {
+		t.Errorf("user rule: %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(rules, "bad.rego"), []byte("package x\nthis is not rego\n"), 0o644)
+	if code, _, _ := cli(t, "posture", "scan", dir, "--rules", rules); code != 2 {
+		t.Errorf("bad rule: exit %d", code)
+	}
+	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("a: [\n"), 0o644)
+	if code, _, errOut := cli(t, "posture", "scan", dir); code != 2 || !strings.Contains(errOut, "broken.yaml") {
+		t.Errorf("broken file: %d %s", code, errOut)
+	}
+}
