@@ -2,9 +2,13 @@ package posture
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -17,16 +21,37 @@ import (
 //go:embed rules/*.rego
 var rulesFS embed.FS
 
+// pinnedDigest is the digest of the embedded rule pack as reviewed. A
+// binary built from rules that differ refuses to judge: the digest in a
+// report must name the rules that were reviewed, not whatever the build
+// tree held. TestPinnedDigest says the new value when a rule changes.
+//
+//go:embed rules.sha256
+var pinnedDigest string
+
 // Query is the set of findings the rules produce.
 const Query = "data.modelgate.posture.deny"
 
 // Engine evaluates the rule pack over a set of documents.
 type Engine struct {
 	query   rego.PreparedEvalQuery
+	mods    map[string]string
 	Modules []string
-	// Digest identifies the rule set (SHA-256 over module names and
-	// sources), for the record of what judged a configuration.
+	// Digest identifies the rule set in use (SHA-256 over module names
+	// and sources), for the record of what judged a configuration.
 	Digest string
+	// PackDigest is the embedded pack's pinned digest; Digest differs
+	// from it when user rules were added or replaced embedded ones.
+	PackDigest string
+}
+
+// Rule is a rule's metadata, as the pack declares it.
+type Rule struct {
+	ID          string   `json:"id"`
+	Severity    string   `json:"severity"`
+	Title       string   `json:"title"`
+	Remediation string   `json:"remediation"`
+	Refs        []string `json:"refs"`
 }
 
 // DefaultRules returns the embedded rule modules by file name.
@@ -51,6 +76,10 @@ func NewEngine(ctx context.Context, dir string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	pack := PackDigest(mods)
+	if want := strings.TrimSpace(pinnedDigest); pack != want {
+		return nil, fmt.Errorf("posture rules: the embedded rule pack's digest %s is not the pinned %s: this binary was built from unreviewed rules", pack, want)
+	}
 	if dir != "" {
 		if err := policy.ReadModules(dir, mods); err != nil {
 			return nil, err
@@ -60,7 +89,48 @@ func NewEngine(ctx context.Context, dir string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("posture rules: %w", err)
 	}
-	return &Engine{query: q, Modules: names, Digest: digest}, nil
+	return &Engine{query: q, mods: mods, Modules: names, Digest: digest, PackDigest: pack}, nil
+}
+
+// PackDigest is the digest policy.Prepare gives a set of modules, without
+// compiling them.
+func PackDigest(mods map[string]string) string {
+	names := slices.Sorted(maps.Keys(mods))
+	h := sha256.New()
+	for _, name := range names {
+		fmt.Fprintf(h, "%d:%s%d:%s", len(name), name, len(mods[name]), mods[name])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Rules returns the metadata of every rule in use, by id.
+func (e *Engine) Rules(ctx context.Context) ([]Rule, error) {
+	q, _, _, err := policy.Prepare(ctx, e.mods, "data.modelgate.posture.meta")
+	if err != nil {
+		return nil, fmt.Errorf("posture rules: %w", err)
+	}
+	rs, err := q.Eval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("posture rules: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, fmt.Errorf("posture rules: data.modelgate.posture.meta is undefined")
+	}
+	b, err := json.Marshal(rs[0].Expressions[0].Value)
+	if err != nil {
+		return nil, err
+	}
+	var byID map[string]Rule
+	if err := json.Unmarshal(b, &byID); err != nil {
+		return nil, fmt.Errorf("posture rules: meta: %w", err)
+	}
+	out := make([]Rule, 0, len(byID))
+	for id, r := range byID {
+		r.ID = id
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Evaluate judges the documents together and returns the findings by

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
 	"github.com/modelgate/modelgate/finding"
 	"github.com/modelgate/modelgate/posture"
 	"github.com/spf13/cobra"
@@ -8,7 +12,7 @@ import (
 
 func newPosture(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "posture", Short: "Check AI infrastructure configuration against the AI rule pack"}
-	cmd.AddCommand(postureScan(g))
+	cmd.AddCommand(postureScan(g), postureRules(g))
 	return cmd
 }
 
@@ -50,13 +54,19 @@ findings, 2 bad usage or a file that does not parse.`,
 			if err != nil {
 				return err
 			}
+			ruleset := postureRuleset{PackDigest: e.PackDigest, Digest: e.Digest, Modules: e.Modules, UserRules: rules}
 			switch format {
 			case "json":
-				err = writeJSON(g.stdout, rep)
+				err = writeJSON(g.stdout, struct {
+					*finding.Report
+					Rules postureRuleset `json:"rules"`
+				}{rep, ruleset})
 			case "sarif":
 				err = finding.WriteSARIF(g.stdout, rep, "modelgate", versionString())
 			default:
-				err = finding.WriteTable(g.stdout, rep)
+				if err = finding.WriteTable(g.stdout, rep); err == nil {
+					err = ruleset.writeLine(g.stdout)
+				}
 			}
 			if err != nil {
 				return err
@@ -69,6 +79,61 @@ findings, 2 bad usage or a file that does not parse.`,
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "medium", "fail (exit 1) on findings of this severity or above")
+	cmd.Flags().StringVar(&rules, "rules", "", "directory of .rego files that add to or replace the embedded rules")
+	return cmd
+}
+
+// postureRuleset records which rules judged: the embedded pack's pinned
+// digest and, when user rules were given, the digest of the set in use.
+type postureRuleset struct {
+	PackDigest string   `json:"pack_digest"`
+	Digest     string   `json:"digest"`
+	Modules    []string `json:"modules"`
+	UserRules  string   `json:"user_rules,omitempty"`
+}
+
+func (r postureRuleset) writeLine(w io.Writer) error {
+	if r.UserRules == "" {
+		_, err := fmt.Fprintf(w, "rules: embedded pack sha256:%s\n", r.PackDigest)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "rules: embedded pack sha256:%s with %s: sha256:%s\n", r.PackDigest, r.UserRules, r.Digest)
+	return err
+}
+
+func postureRules(g *globals) *cobra.Command {
+	var format, rules string
+	cmd := &cobra.Command{
+		Use:   "rules [--format table|json] [--rules DIR]",
+		Short: "List the posture rules with their severity, title and references",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			e, err := posture.NewEngine(cmd.Context(), rules)
+			if err != nil {
+				return usageError{err}
+			}
+			list, err := e.Rules(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(g.stdout, list)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RULE\tSEVERITY\tTITLE")
+			for _, r := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Severity, r.Title)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return postureRuleset{PackDigest: e.PackDigest, Digest: e.Digest, UserRules: rules}.writeLine(g.stdout)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	cmd.Flags().StringVar(&rules, "rules", "", "directory of .rego files that add to or replace the embedded rules")
 	return cmd
 }

@@ -45,11 +45,9 @@ deny contains f if {
 	img := s.image
 	lower(img) != "scratch"
 	not lower(img) in stage_names(d)
-	not contains(img, "@sha256:")
+	not pinned(img)
 	f := hit("PS-DF-002", d, s.line, sprintf("FROM %s", [img]))
 }
-
-secret_name(n) if regex.match(`(?i)(token|secret|passw(or)?d|api_?key|access_?key|private_?key|credential)`, n)
 
 # ENV NAME=value and ARG NAME[=default]: the parser gives ENV as name,
 # value pairs and ARG as NAME[=default] words.
@@ -65,4 +63,31 @@ deny contains f if {
 	some n in env_names(i)
 	secret_name(n)
 	f := hit("PS-DF-003", d, i.line, sprintf("%s %s", [upper(i.cmd), n]))
+}
+
+# PS-DF-004: what the build downloads must be what was reviewed: ADD of a
+# URL without --checksum, or a download piped into a shell.
+deny contains f if {
+	some d in dockerfiles
+	some s in d.content.stages
+	some i in s.instructions
+	i.cmd == "add"
+	some a in array.slice(i.args, 0, count(i.args) - 1)
+	regex.match(`^https?://`, a)
+	not checksummed(i)
+	f := hit("PS-DF-004", d, i.line, sprintf("ADD %s without --checksum", [a]))
+}
+
+checksummed(i) if {
+	some fl in i.flags
+	startswith(fl, "--checksum=")
+}
+
+deny contains f if {
+	some d in dockerfiles
+	some s in d.content.stages
+	some i in s.instructions
+	i.cmd == "run"
+	regex.match(`(curl|wget)[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b`, concat(" ", i.args))
+	f := hit("PS-DF-004", d, i.line, "a download piped into a shell")
 }

@@ -2,55 +2,96 @@ package modelgate.posture
 
 import rego.v1
 
-workload_kinds := {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+workload_kinds := {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"} | training_kinds
+
+# Kubeflow training jobs and Ray clusters: pods of their own shapes.
+training_kinds := {"PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "JAXJob", "TrainJob", "RayJob", "RayCluster"}
 
 objects contains d if {
 	some d in input.documents
 	d.kind == "kubernetes"
 }
 
-pod_spec(d) := d.content.spec if d.content.kind == "Pod"
+name(d) := object.get(d.content, ["metadata", "name"], "?")
 
-pod_spec(d) := d.content.spec.template.spec if d.content.kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+namespace(d) := object.get(d.content, ["metadata", "namespace"], "default")
 
-pod_spec(d) := d.content.spec.jobTemplate.spec.template.spec if d.content.kind == "CronJob"
-
-# containers yields [object, container] for every container and init
-# container of every workload.
-containers contains [d, c] if {
+# specs yields [object, pod spec] for every pod template of every
+# workload.
+specs contains [d, d.content.spec] if {
 	some d in objects
-	d.content.kind in workload_kinds
-	spec := pod_spec(d)
-	some key in ["containers", "initContainers"]
-	some c in object.get(spec, key, [])
+	d.content.kind == "Pod"
 }
 
-label(d, c) := sprintf("%s/%s container %s", [d.content.kind, object.get(d.content, ["metadata", "name"], "?"), object.get(c, "name", "?")])
+specs contains [d, d.content.spec.template.spec] if {
+	some d in objects
+	d.content.kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+}
 
-non_root(d, c) if c.securityContext.runAsNonRoot == true
+specs contains [d, d.content.spec.jobTemplate.spec.template.spec] if {
+	some d in objects
+	d.content.kind == "CronJob"
+}
 
-non_root(d, c) if c.securityContext.runAsUser > 0
+# Kubeflow: spec.<x>ReplicaSpecs.<role>.template.spec.
+specs contains [d, r.template.spec] if {
+	some d in objects
+	d.content.kind in training_kinds
+	some key, replicas in d.content.spec
+	endswith(key, "ReplicaSpecs")
+	some r in replicas
+}
 
-non_root(d, c) if {
-	pod_spec(d).securityContext.runAsNonRoot == true
+# Ray: the head group and every worker group.
+specs contains [d, s] if {
+	some d in objects
+	d.content.kind in {"RayCluster", "RayJob"}
+	cluster := object.get(d.content.spec, "rayClusterSpec", d.content.spec)
+	groups := array.concat([object.get(cluster, "headGroupSpec", {})], object.get(cluster, "workerGroupSpecs", []))
+	some g in groups
+	s := g.template.spec
+}
+
+# containers yields [object, pod spec, container] for every container
+# and init container.
+containers contains [d, s, c] if {
+	some [d, s] in specs
+	some key in ["containers", "initContainers"]
+	some c in object.get(s, key, [])
+}
+
+label(d, c) := sprintf("%s/%s container %s", [d.content.kind, name(d), object.get(c, "name", "?")])
+
+non_root(s, c) if c.securityContext.runAsNonRoot == true
+
+non_root(s, c) if c.securityContext.runAsUser > 0
+
+non_root(s, c) if {
+	s.securityContext.runAsNonRoot == true
+	not c.securityContext.runAsNonRoot == false
+	not c.securityContext.runAsUser == 0
+}
+
+non_root(s, c) if {
+	s.securityContext.runAsUser > 0
 	not c.securityContext.runAsNonRoot == false
 	not c.securityContext.runAsUser == 0
 }
 
 deny contains f if {
-	some [d, c] in containers
-	not non_root(d, c)
+	some [d, s, c] in containers
+	not non_root(s, c)
 	f := hit("PS-K8S-001", d, d.line, label(d, c))
 }
 
 deny contains f if {
-	some [d, c] in containers
+	some [d, _, c] in containers
 	not c.securityContext.allowPrivilegeEscalation == false
 	f := hit("PS-K8S-002", d, d.line, label(d, c))
 }
 
 deny contains f if {
-	some [d, c] in containers
+	some [d, _, c] in containers
 	not c.securityContext.readOnlyRootFilesystem == true
 	f := hit("PS-K8S-003", d, d.line, label(d, c))
 }
@@ -61,47 +102,57 @@ drops_all(c) if {
 }
 
 deny contains f if {
-	some [d, c] in containers
+	some [d, _, c] in containers
 	not drops_all(c)
 	f := hit("PS-K8S-004", d, d.line, label(d, c))
 }
 
+gpu_resource(k) if regex.match(`(?i)(^|[./])gpu($|[.-])|^nvidia\.com/|^amd\.com/|^habana\.ai/|^aws\.amazon\.com/neuron`, k)
+
+gpus_requested(c) := {k |
+	some part in ["requests", "limits"]
+	some k, _ in object.get(c, ["resources", part], {})
+	gpu_resource(k)
+}
+
+# A container is limited when it has cpu and memory limits and a limit
+# for every accelerator it asks for.
 limited(c) if {
 	c.resources.limits.cpu
 	c.resources.limits.memory
+	every k in gpus_requested(c) {
+		c.resources.limits[k]
+	}
 }
 
 deny contains f if {
-	some [d, c] in containers
+	some [d, _, c] in containers
 	not limited(c)
 	f := hit("PS-K8S-005", d, d.line, label(d, c))
 }
 
 deny contains f if {
-	some d in objects
-	d.content.kind in workload_kinds
-	some v in object.get(pod_spec(d), "volumes", [])
+	some [d, s] in specs
+	some v in object.get(s, "volumes", [])
 	v.hostPath
-	f := hit("PS-K8S-006", d, d.line, sprintf("%s/%s volume %s mounts %s from the node", [d.content.kind, object.get(d.content, ["metadata", "name"], "?"), v.name, v.hostPath.path]))
+	f := hit("PS-K8S-006", d, d.line, sprintf("%s/%s volume %s mounts %s from the node", [d.content.kind, name(d), v.name, v.hostPath.path]))
 }
 
 model_server_images := ["vllm/", "ghcr.io/huggingface/text-generation-inference", "ghcr.io/huggingface/text-embeddings-inference",
 	"ollama/ollama", "nvcr.io/nvidia/tritonserver", "nvcr.io/nim/", "pytorch/torchserve", "kserve/", "seldonio/",
 	"ghcr.io/ggerganov/llama.cpp", "ghcr.io/ggml-org/llama.cpp", "lmsysorg/sglang", "localai/localai", "openvino/model_server", "tensorflow/serving"]
 
-model_server(d) if {
-	some [e, c] in containers
-	e == d
+model_server_image(img) if {
 	some p in model_server_images
-	contains(c.image, p)
+	contains(img, p)
 }
 
 deny contains f if {
-	some d in objects
-	d.content.kind in workload_kinds
-	model_server(d)
-	not pod_spec(d).automountServiceAccountToken == false
-	f := hit("PS-K8S-007", d, d.line, sprintf("%s/%s", [d.content.kind, object.get(d.content, ["metadata", "name"], "?")]))
+	some [d, s] in specs
+	some c in s.containers
+	model_server_image(c.image)
+	not s.automountServiceAccountToken == false
+	f := hit("PS-K8S-007", d, d.line, sprintf("%s/%s", [d.content.kind, name(d)]))
 }
 
 model_ports := {11434, 8000, 8001, 8002, 8080, 8081, 8265, 5000, 7860, 8888}
@@ -116,5 +167,143 @@ deny contains f if {
 	d.content.spec.type in {"LoadBalancer", "NodePort"}
 	some p in d.content.spec.ports
 	exposed_port(p)
-	f := hit("PS-K8S-008", d, d.line, sprintf("Service %s (%s) exposes port %v", [object.get(d.content, ["metadata", "name"], "?"), d.content.spec.type, p.port]))
+	f := hit("PS-K8S-008", d, d.line, sprintf("Service %s (%s) exposes port %v", [name(d), d.content.spec.type, p.port]))
+}
+
+# An Ingress reaches a model server when its backend port is a model
+# port, or when the Service it names (in its namespace, in any file)
+# forwards to one.
+ingress_backends contains [d, b.service] if {
+	some d in objects
+	d.content.kind == "Ingress"
+	some r in object.get(d.content.spec, "rules", [])
+	some p in r.http.paths
+	b := p.backend
+}
+
+ingress_backends contains [d, d.content.spec.defaultBackend.service] if {
+	some d in objects
+	d.content.kind == "Ingress"
+}
+
+model_backend(d, svc) if svc.port.number in model_ports
+
+model_backend(d, svc) if {
+	some s in objects
+	s.content.kind == "Service"
+	name(s) == svc.name
+	namespace(s) == namespace(d)
+	some p in s.content.spec.ports
+	exposed_port(p)
+	backend_port_matches(p, object.get(svc, "port", {}))
+}
+
+backend_port_matches(p, bp) if p.port == bp.number
+
+backend_port_matches(p, bp) if p.name == bp.name
+
+backend_port_matches(_, bp) if count(bp) == 0
+
+# Annotations by which the common controllers put authentication in front
+# of an Ingress: external auth (ingress-nginx, ALB), basic auth, OAuth
+# proxies, Traefik middlewares and Kong plugins.
+authenticated(d) if {
+	some k, _ in object.get(d.content, ["metadata", "annotations"], {})
+	regex.match(`(?i)auth|router\.middlewares|konghq\.com/plugins`, k)
+}
+
+deny contains f if {
+	some [d, svc] in ingress_backends
+	model_backend(d, svc)
+	not authenticated(d)
+	f := hit("PS-K8S-008", d, d.line, sprintf("Ingress %s routes to Service %s (a model server) with no authentication annotation", [name(d), svc.name]))
+}
+
+# TLS protocol lists that allow a version below 1.2.
+weak_protocols(s) if regex.match(`(?i)\b(SSLv[23]|TLSv1(\.[01])?)(\s|$)`, s)
+
+deny contains f if {
+	some d in objects
+	d.content.kind == "Ingress"
+	some k, v in object.get(d.content, ["metadata", "annotations"], {})
+	endswith(k, "/ssl-protocols")
+	weak_protocols(v)
+	f := hit("PS-K8S-009", d, d.line, sprintf("Ingress %s: %s: %s", [name(d), k, v]))
+}
+
+# ingress-nginx reads its defaults from a ConfigMap.
+deny contains f if {
+	some d in objects
+	d.content.kind == "ConfigMap"
+	v := d.content.data["ssl-protocols"]
+	weak_protocols(v)
+	f := hit("PS-K8S-009", d, d.line, sprintf("ConfigMap %s: ssl-protocols: %s", [name(d), v]))
+}
+
+deny contains f if {
+	some d in objects
+	d.content.kind == "TLSOption"
+	d.content.spec.minVersion in {"VersionTLS10", "VersionTLS11", "VersionSSL30"}
+	f := hit("PS-K8S-009", d, d.line, sprintf("TLSOption %s: minVersion %s", [name(d), d.content.spec.minVersion]))
+}
+
+deny contains f if {
+	some [d, svc] in ingress_backends
+	model_backend(d, svc)
+	count(object.get(d.content.spec, "tls", [])) == 0
+	f := hit("PS-K8S-010", d, d.line, sprintf("Ingress %s routes to Service %s (a model server) over plain HTTP", [name(d), svc.name]))
+}
+
+# A namespace runs training or accelerators when a workload in it asks
+# for a GPU or is a training job.
+training(d) if {
+	some [e, _, c] in containers
+	e == d
+	count(gpus_requested(c)) > 0
+}
+
+training(d) if d.content.kind in training_kinds
+
+# A default-deny policy selects every pod of its namespace and allows no
+# ingress (policyTypes defaults to Ingress when absent).
+default_deny(ns) if {
+	some p in objects
+	p.content.kind == "NetworkPolicy"
+	namespace(p) == ns
+	count(object.get(p.content.spec, ["podSelector", "matchLabels"], {})) == 0
+	count(object.get(p.content.spec, ["podSelector", "matchExpressions"], [])) == 0
+	"Ingress" in object.get(p.content.spec, "policyTypes", ["Ingress"])
+	count(object.get(p.content.spec, "ingress", [])) == 0
+}
+
+deny contains f if {
+	some d in objects
+	training(d)
+	not default_deny(namespace(d))
+	f := hit("PS-K8S-011", d, d.line, sprintf("%s/%s runs in namespace %s, which has no NetworkPolicy selecting every pod and denying ingress", [d.content.kind, name(d), namespace(d)]))
+}
+
+# Credentials written into a manifest rather than referenced from a
+# Secret (valueFrom.secretKeyRef, envFrom.secretRef).
+deny contains f if {
+	some [d, _, c] in containers
+	some e in object.get(c, "env", [])
+	secret_name(e.name)
+	literal_secret(object.get(e, "value", ""))
+	f := hit("PS-K8S-012", d, d.line, sprintf("%s: env %s has a literal value", [label(d, c), e.name]))
+}
+
+deny contains f if {
+	some d in objects
+	d.content.kind == "ConfigMap"
+	some k, v in object.get(d.content, "data", {})
+	secret_name(k)
+	literal_secret(v)
+	f := hit("PS-K8S-012", d, d.line, sprintf("ConfigMap %s: key %s", [name(d), k]))
+}
+
+deny contains f if {
+	some [d, _, c] in containers
+	not pinned(c.image)
+	f := hit("PS-K8S-013", d, d.line, sprintf("%s: image %s", [label(d, c), c.image]))
 }
