@@ -105,3 +105,56 @@ func LoadVerifier(arg string) (note.Verifier, error) {
 	}
 	return v, nil
 }
+
+// InstallKeys copies the audit key pair from dir from (a mounted secret,
+// whose file modes the mount decides) into the data directory dir with
+// the modes LoadOrCreateKeys demands, so that every replica signs with
+// the same pair. The pair must belong together; a pair already in dir
+// must be the same one, or nothing is written.
+func InstallKeys(from, dir string) error {
+	skey, err := os.ReadFile(filepath.Join(from, SignerKeyFile))
+	if err != nil {
+		return fmt.Errorf("audit signing key: %w", err)
+	}
+	vkey, err := os.ReadFile(filepath.Join(from, VerifierKeyFile))
+	if err != nil {
+		return fmt.Errorf("audit verifier key: %w", err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return fmt.Errorf("audit signing key in %s: %w", from, err)
+	}
+	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		return fmt.Errorf("audit verifier key in %s: %w", from, err)
+	}
+	if verifier.Name() != signer.Name() || verifier.KeyHash() != signer.KeyHash() {
+		return fmt.Errorf("audit keys in %s do not belong together", from)
+	}
+	if old, err := os.ReadFile(filepath.Join(dir, SignerKeyFile)); err == nil {
+		if strings.TrimSpace(string(old)) != strings.TrimSpace(string(skey)) {
+			return fmt.Errorf("%s already holds another audit key pair: remove it first if replacing it is intended", dir)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeFileMode(filepath.Join(dir, VerifierKeyFile), vkey, 0o644); err != nil {
+		return err
+	}
+	return writeFileMode(filepath.Join(dir, SignerKeyFile), skey, 0o600)
+}
+
+// writeFileMode writes a file through a temporary one and sets its mode
+// whatever the umask.
+func writeFileMode(path string, b []byte, mode fs.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -332,3 +332,38 @@ func TestEveryRuleHasAFailingFixture(t *testing.T) {
 		t.Error("no rules")
 	}
 }
+
+// TestOwnArtefactsPass: modelgate's own image and manifests meet the
+// rules it asks of others, at every severity.
+func TestOwnArtefactsPass(t *testing.T) {
+	docs, err := Load([]string{"../Dockerfile", "../deploy/kubernetes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, d := range docs {
+		if m, ok := d.Content.(map[string]any); ok && d.Kind == KindKubernetes {
+			kinds[m["kind"].(string)]++
+		} else {
+			kinds[d.Kind]++
+		}
+	}
+	for _, k := range []string{KindDockerfile, "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s among modelgate's own artefacts: %v", k, kinds)
+		}
+	}
+	e, err := NewEngine(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Evaluate(context.Background(), docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Files {
+		for _, fd := range f.Findings {
+			t.Errorf("%s: %s %s: %s", f.Path, fd.RuleID, fd.Title, fd.Evidence)
+		}
+	}
+}

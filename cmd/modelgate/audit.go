@@ -30,7 +30,7 @@ func newAudit(g *globals) *cobra.Command {
 the log in the data directory (--data-dir); verify-proof needs only a proof
 file and the log's public key.`,
 	}
-	cmd.AddCommand(auditPubkey(g), auditVerify(g), auditCheckpoint(g), auditProof(g), auditVerifyProof(g),
+	cmd.AddCommand(auditPubkey(g), auditInstallKeys(g), auditVerify(g), auditCheckpoint(g), auditProof(g), auditVerifyProof(g),
 		auditConsistency(g), auditQuery(g), auditShow(g), auditTail(g), auditExport(g), auditErase(g), auditWitness(g))
 	return cmd
 }
@@ -152,6 +152,32 @@ func auditPubkey(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func auditInstallKeys(g *globals) *cobra.Command {
+	var from string
+	cmd := &cobra.Command{
+		Use:   "install-keys --from DIR",
+		Short: "Copy the shared audit key pair (a mounted secret) into the data directory",
+		Long: `Replicas must sign checkpoints with the same key pair. A secret mount
+cannot give the files the owner and mode the server demands (0600, its
+own), so an init container runs this to copy audit-signing.key and
+audit-verifier.pub from the mount into --data-dir, checking that they
+belong together and that the directory holds no other pair.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return usagef("--from DIR is required")
+			}
+			if err := audit.InstallKeys(from, g.dataDir); err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(g.stdout, "installed the audit key pair from %s in %s\n", from, g.dataDir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "directory holding audit-signing.key and audit-verifier.pub")
+	return cmd
 }
 
 func auditVerify(g *globals) *cobra.Command {
