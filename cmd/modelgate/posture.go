@@ -12,7 +12,7 @@ import (
 
 func newPosture(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "posture", Short: "Check AI infrastructure configuration against the AI rule pack"}
-	cmd.AddCommand(postureScan(g), postureRules(g))
+	cmd.AddCommand(postureScan(g), postureRules(g), postureProbe(g))
 	return cmd
 }
 
