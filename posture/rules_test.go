@@ -257,6 +257,9 @@ func TestEachRuleFires(t *testing.T) {
 		{rule: "PS-TF-002", file: "tf/azure.tf", edits: []edit{{`container_access_type = "private"`, `container_access_type = "blob"`}}},
 		{rule: "PS-TF-002", file: "tf/main.tf", edits: []edit{{"", "resource \"aws_s3_bucket\" \"models\" {\n  bucket = \"acme-models\"\n  acl    = \"public-read\"\n}\n"}}},
 		{rule: "PS-TF-003", file: "tf/bucket-settings.tf", edits: []edit{{`status = "Enabled"`, `status = "Suspended"`}}},
+		// A bucket whose name is a variable: the settings that refer to it
+		// still count, the one that named it by its literal no longer does.
+		{rule: "PS-TF-002", file: "tf/main.tf", edits: []edit{{`bucket = "acme-models"`, `bucket = var.models_bucket`}}},
 		{rule: "PS-TF-003", file: "tf/gcs.tf", edits: []edit{{"versioning { enabled = true }", "versioning { enabled = false }"}}},
 		{rule: "PS-TF-003", file: "tf/azure.tf", edits: []edit{{"  blob_properties { versioning_enabled = true }\n", ""}}},
 		{rule: "PS-TF-004", file: "tf/azure.tf", edits: []edit{{`"TLS1_2"`, `"TLS1_0"`}}},

@@ -255,12 +255,16 @@ deny contains f if {
 }
 
 # A namespace runs training or accelerators when a workload in it asks
-# for a GPU or is a training job.
-training(d) if {
-	some [e, _, c] in containers
-	e == d
+# for a GPU or is a training job. Workloads are keyed by file, place and
+# name, so that the rule looks them up rather than comparing documents.
+key(d) := [d.path, d.index, d.content.kind, name(d)]
+
+gpu_workloads contains key(d) if {
+	some [d, _, c] in containers
 	count(gpus_requested(c)) > 0
 }
+
+training(d) if key(d) in gpu_workloads
 
 training(d) if d.content.kind in training_kinds
 

@@ -15,15 +15,30 @@ buckets contains [d, r] if {
 	r.type in bucket_types
 }
 
-# refers(r, attr, b) holds when resource r names bucket b in attribute
-# attr: by reference (aws_s3_bucket.models.id, google_storage_bucket.x.name)
-# or by the bucket's literal name. Every file is searched: the settings
-# of a bucket are often in a file of their own.
-refers(r, attr, b) if startswith(r.attrs[attr].ref, sprintf("%s.%s.", [b.type, b.name]))
+# A resource configures a bucket when it names it in its bucket (S3,
+# GCS) or storage account (Azure) attribute: by reference
+# (aws_s3_bucket.models.id, google_storage_bucket.x.name) or by the
+# bucket's literal name. Every file is searched: the settings of a bucket
+# are often in a file of their own. links indexes the resources by type
+# and what they name, so that each bucket looks its settings up.
+link_attrs := ["bucket", "storage_account_name", "storage_account_id"]
 
-refers(r, attr, b) if {
-	is_string(r.attrs[attr])
-	r.attrs[attr] == literal_name(b)
+links[[r.type, target]] contains r if {
+	some [_, r] in resources
+	some attr in link_attrs
+	target := link_target(r.attrs[attr])
+}
+
+link_target(v) := sprintf("%s.%s", [parts[0], parts[1]]) if {
+	parts := split(v.ref, ".")
+	count(parts) >= 2
+}
+
+link_target(v) := concat("", ["name:", v]) if is_string(v)
+
+bucket_targets(b) := {sprintf("%s.%s", [b.type, b.name])} | {concat("", ["name:", n]) |
+	n := literal_name(b)
+	is_string(n)
 }
 
 literal_name(b) := b.attrs.bucket if b.type == "aws_s3_bucket"
@@ -32,10 +47,8 @@ literal_name(b) := b.attrs.name if b.type != "aws_s3_bucket"
 
 # settings yields the resources of a type that configure bucket b.
 settings(b, type) := {r |
-	some [_, r] in resources
-	r.type == type
-	some attr in ["bucket", "storage_account_name", "storage_account_id"]
-	refers(r, attr, b)
+	some t in bucket_targets(b)
+	some r in object.get(links, [[type, t]], set())
 }
 
 # PS-TF-001: an encryption configuration of the bucket's own. S3 needs
