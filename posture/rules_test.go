@@ -5,8 +5,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/modelgate/modelgate/posture/probe"
 )
 
 // A hardened estate: every rule passes it. Each test case breaks one
@@ -311,14 +314,7 @@ func TestPinnedDigest(t *testing.T) {
 // TestEveryRuleHasAFailingFixture keeps TestEachRuleFires complete: a
 // rule added to the pack needs a case that breaks it.
 func TestEveryRuleHasAFailingFixture(t *testing.T) {
-	e, err := NewEngine(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := e.Rules(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := packRules(t)
 	src, err := os.ReadFile("rules_test.go")
 	if err != nil {
 		t.Fatal(err)
@@ -369,4 +365,35 @@ func TestOwnArtefactsPass(t *testing.T) {
 			t.Errorf("%s: %s %s: %s", f.Path, fd.RuleID, fd.Title, fd.Evidence)
 		}
 	}
+}
+
+// TestDocsListEveryRule keeps docs/posture.md complete.
+func TestDocsListEveryRule(t *testing.T) {
+	doc, err := os.ReadFile("../docs/posture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := packRules(t)
+	ids := slices.Collect(maps.Keys(probe.Rules))
+	for _, r := range rules {
+		ids = append(ids, r.ID)
+	}
+	for _, id := range ids {
+		if !strings.Contains(string(doc), "| "+id+" |") {
+			t.Errorf("docs/posture.md does not list %s", id)
+		}
+	}
+}
+
+func packRules(t *testing.T) []Rule {
+	t.Helper()
+	e, err := NewEngine(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := e.Rules(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules
 }

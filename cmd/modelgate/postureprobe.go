@@ -49,12 +49,9 @@ Exit status: 0 nothing at or above --fail-on (default medium), 1
 findings, 2 bad usage or a target outside the allowed scope.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json", "sarif"); err != nil {
-				return err
-			}
-			threshold, err := finding.ParseSeverity(failOn)
+			threshold, err := reportOptions(format, failOn)
 			if err != nil {
-				return usagef("--fail-on: %v", err)
+				return err
 			}
 			for _, s := range skip {
 				if !slices.Contains(probe.Checks, s) {

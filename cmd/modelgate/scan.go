@@ -96,3 +96,17 @@ could not be read), 2 bad usage or a missing path, 130 interrupted
 	cmd.Flags().BoolVar(&digest, "sha256", true, "report each file's SHA-256 (reads every byte; --sha256=false scans without reading tensor data)")
 	return cmd
 }
+
+// reportOptions checks the --format and --fail-on of the commands that
+// write a findings report (table, json or sarif) and returns the severity
+// that fails them.
+func reportOptions(format, failOn string) (finding.Severity, error) {
+	if err := checkFormat(format, "table", "json", "sarif"); err != nil {
+		return 0, err
+	}
+	threshold, err := finding.ParseSeverity(failOn)
+	if err != nil {
+		return 0, usagef("--fail-on: %v", err)
+	}
+	return threshold, nil
+}
