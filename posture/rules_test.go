@@ -206,6 +206,9 @@ func TestEachRuleFires(t *testing.T) {
 		edits []edit // applied in order; none with del removes the file
 		del   bool
 		n     int // findings expected; 0 means 1
+		// also replaces, in another file, the text before its first
+		// newline-free prefix match (old is the value's first line).
+		also map[string]string
 	}{
 		{rule: "PS-DF-001", file: "Dockerfile", edits: []edit{{"USER 65532:65532\n", ""}}},
 		{rule: "PS-DF-001", file: "Dockerfile", edits: []edit{{"USER 65532:65532", "USER 0:0"}}},
@@ -215,6 +218,9 @@ func TestEachRuleFires(t *testing.T) {
 		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"USER 65532:65532", "ENV HF_TOKEN=hf_x LOG=1\nUSER 65532:65532"}}},
 		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"RUN go build", "ARG OPENAI_API_KEY\nRUN go build"}}},
 		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"RUN go build", "ENV aws_secret_access_key abc\nRUN go build"}}},
+		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"RUN go build", "ARG OPENAI_KEY\nRUN go build"}}},
+		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"RUN go build", "ENV SETTINGS=hf_abcdefghijklmnopqrstuvwxyz0123456789\nRUN go build"}}},
+		{rule: "PS-DF-003", file: "Dockerfile", edits: []edit{{"FROM golang", "ARG HF_TOKEN\nFROM golang"}}},
 		{rule: "PS-DF-004", file: "Dockerfile", edits: []edit{{"COPY --from=build", "ADD https://huggingface.co/acme/m/resolve/main/model.safetensors /models/\nCOPY --from=build"}}},
 		{rule: "PS-DF-004", file: "Dockerfile", edits: []edit{{"RUN go build", "RUN curl -fsSL https://get.example.com/install.sh | sh && go build"}}},
 		{rule: "PS-K8S-001", file: "k8s/deploy.yaml", edits: []edit{{"securityContext: {runAsNonRoot: true}", "securityContext: {}"}}},
@@ -231,6 +237,8 @@ func TestEachRuleFires(t *testing.T) {
 		{rule: "PS-K8S-008", file: "k8s/svc.yaml", edits: []edit{{"type: ClusterIP", "type: LoadBalancer"}}},
 		{rule: "PS-K8S-008", file: "k8s/svc.yaml", edits: []edit{{"type: ClusterIP", "type: NodePort"}, {"port: 80, targetPort: 8000", "port: 80, targetPort: 11434"}}},
 		{rule: "PS-K8S-008", file: "k8s/ingress.yaml", edits: []edit{{"    nginx.ingress.kubernetes.io/auth-url: https://auth.example.com/check\n", ""}}},
+		{rule: "PS-K8S-008", file: "k8s/svc.yaml", edits: []edit{{"type: ClusterIP", "type: LoadBalancer"}, {"port: 80, targetPort: 8000", "port: 443, targetPort: api"}}, also: map[string]string{
+			"k8s/deploy.yaml": "image: vllm/vllm-openai:v0.6.3@sha256:cccc\n        ports: [{name: api, containerPort: 8000}]"}},
 		{rule: "PS-K8S-009", file: "k8s/ingress.yaml", edits: []edit{{"ssl-protocols: TLSv1.2 TLSv1.3\n", "ssl-protocols: TLSv1 TLSv1.1 TLSv1.2\n"}}},
 		{rule: "PS-K8S-009", file: "k8s/ingress.yaml", edits: []edit{{"data: {ssl-protocols: TLSv1.2 TLSv1.3", "data: {ssl-protocols: TLSv1.1 TLSv1.2"}}},
 		{rule: "PS-K8S-009", file: "k8s/tlsoption.yaml", edits: []edit{{"", "apiVersion: traefik.io/v1alpha1\nkind: TLSOption\nmetadata: {name: default}\nspec: {minVersion: VersionTLS10}\n"}}},
@@ -239,6 +247,7 @@ func TestEachRuleFires(t *testing.T) {
 		{rule: "PS-K8S-011", file: "k8s/netpol.yaml", edits: []edit{{"spec: {podSelector: {}}", "spec: {podSelector: {matchLabels: {app: x}}}"}}},
 		{rule: "PS-K8S-011", file: "k8s/netpol.yaml", edits: []edit{{"spec: {podSelector: {}}", "spec: {podSelector: {}, ingress: [{}]}"}}},
 		{rule: "PS-K8S-012", file: "k8s/deploy.yaml", edits: []edit{{"{name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf, key: token}}}", "{name: HF_TOKEN, value: hf_abcdef}"}}},
+		{rule: "PS-K8S-012", file: "k8s/deploy.yaml", edits: []edit{{`{name: MAX_TOKENS, value: "4096"}`, `{name: UPSTREAM, value: sk-proj-abcdefghijklmnopqrstuvwxyz}`}}},
 		{rule: "PS-K8S-012", file: "k8s/ingress.yaml", edits: []edit{{"MAX_TOKENS: \"4096\"", "OPENAI_API_KEY: sk-abc"}}},
 		{rule: "PS-K8S-013", file: "k8s/deploy.yaml", edits: []edit{{"vllm/vllm-openai:v0.6.3@sha256:cccc", "vllm/vllm-openai:latest"}}},
 		{rule: "PS-CMP-001", file: "compose.yaml", edits: []edit{{`user: "65532"`, `user: root`}}},
@@ -282,6 +291,13 @@ func TestEachRuleFires(t *testing.T) {
 				t.Fatalf("%s: %s lacks %q", c.rule, c.file, e.old)
 			}
 			files[c.file] = strings.Replace(files[c.file], e.old, e.new, 1)
+		}
+		for f, repl := range c.also {
+			old, _, _ := strings.Cut(repl, "\n")
+			if !strings.Contains(files[f], old) {
+				t.Fatalf("%s: %s lacks %q", c.rule, f, old)
+			}
+			files[f] = strings.Replace(files[f], old, repl, 1)
 		}
 		got := evaluate(t, files)
 		want := map[string]int{c.rule: max(c.n, 1)}

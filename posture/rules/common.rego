@@ -42,6 +42,28 @@ hit(id, doc, line, msg) := object.union(meta[id], {"rule": id, "path": doc.path,
 # MAX_TOKENS and HF_TOKEN_PATH do not.
 secret_name(n) if regex.match(`(?i)(^|[_.-])(token|secret|secret_?key|passw(or)?d|pwd|api_?key|access_?key|private_?key|credentials?|auth)$`, n)
 
+# AI providers' keys often end in plain KEY (OPENAI_KEY, HF_KEY), which
+# for other names (SORT_KEY, CACHE_KEY) says nothing.
+secret_name(n) if regex.match(`(?i)^(openai|azure_openai|anthropic|claude|cohere|mistral|groq|gemini|google_ai|hf|huggingface|hugging_face_hub|replicate|together|pinecone|wandb|langchain|langsmith|deepseek|perplexity|fireworks|voyage|xai)[_-]?(api[_-]?)?key$`, n)
+
+# secret_value holds for a value shaped like a live credential, whatever
+# the variable is called: OpenAI and Anthropic keys, Hugging Face tokens,
+# AWS access key ids, GitHub and Slack tokens, Google API keys, modelgate
+# keys.
+secret_value(v) if {
+	is_string(v)
+	regex.match(`^(sk-(ant-|proj-)?[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|(AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,}|xox[abpr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|mg_[a-z0-9]{12}_[a-z0-9]{40,})$`, v)
+}
+
+# written_credential holds for a variable whose value, written in the
+# file, is a credential: by its name, or by its shape.
+written_credential(n, v) if {
+	secret_name(n)
+	literal_secret(v)
+}
+
+written_credential(_, v) if secret_value(v)
+
 # literal_secret holds for a value written out, rather than empty or
 # interpolated from the environment at run time ($VAR, ${VAR}, $(VAR)).
 literal_secret(v) if {

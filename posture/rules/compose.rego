@@ -89,8 +89,7 @@ environment contains [d, n, k, v] if {
 
 deny contains f if {
 	some [d, n, k, v] in environment
-	secret_name(k)
-	literal_secret(v)
+	written_credential(k, v)
 	f := hit("PS-CMP-003", d, d.line, sprintf("service %s: environment %s has a literal value", [n, k]))
 }
 

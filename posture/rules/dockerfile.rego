@@ -51,17 +51,23 @@ deny contains f if {
 
 # ENV NAME=value and ARG NAME[=default]: the parser gives ENV as name,
 # value pairs and ARG as NAME[=default] words.
-env_names(i) := {i.args[k] | some k in numbers.range(0, count(i.args) - 1); k % 2 == 0} if i.cmd == "env"
+env_pairs(i) := {[i.args[k], i.args[k + 1]] | some k in numbers.range(0, count(i.args) - 2); k % 2 == 0} if i.cmd == "env"
 
-env_names(i) := {split(a, "=")[0] | some a in i.args} if i.cmd == "arg"
+env_pairs(i) := {[split(a, "=")[0], substring(a, count(split(a, "=")[0]) + 1, -1)] | some a in i.args} if i.cmd == "arg"
+
+# Whatever its value (a default, or ${VAR} filled at build time), a
+# credential in ENV or ARG stays in the image or its history.
+baked_credential(n, _) if secret_name(n)
+
+baked_credential(_, v) if secret_value(v)
 
 deny contains f if {
 	some d in dockerfiles
-	some s in d.content.stages
+	some s in array.concat([{"instructions": d.content.global}], d.content.stages)
 	some i in s.instructions
 	i.cmd in {"env", "arg"}
-	some n in env_names(i)
-	secret_name(n)
+	some [n, v] in env_pairs(i)
+	baked_credential(n, v)
 	f := hit("PS-DF-003", d, i.line, sprintf("%s %s", [upper(i.cmd), n]))
 }
 

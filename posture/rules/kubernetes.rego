@@ -161,12 +161,25 @@ exposed_port(p) if p.port in model_ports
 
 exposed_port(p) if p.targetPort in model_ports
 
+# A Service port whose targetPort is a name reaches the container ports of
+# that name: a model port if any workload of the namespace gives one.
+exposed(svc, p) if exposed_port(p)
+
+exposed(svc, p) if {
+	is_string(p.targetPort)
+	some [w, _, c] in containers
+	namespace(w) == namespace(svc)
+	some cp in object.get(c, "ports", [])
+	cp.name == p.targetPort
+	cp.containerPort in model_ports
+}
+
 deny contains f if {
 	some d in objects
 	d.content.kind == "Service"
 	d.content.spec.type in {"LoadBalancer", "NodePort"}
 	some p in d.content.spec.ports
-	exposed_port(p)
+	exposed(d, p)
 	f := hit("PS-K8S-008", d, d.line, sprintf("Service %s (%s) exposes port %v", [name(d), d.content.spec.type, p.port]))
 }
 
@@ -194,7 +207,7 @@ model_backend(d, svc) if {
 	name(s) == svc.name
 	namespace(s) == namespace(d)
 	some p in s.content.spec.ports
-	exposed_port(p)
+	exposed(s, p)
 	backend_port_matches(p, object.get(svc, "port", {}))
 }
 
@@ -292,8 +305,7 @@ deny contains f if {
 deny contains f if {
 	some [d, _, c] in containers
 	some e in object.get(c, "env", [])
-	secret_name(e.name)
-	literal_secret(object.get(e, "value", ""))
+	written_credential(e.name, object.get(e, "value", ""))
 	f := hit("PS-K8S-012", d, d.line, sprintf("%s: env %s has a literal value", [label(d, c), e.name]))
 }
 
@@ -301,8 +313,7 @@ deny contains f if {
 	some d in objects
 	d.content.kind == "ConfigMap"
 	some k, v in object.get(d.content, "data", {})
-	secret_name(k)
-	literal_secret(v)
+	written_credential(k, v)
 	f := hit("PS-K8S-012", d, d.line, sprintf("ConfigMap %s: key %s", [name(d), k]))
 }
 
