@@ -41,7 +41,7 @@ func deployed() *State {
 			"fraud@3":   {Ref: "fraud@3", Stage: "production", Signed: true, SignatureOK: true, Scanned: true, GateAllow: true, Datasets: []string{"transactions@2026-10"}},
 		},
 		Serving:  map[string]string{"support": "2", "fraud": "3"},
-		Datasets: map[string]Dataset{"transactions@2026-10": {Ref: "transactions@2026-10", Contract: "pass"}},
+		Datasets: map[string]Dataset{"transactions@2026-10": {Ref: "transactions@2026-10", Contract: "passed"}},
 		Observed: []ObservedFlow{{Caller: "key:webapp", Model: "support-llm", Count: 40}, {Caller: "key:webapp", Model: "fraud", Count: 12}},
 	}
 }

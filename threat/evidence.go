@@ -65,7 +65,7 @@ type RegistryModel struct {
 // Dataset is a registered dataset version.
 type Dataset struct {
 	Ref      string
-	Contract string // the contract check's outcome: pass, fail, none
+	Contract string // the contract check's outcome: passed, failed, unchecked
 }
 
 // ObservedFlow is a caller seen calling a model in the audit log.
@@ -116,11 +116,11 @@ var checks = map[string]check{
 			if !ok {
 				return Evidence{Detail: fmt.Sprintf("%s: dataset %s is not registered", rm.Ref, ref)}
 			}
-			if d.Contract != "pass" {
+			if d.Contract != "passed" {
 				return Evidence{Detail: fmt.Sprintf("%s: dataset %s contract: %s", rm.Ref, ref, d.Contract)}
 			}
 		}
-		return Evidence{Holds: true, Detail: fmt.Sprintf("%s: %d datasets registered, contracts pass", rm.Ref, len(rm.Datasets))}
+		return Evidence{Holds: true, Detail: fmt.Sprintf("%s: %d datasets registered, contracts passed", rm.Ref, len(rm.Datasets))}
 	},
 	"keys.rate_limited": func(st *State, m *Model, e element) Evidence {
 		r, ok, why := st.route(e.asset)
