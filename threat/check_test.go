@@ -1,11 +1,14 @@
 package threat
 
 import (
+	"bytes"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 var now = time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
@@ -160,7 +163,7 @@ func TestRiskDecisions(t *testing.T) {
 	r.InputGuards = []string{"pii"}
 	st.Routes["support-llm"] = r
 	got := byThreat(Check(m, lib, st, now))
-	cases := map[string]string{"AI-LLM08": StatusAccepted, "AI-LLM09": StatusOpen, "AI-LLM06": StatusOpen,
+	cases := map[string]string{"AI-LLM08": StatusAccepted, "AI-LLM09": StatusOpen, "AI-LLM06": StatusMitigated,
 		"AI-LLM01-DIRECT": StatusOpen, "AI-ML-EVASION": StatusFalsePositive}
 	for id, want := range cases {
 		if a := got[id]; len(a) != 1 || a[0].Status != want {
@@ -241,4 +244,35 @@ func FuzzParse(f *testing.F) {
 		}
 		Check(m, lib, deployed(), now)
 	})
+}
+
+// TestDraft: a model drafted from the deployed state parses, declares
+// every flow the audit log shows, and its threats are judged.
+func TestDraft(t *testing.T) {
+	st := deployed()
+	st.Routes["support-llm"] = Route{Model: "support-llm", Protocol: "openai", Registry: "support", InputGuards: []string{"injection"}}
+	st.Routes["fraud"] = Route{Model: "fraud", Protocol: "kserve_v2", Registry: "fraud"}
+	d := Draft("drafted", st)
+	b, err := yaml.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse("draft.yaml", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("the draft does not parse: %v\n%s", err, b)
+	}
+	lib, _ := DefaultLibrary()
+	res := Check(m, lib, st, now)
+	if len(res.Undeclared) != 0 {
+		t.Errorf("the draft misses observed flows: %+v", res.Undeclared)
+	}
+	got := byThreat(res)
+	if len(got["AI-LLM04"]) != 1 || got["AI-LLM04"][0].Target != "model-fraud" || len(got["AI-ML-EXTRACTION"]) != 1 {
+		t.Errorf("drafted threats: %v", got)
+	}
+	for _, want := range []string{"ref: route:fraud", "ref: dataset:transactions@2026-10", "ref: key:webapp"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("draft lacks %q:\n%s", want, b)
+		}
+	}
 }

@@ -34,6 +34,8 @@ type State struct {
 // Route is a gateway route as the checks see it.
 type Route struct {
 	Model string
+	// Protocol and Upstream say what is served and where.
+	Protocol, Upstream string
 	// InputGuards and OutputGuards are the guard types of its pipeline.
 	InputGuards, OutputGuards []string
 	UpstreamTLS               bool
@@ -246,6 +248,9 @@ func guardCheck(inputOnly bool, types ...string) check {
 func outputGuardCheck(types ...string) check {
 	return func(st *State, m *Model, e element) Evidence {
 		r, ok, why := st.route(e.asset)
+		if !ok && e.asset != nil && (e.asset.Type == AssetTool || e.asset.Type == AssetAgent) {
+			return driversGuarded(st, m, e.asset, types)
+		}
 		if !ok {
 			return Evidence{Detail: why}
 		}
@@ -256,6 +261,33 @@ func outputGuardCheck(types ...string) check {
 		}
 		return Evidence{Detail: fmt.Sprintf("route %s runs no %s guard on answers", r.Model, strings.Join(types, " or "))}
 	}
+}
+
+// driversGuarded checks a tool or an agent through the models that drive
+// it: every model with a flow into it must guard its answers.
+func driversGuarded(st *State, m *Model, a *Asset, types []string) Evidence {
+	var drivers []string
+	for _, f := range m.Flows {
+		if f.To != a.ID {
+			continue
+		}
+		from := m.asset(f.From)
+		if from == nil || from.Type != AssetModel {
+			continue
+		}
+		r, ok, why := st.route(from)
+		if !ok {
+			return Evidence{Detail: fmt.Sprintf("%s drives %s: %s", from.ID, a.ID, why)}
+		}
+		if !slices.ContainsFunc(types, func(t string) bool { return slices.Contains(r.OutputGuards, t) }) {
+			return Evidence{Detail: fmt.Sprintf("route %s drives %s and runs no %s guard on answers", r.Model, a.ID, strings.Join(types, " or "))}
+		}
+		drivers = append(drivers, r.Model)
+	}
+	if len(drivers) == 0 {
+		return Evidence{Detail: fmt.Sprintf("no model behind the gateway drives %s", a.ID)}
+	}
+	return Evidence{Holds: true, Detail: fmt.Sprintf("the routes that drive %s (%s) guard their answers", a.ID, strings.Join(drivers, ", "))}
 }
 
 func modelCheck(what string, ok func(RegistryModel) bool) check {

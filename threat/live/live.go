@@ -129,7 +129,7 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 
 // route reads a route's guard pipeline: its own, the default, or none.
 func route(cfg *config.Config, r *store.Route) threat.Route {
-	out := threat.Route{Model: r.Model, Registry: r.Registry, UpstreamTLS: len(r.Upstream.URL) > 8 && r.Upstream.URL[:8] == "https://"}
+	out := threat.Route{Model: r.Model, Protocol: r.Protocol, Upstream: r.Upstream.URL, Registry: r.Registry, UpstreamTLS: len(r.Upstream.URL) > 8 && r.Upstream.URL[:8] == "https://"}
 	name := r.Guards
 	if name == "" {
 		name = cfg.Guards.Default

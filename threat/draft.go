@@ -1,0 +1,95 @@
+package threat
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Draft writes a first threat model from the deployed state: the gateway
+// and its routes, the model servers behind them, the callers (keys and
+// identities) and what they may call, the registry models the routes
+// serve with their training datasets. It is a start: the author adds
+// what modelgate cannot know (who the callers are, what data flows, what
+// each asset is worth) and settles the risks.
+func Draft(name string, st *State) *Model {
+	f := false
+	m := &Model{System: System{Name: name, Owner: "TODO: who answers for this system",
+		Description: "Drafted by modelgate threat init from the gateway, the registry and the audit log."},
+		Boundaries: []Boundary{
+			{ID: "callers", Name: "Callers", Trusted: &f},
+			{ID: "gateway", Name: "modelgate gateway"},
+			{ID: "serving", Name: "Model serving"},
+			{ID: "data", Name: "Training data"},
+		}}
+	routes := make([]Route, 0, len(st.Routes))
+	for _, r := range st.Routes {
+		routes = append(routes, r)
+	}
+	slices.SortFunc(routes, func(a, b Route) int { return cmp.Compare(a.Model, b.Model) })
+	for _, r := range routes {
+		id := "model-" + slug(r.Model)
+		tags := []string{}
+		switch r.Protocol {
+		case "kserve_v2":
+			tags = append(tags, "classifier")
+		default:
+			tags = append(tags, "llm")
+		}
+		m.Assets = append(m.Assets, Asset{ID: id, Name: r.Model, Type: AssetModel, Boundary: "serving", Ref: "route:" + r.Model, Tags: tags, Value: "medium"})
+		if r.Registry == "" {
+			continue
+		}
+		rm, ok, _ := st.registryModel(&Asset{Ref: "registry:" + r.Registry})
+		if !ok {
+			continue
+		}
+		for _, ref := range rm.Datasets {
+			did := "dataset-" + slug(ref)
+			if m.asset(did) == nil {
+				m.Assets = append(m.Assets, Asset{ID: did, Name: ref, Type: AssetDataset, Boundary: "data", Ref: "dataset:" + ref, Classification: "confidential"})
+			}
+			m.Flows = append(m.Flows, Flow{ID: "train-" + slug(ref) + "-" + slug(r.Model), From: did, To: id, Protocol: "file", Auth: "none", Tags: []string{"training"}})
+		}
+	}
+	keys := slices.Clone(st.Keys)
+	slices.SortFunc(keys, func(a, b Key) int { return cmp.Compare(a.Name, b.Name) })
+	for _, k := range keys {
+		ref := "key:" + k.Name
+		if after, ok := strings.CutPrefix(k.Name, "identity:"); ok {
+			ref = "identity:" + after
+		}
+		id := "caller-" + slug(k.Name)
+		m.Assets = append(m.Assets, Asset{ID: id, Name: k.Name, Type: AssetService, Boundary: "callers", Ref: ref})
+		for _, r := range routes {
+			if slices.Contains(k.Models, "*") || slices.Contains(k.Models, r.Model) {
+				m.Flows = append(m.Flows, Flow{ID: slug(k.Name) + "-to-" + slug(r.Model), From: id, To: "model-" + slug(r.Model), Protocol: "https", Auth: "key", Encrypted: st.GatewayTLS})
+			}
+		}
+	}
+	// Callers the audit log saw that no live key stands for (revoked or
+	// expired since) are drafted too: they are part of the system's story.
+	for _, o := range st.Observed {
+		id := "caller-" + slug(strings.TrimPrefix(strings.TrimPrefix(o.Caller, "key:"), "identity:"))
+		if m.asset(id) == nil {
+			m.Assets = append(m.Assets, Asset{ID: id, Name: o.Caller, Type: AssetService, Boundary: "callers", Ref: o.Caller, Tags: []string{"seen-in-audit-log"}})
+		}
+	}
+	return m
+}
+
+// slug makes an id from a name: lower case letters, digits and dashes.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
