@@ -49,6 +49,10 @@ func (r *Registry) Input(ctx context.Context, m *Model) (map[string]any, error) 
 	}
 	if m.ThreatModel != "" {
 		in["threat_model"] = m.ThreatModel
+		if r.ThreatModels != nil {
+			c := r.ThreatModels.CheckThreatModel(ctx, m.ThreatModel)
+			in["threat_model_check"] = map[string]any{"resolved": c.Resolved, "passes": c.Passes, "open": nonNilCounts(c.Open), "error": c.Error}
+		}
 	}
 	if m.Scan.Scanned {
 		in["scan"] = map[string]any{"by_severity": m.Scan.BySeverity, "errors": m.Scan.Errors}

@@ -39,7 +39,26 @@ type Registry struct {
 	// a model for known vulnerabilities, at registration and at every
 	// gate check.
 	Dependencies DependencyChecker
+	// ThreatModels, when set, resolves a model's threat-model reference
+	// to a threat model file and checks it, at every gate check.
+	ThreatModels ThreatModelChecker
 	Now          func() time.Time
+}
+
+// ThreatModelChecker checks a threat model a model version refers to.
+type ThreatModelChecker interface {
+	CheckThreatModel(ctx context.Context, ref string) ThreatModelCheck
+}
+
+// ThreatModelCheck is what a threat-model check found. Resolved says the
+// reference is a threat model file (not a ticket or a document name);
+// Passes that it has no open threat of high severity or above and no
+// undeclared flow.
+type ThreatModelCheck struct {
+	Resolved bool           `json:"resolved"`
+	Passes   bool           `json:"passes"`
+	Open     map[string]int `json:"open"`
+	Error    string         `json:"error,omitempty"`
 }
 
 // DependencyChecker checks what a model's code depends on. It returns nil
@@ -143,8 +162,16 @@ func (r *Registry) RegisterModel(ctx context.Context, req ModelRequest) (*Model,
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("model path: %w", err)
 	}
+	tm := strings.TrimSpace(req.ThreatModel)
+	// A threat model given as a file is recorded by its absolute path, so
+	// that a gate check run from elsewhere finds it.
+	if fi, err := os.Stat(tm); err == nil && !fi.IsDir() {
+		if abs, err := filepath.Abs(tm); err == nil {
+			tm = abs
+		}
+	}
 	m := &Model{Name: req.Name, Version: req.Version, Path: path, Stage: Candidate, RiskTier: tier,
-		ThreatModel: strings.TrimSpace(req.ThreatModel), Metrics: map[string]float64{}, RegisteredBy: r.Actor}
+		ThreatModel: tm, Metrics: map[string]float64{}, RegisteredBy: r.Actor}
 	for _, ref := range req.Datasets {
 		name, version, err := ParseRef(ref)
 		if err != nil {

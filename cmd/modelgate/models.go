@@ -41,6 +41,7 @@ func addTrustFlags(cmd *cobra.Command, f *registryFlags) {
 func addPolicyFlag(cmd *cobra.Command, f *registryFlags) {
 	f.gate = true
 	cmd.Flags().StringVar(&f.policyDir, "policy", "", "directory of .rego policies that add to or replace the default bundle")
+	cmd.Flags().StringVar(&f.gatewayConfig, "gateway-config", "", "the gateway's modelgate.yaml: its guards and audit settings are evidence for the model's threat model")
 }
 
 func modelsRegister(g *globals) *cobra.Command {

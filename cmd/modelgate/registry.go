@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/modelgate/modelgate/admin"
 	"github.com/modelgate/modelgate/policy"
@@ -24,8 +25,11 @@ const TrustDir = "trust"
 // registryFlags are what every registry command may take.
 type registryFlags struct {
 	policyDir string
-	pubkeys   []string
-	certs     []string
+	// gatewayConfig is the gateway's configuration, for the evidence of
+	// threat models (guard pipelines, audit settings).
+	gatewayConfig string
+	pubkeys       []string
+	certs         []string
 	// gate is set for the commands that evaluate the policy gate (those
 	// with --policy): only they compile the policies and record a change
 	// of policy set.
@@ -60,6 +64,7 @@ func openRegistry(ctx context.Context, g *globals, f *registryFlags) (*registry.
 			return fail(usageError{err})
 		}
 		reg.Gate, reg.Policies = gate, gate.Modules
+		reg.ThreatModels = threatModelGate{g: g, flags: liveFlags{config: f.gatewayConfig, since: 30 * 24 * time.Hour}}
 		if err := reg.NotePolicies(ctx, gate.Digest); err != nil {
 			return fail(err)
 		}

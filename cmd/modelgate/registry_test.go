@@ -94,8 +94,24 @@ func TestModelsCLI(t *testing.T) {
 	if err := sarifschema.Validate([]byte(out[:strings.LastIndex(out, "}")+1])); err != nil {
 		t.Errorf("the gate's SARIF does not validate: %v", err)
 	}
-	run(0, "models", "register", "fraud", "--version", "2", "--path", model, "--card", filepath.Join(model, "README.md"),
+	// A high-risk model's threat-model reference must be a threat model
+	// file, and the file must pass against the registry's own state.
+	run(0, "models", "register", "fraud", "--version", "8", "--path", model, "--card", filepath.Join(model, "README.md"),
 		"--risk-tier", "high", "--threat-model", "TM-1", "--metric", "demographic_parity_difference=0.01", "--metric", "equalized_odds_difference=0.02")
+	if out := run(1, "gate", "fraud@8"); !strings.Contains(out, `"TM-1" is not a threat model file`) {
+		t.Errorf("a ticket as the threat model:\n%s", out)
+	}
+	failing := filepath.Join(t.TempDir(), "failing.yaml")
+	os.WriteFile(failing, []byte("system: {name: fraud}\nassets:\n  - {id: u, type: user}\n  - {id: fraud, type: model, ref: \"route:fraud\", tags: [classifier]}\nflows:\n  - {id: f, from: u, to: fraud, auth: none}\n"), 0o644)
+	run(0, "models", "register", "fraud", "--version", "7", "--path", model, "--card", filepath.Join(model, "README.md"),
+		"--risk-tier", "high", "--threat-model", failing, "--metric", "demographic_parity_difference=0.01", "--metric", "equalized_odds_difference=0.02")
+	if out := run(1, "gate", "fraud@7"); !strings.Contains(out, "failing.yaml does not pass") || !strings.Contains(out, "critical") {
+		t.Errorf("a threat model with open threats:\n%s", out)
+	}
+	tm := filepath.Join(t.TempDir(), "threatmodel.yaml")
+	os.WriteFile(tm, []byte("system: {name: fraud}\nassets:\n  - {id: fraud, type: model, ref: \"registry:fraud@2\", tags: [classifier]}\n"), 0o644)
+	run(0, "models", "register", "fraud", "--version", "2", "--path", model, "--card", filepath.Join(model, "README.md"),
+		"--risk-tier", "high", "--threat-model", tm, "--metric", "demographic_parity_difference=0.01", "--metric", "equalized_odds_difference=0.02")
 	run(2, "models", "promote", "fraud@2", "--to", "production")
 	run(0, "models", "promote", "fraud@2", "--to", "staging")
 	run(0, "gate", "fraud@2")

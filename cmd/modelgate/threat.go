@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/finding"
+	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store/postgres"
 	"github.com/modelgate/modelgate/store/sqlite"
 	"github.com/modelgate/modelgate/threat"
@@ -281,4 +282,43 @@ func threatLibrary(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&libs, "library", nil, "YAML files of threats that add to or replace the library's")
 	return cmd
+}
+
+// threatModelGate checks, for the promotion gate, the threat model a
+// model version refers to: against the library and the deployed state of
+// the same data directory (and the gateway configuration, when given).
+type threatModelGate struct {
+	g     *globals
+	flags liveFlags
+}
+
+func (t threatModelGate) CheckThreatModel(ctx context.Context, ref string) registry.ThreatModelCheck {
+	fi, err := os.Stat(ref)
+	if err != nil || !fi.Mode().IsRegular() {
+		return registry.ThreatModelCheck{}
+	}
+	c := registry.ThreatModelCheck{Resolved: true, Open: map[string]int{}}
+	m, err := loadThreatModel(ref)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	lib, err := threat.DefaultLibrary()
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	st, err := t.flags.gather(ctx, t.g)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	rep := threat.Check(m, lib, st, time.Now()).Report(ref)
+	for sev, n := range rep.Summary.BySeverity {
+		if s, err := finding.ParseSeverity(sev); err == nil && s >= finding.High && n > 0 {
+			c.Open[sev] = n
+		}
+	}
+	c.Passes = len(c.Open) == 0
+	return c
 }

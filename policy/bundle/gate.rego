@@ -100,6 +100,36 @@ deny contains {"rule": "threat-model-missing", "msg": "a high-risk model needs a
 	not has_threat_model
 }
 
+# When the registry can check threat models (modelgate models promote
+# does), a high-risk model's reference must be a threat model file, and
+# any threat model referred to must pass: no open threat of high severity
+# or above, no flow the audit log shows that it does not declare.
+threat_model_checked if is_object(input.threat_model_check)
+
+threat_model_resolved if input.threat_model_check.resolved == true
+
+threat_model_passes if input.threat_model_check.passes == true
+
+deny contains {"rule": "threat-model-unresolved", "msg": msg} if {
+	high_risk
+	has_threat_model
+	threat_model_checked
+	not threat_model_resolved
+	msg := sprintf("the threat model %q is not a threat model file (modelgate threat init drafts one)", [input.threat_model])
+}
+
+deny contains {"rule": "threat-model-open", "msg": msg} if {
+	threat_model_checked
+	threat_model_resolved
+	not threat_model_passes
+	msg := sprintf("the threat model %s does not pass: %v open at high or above%s", [input.threat_model, object.get(input.threat_model_check, "open", {}), error_suffix(input.threat_model_check)])
+}
+
+error_suffix(c) := sprintf(" (%s)", [c.error]) if {
+	is_string(c.error)
+	c.error != ""
+} else := ""
+
 contract_acceptable(d) if d.contract in {"passed", "unchecked"}
 
 # A dataset's contract status is "passed", "failed" or "unchecked" (no

@@ -158,3 +158,26 @@ test_unchecked_dependencies_are_denied if {
 	"dependencies-unchecked" in rules with input as replaced("dependencies", {"checked": true, "affected": "none", "malicious": 0})
 	"dependencies-unchecked" in rules with input as replaced("dependencies", {"checked": true, "affected": {}})
 }
+
+test_unresolved_threat_model_is_denied_for_high_risk if {
+	some m in messages with input as object.union(good, {"threat_model_check": {"resolved": false, "passes": false, "open": {}}})
+	contains(m, "is not a threat model file")
+}
+
+test_unresolved_threat_model_is_allowed_for_low_risk if {
+	count(gate.deny) == 0 with input as object.union(good, {"risk_tier": "low", "threat_model_check": {"resolved": false, "passes": false, "open": {}}})
+}
+
+test_open_threat_model_is_denied if {
+	some m in messages with input as object.union(good, {"threat_model_check": {"resolved": true, "passes": false, "open": {"critical": 1}, "error": ""}})
+	contains(m, "does not pass")
+}
+
+test_threat_model_without_passes_is_denied if {
+	some m in messages with input as object.union(good, {"threat_model_check": {"resolved": true, "open": {}}})
+	contains(m, "does not pass")
+}
+
+test_passing_threat_model_is_allowed if {
+	count(gate.deny) == 0 with input as object.union(good, {"threat_model_check": {"resolved": true, "passes": true, "open": {}}})
+}
