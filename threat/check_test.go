@@ -276,3 +276,22 @@ func TestDraft(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsListEveryThreat keeps docs/threat-model.md complete.
+func TestDocsListEveryThreat(t *testing.T) {
+	doc, err := os.ReadFile("../docs/threat-model.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, _ := DefaultLibrary()
+	for _, th := range lib.Threats {
+		if !strings.Contains(string(doc), "| "+th.ID+" |") {
+			t.Errorf("docs/threat-model.md does not list %s", th.ID)
+		}
+	}
+	for _, c := range CheckNames() {
+		if !strings.Contains(string(doc), "`"+c+"`") {
+			t.Errorf("docs/threat-model.md does not describe the check %s", c)
+		}
+	}
+}

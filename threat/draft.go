@@ -75,6 +75,10 @@ func Draft(name string, st *State) *Model {
 			m.Assets = append(m.Assets, Asset{ID: id, Name: o.Caller, Type: AssetService, Boundary: "callers", Ref: o.Caller, Tags: []string{"seen-in-audit-log"}})
 		}
 	}
+	// Boundaries nothing was drafted into are left out.
+	m.Boundaries = slices.DeleteFunc(m.Boundaries, func(b Boundary) bool {
+		return !slices.ContainsFunc(m.Assets, func(a Asset) bool { return a.Boundary == b.ID })
+	})
 	return m
 }
 

@@ -52,25 +52,25 @@ type Model struct {
 	Boundaries []Boundary `yaml:"boundaries" json:"boundaries"`
 	Assets     []Asset    `yaml:"assets" json:"assets"`
 	Flows      []Flow     `yaml:"flows" json:"flows"`
-	Risks      []Risk     `yaml:"risks" json:"risks,omitempty"`
+	Risks      []Risk     `yaml:"risks,omitempty" json:"risks,omitempty"`
 }
 
 // System names what is modelled and who answers for it.
 type System struct {
 	Name        string `yaml:"name" json:"name"`
-	Owner       string `yaml:"owner" json:"owner"`
-	Description string `yaml:"description" json:"description,omitempty"`
+	Owner       string `yaml:"owner,omitempty" json:"owner"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 }
 
 // Boundary is a trust boundary; Parent nests it in another.
 type Boundary struct {
 	ID     string `yaml:"id" json:"id"`
 	Name   string `yaml:"name" json:"name"`
-	Parent string `yaml:"parent" json:"parent,omitempty"`
+	Parent string `yaml:"parent,omitempty" json:"parent,omitempty"`
 	// Trusted says whether what is inside is under the system's control
 	// (default true); the internet, a vendor's cloud and users' devices
 	// are not.
-	Trusted *bool `yaml:"trusted" json:"trusted,omitempty"`
+	Trusted *bool `yaml:"trusted,omitempty" json:"trusted,omitempty"`
 }
 
 // Asset is an element of the system.
@@ -78,17 +78,17 @@ type Asset struct {
 	ID       string `yaml:"id" json:"id"`
 	Name     string `yaml:"name" json:"name"`
 	Type     string `yaml:"type" json:"type"`
-	Boundary string `yaml:"boundary" json:"boundary,omitempty"`
+	Boundary string `yaml:"boundary,omitempty" json:"boundary,omitempty"`
 	// Classification is of the data the asset holds or handles.
-	Classification string `yaml:"classification" json:"classification,omitempty"`
-	Value          string `yaml:"value" json:"value,omitempty"`
+	Classification string `yaml:"classification,omitempty" json:"classification,omitempty"`
+	Value          string `yaml:"value,omitempty" json:"value,omitempty"`
 	// Ref binds the asset to live state, so that mitigations are checked:
 	// route:MODEL (a gateway route), registry:NAME[@VERSION|@STAGE],
 	// dataset:NAME@VERSION, key:NAME, identity:NAME.
-	Ref string `yaml:"ref" json:"ref,omitempty"`
+	Ref string `yaml:"ref,omitempty" json:"ref,omitempty"`
 	// Tags say more than the type: llm, classifier, rag, agent, pii,
 	// fine-tuned, third-party, tools, output-rendered, …
-	Tags []string `yaml:"tags" json:"tags,omitempty"`
+	Tags []string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	line int
 }
 
@@ -98,12 +98,12 @@ type Flow struct {
 	From string `yaml:"from" json:"from"`
 	To   string `yaml:"to" json:"to"`
 	// Protocol: https, http, grpc, sql, s3, …
-	Protocol string `yaml:"protocol" json:"protocol,omitempty"`
+	Protocol string `yaml:"protocol,omitempty" json:"protocol,omitempty"`
 	// Auth: none, key, mtls, oauth, iam, password.
-	Auth           string   `yaml:"auth" json:"auth,omitempty"`
+	Auth           string   `yaml:"auth,omitempty" json:"auth,omitempty"`
 	Encrypted      bool     `yaml:"encrypted" json:"encrypted"`
-	Classification string   `yaml:"classification" json:"classification,omitempty"`
-	Tags           []string `yaml:"tags" json:"tags,omitempty"`
+	Classification string   `yaml:"classification,omitempty" json:"classification,omitempty"`
+	Tags           []string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	line           int
 }
 
@@ -112,9 +112,9 @@ type Risk struct {
 	Threat  string `yaml:"threat" json:"threat"`
 	Target  string `yaml:"target" json:"target"` // an asset or flow id
 	Status  string `yaml:"status" json:"status"`
-	Owner   string `yaml:"owner" json:"owner,omitempty"`
-	Reason  string `yaml:"reason" json:"reason,omitempty"`
-	Expires string `yaml:"expires" json:"expires,omitempty"` // YYYY-MM-DD
+	Owner   string `yaml:"owner,omitempty" json:"owner,omitempty"`
+	Reason  string `yaml:"reason,omitempty" json:"reason,omitempty"`
+	Expires string `yaml:"expires,omitempty" json:"expires,omitempty"` // YYYY-MM-DD
 	line    int
 }
 

@@ -60,7 +60,7 @@ or FILE.sig) is verified against the trusted keys (modelgate models
 trust, or --pubkey); the card's completeness and metrics are recorded; the
 datasets it was trained on must be registered already.`,
 		Example: `  modelgate models register fraud-detector --version 3 --path ./fraud-v3 \
-      --card ./fraud-v3/README.md --dataset transactions@2026-10 --risk-tier high --threat-model TM-12`,
+      --card ./fraud-v3/README.md --dataset transactions@2026-10 --risk-tier high --threat-model ./fraud-v3/threatmodel.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Name = args[0]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -128,11 +129,13 @@ func threatInit(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := yaml.Marshal(threat.Draft(name, st))
-			if err != nil {
+			var buf bytes.Buffer
+			enc := yaml.NewEncoder(&buf)
+			enc.SetIndent(2)
+			if err := enc.Encode(threat.Draft(name, st)); err != nil {
 				return err
 			}
-			b = append([]byte("# Drafted by modelgate threat init: complete it (owners, what each\n# asset holds and is worth, flows modelgate cannot see) and settle the\n# risks. docs/threat-model.md describes every field.\n"), b...)
+			b := append([]byte("# Drafted by modelgate threat init: complete it (owners, what each\n# asset holds and is worth, flows modelgate cannot see) and settle the\n# risks. docs/threat-model.md describes every field.\n"), buf.Bytes()...)
 			if out == "" || out == "-" {
 				_, err = g.stdout.Write(b)
 				return err

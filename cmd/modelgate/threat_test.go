@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/internal/sarifschema"
 	"github.com/modelgate/modelgate/threat"
 )
@@ -76,5 +78,30 @@ func TestThreatCLI(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "threat", "library"); code != 0 {
 		t.Errorf("library: exit %d", code)
+	}
+}
+
+// TestDemoGatewayExample keeps examples/demo-gateway.yaml what the demo
+// runs: the standard guards.
+func TestDemoGatewayExample(t *testing.T) {
+	file, err := config.LoadWith("../../examples/demo-gateway.yaml", config.Options{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, err := config.Parse("standard", []byte(config.StandardGuards))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(file.Guards, std.Guards) {
+		t.Error("examples/demo-gateway.yaml's guards differ from config.StandardGuards, which the demo runs")
+	}
+	// The worked example of docs/threat-model.md parses, and its diagram
+	// in docs is what the code draws from it.
+	code, svg, errOut := cli(t, "threat", "diagram", "../../examples/threatmodel-demo.yaml")
+	if code != 0 {
+		t.Fatalf("diagram of the demo's model: %d %s", code, errOut)
+	}
+	if b, err := os.ReadFile("../../docs/threat-model-demo.svg"); err != nil || string(b) != svg {
+		t.Error("docs/threat-model-demo.svg is stale: go run ./cmd/modelgate threat diagram examples/threatmodel-demo.yaml > docs/threat-model-demo.svg")
 	}
 }

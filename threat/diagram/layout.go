@@ -96,6 +96,26 @@ func rankAssets(m *threat.Model) map[string]int {
 			break
 		}
 	}
+	// A source sits just before the first asset it feeds, not at the far
+	// left: its flows then cross no column of boxes between.
+	inbound := map[string]bool{}
+	for _, f := range m.Flows {
+		inbound[f.To] = true
+	}
+	for _, a := range m.Assets {
+		if inbound[a.ID] {
+			continue
+		}
+		next := -1
+		for _, f := range m.Flows {
+			if f.From == a.ID && f.To != a.ID && (next < 0 || rank[f.To] < next) {
+				next = rank[f.To]
+			}
+		}
+		if next > 0 {
+			rank[a.ID] = next - 1
+		}
+	}
 	return rank
 }
 
