@@ -12,7 +12,7 @@ import (
 // serve with their training datasets. It is a start: the author adds
 // what modelgate cannot know (who the callers are, what data flows, what
 // each asset is worth) and settles the risks.
-func Draft(name string, st *State) *Model {
+func Draft(name string, st *State, estate ...EstateAsset) *Model {
 	f := false
 	m := &Model{System: System{Name: name, Owner: "TODO: who answers for this system",
 		Description: "Drafted by modelgate threat init from the gateway, the registry and the audit log."},
@@ -21,6 +21,7 @@ func Draft(name string, st *State) *Model {
 			{ID: "gateway", Name: "modelgate gateway"},
 			{ID: "serving", Name: "Model serving"},
 			{ID: "data", Name: "Training data"},
+			{ID: "estate", Name: "Found in the estate (inventory)"},
 		}}
 	routes := make([]Route, 0, len(st.Routes))
 	for _, r := range st.Routes {
@@ -75,11 +76,58 @@ func Draft(name string, st *State) *Model {
 			m.Assets = append(m.Assets, Asset{ID: id, Name: o.Caller, Type: AssetService, Boundary: "callers", Ref: o.Caller, Tags: []string{"seen-in-audit-log"}})
 		}
 	}
+	addEstate(m, estate)
 	// Boundaries nothing was drafted into are left out.
 	m.Boundaries = slices.DeleteFunc(m.Boundaries, func(b Boundary) bool {
 		return !slices.ContainsFunc(m.Assets, func(a Asset) bool { return a.Boundary == b.ID })
 	})
 	return m
+}
+
+// EstateAsset is an AI asset the inventory found: a model file, a
+// dataset, a model server's configuration, an MCP server.
+type EstateAsset struct {
+	Kind string // model, dataset, serving, mcp-server
+	Name string
+	Path string
+	// Registered is the registry version a model file belongs to.
+	Registered string
+	// Personal says a dataset holds personal data.
+	Personal bool
+}
+
+// addEstate drafts the inventory's assets that nothing else stands for:
+// models not yet bound (registered ones by their registry version),
+// datasets (confidential when they hold personal data), model servers
+// and MCP servers. Each is a question for the author: what reaches it?
+func addEstate(m *Model, estate []EstateAsset) {
+	for _, e := range estate {
+		a := Asset{Name: e.Name, Boundary: "estate", Tags: []string{"from-inventory"}}
+		switch e.Kind {
+		case "model":
+			a.ID, a.Type = "inv-model-"+slug(e.Path), AssetModel
+			if e.Registered != "" {
+				a.Ref = "registry:" + e.Registered
+			} else {
+				a.Tags = append(a.Tags, "unregistered")
+			}
+		case "dataset":
+			a.ID, a.Type = "inv-dataset-"+slug(e.Path), AssetDataset
+			if e.Personal {
+				a.Classification = "confidential"
+			}
+		case "serving":
+			a.ID, a.Type = "inv-server-"+slug(e.Path+" "+e.Name), AssetEndpoint
+		case "mcp-server":
+			a.ID, a.Type = "inv-mcp-"+slug(e.Path+" "+e.Name), AssetTool
+			a.Tags = append(a.Tags, "mcp")
+		default:
+			continue
+		}
+		if m.asset(a.ID) == nil {
+			m.Assets = append(m.Assets, a)
+		}
+	}
 }
 
 // slug makes an id from a name: lower case letters, digits and dashes.

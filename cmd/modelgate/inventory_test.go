@@ -123,6 +123,14 @@ func TestInventoryCLI(t *testing.T) {
 	if out := run(0, "inventory", "list"); strings.Count(out, "\n") != 3 {
 		t.Errorf("list:\n%s", out)
 	}
+	// A threat model drafted here takes the latest snapshot's models,
+	// datasets and servers.
+	if out := run(0, "threat", "init", "--name", "estate"); !strings.Contains(out, "from-inventory") || !strings.Contains(out, "type: model") || !strings.Contains(out, "unregistered") {
+		t.Errorf("threat init with an inventory:\n%s", out)
+	}
+	if out := run(0, "threat", "init", "--name", "estate", "--inventory", "none"); strings.Contains(out, "from-inventory") {
+		t.Errorf("threat init --inventory none:\n%s", out)
+	}
 	out = run(0, "inventory", "show", "latest", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &inv); err != nil || inv.ID == "" || inv.Count(inventory.KindKey) != 1 {
 		t.Errorf("show latest: %v %+v", err, inv.Stats)

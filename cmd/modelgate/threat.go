@@ -119,9 +119,9 @@ func library(paths []string) (*threat.Library, error) {
 
 func threatInit(g *globals) *cobra.Command {
 	var lf liveFlags
-	var name, out string
+	var name, out, inv string
 	cmd := &cobra.Command{
-		Use:   "init [--name SYSTEM] [--out threatmodel.yaml] [--config modelgate.yaml]",
+		Use:   "init [--name SYSTEM] [--out threatmodel.yaml] [--config modelgate.yaml] [--inventory SNAPSHOT]",
 		Short: "Draft a threat model from the gateway's routes, keys, registry and audit log",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,10 +129,14 @@ func threatInit(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			estate, err := estateAssets(cmd.Context(), g, inv, lf.noLive)
+			if err != nil {
+				return err
+			}
 			var buf bytes.Buffer
 			enc := yaml.NewEncoder(&buf)
 			enc.SetIndent(2)
-			if err := enc.Encode(threat.Draft(name, st)); err != nil {
+			if err := enc.Encode(threat.Draft(name, st, estate...)); err != nil {
 				return err
 			}
 			b := append([]byte("# Drafted by modelgate threat init: complete it (owners, what each\n# asset holds and is worth, flows modelgate cannot see) and settle the\n# risks. docs/threat-model.md describes every field.\n"), buf.Bytes()...)
@@ -154,6 +158,7 @@ func threatInit(g *globals) *cobra.Command {
 	lf.add(cmd)
 	cmd.Flags().StringVar(&name, "name", "ai-system", "the system's name")
 	cmd.Flags().StringVar(&out, "out", "", "write the draft here (default: standard output); an existing file is never overwritten")
+	cmd.Flags().StringVar(&inv, "inventory", "latest", "inventory snapshot whose models, datasets, model servers and MCP servers join the draft (none: leave them out)")
 	return cmd
 }
 
@@ -324,4 +329,39 @@ func (t threatModelGate) CheckThreatModel(ctx context.Context, ref string) regis
 	}
 	c.Passes = len(c.Open) == 0
 	return c
+}
+
+// estateAssets reads the inventory snapshot the draft takes assets from:
+// none when asked for none, or when there is no snapshot yet.
+func estateAssets(ctx context.Context, g *globals, ref string, noLive bool) ([]threat.EstateAsset, error) {
+	if ref == "none" || noLive {
+		return nil, nil
+	}
+	if all, err := snapshots(ctx, g, false); err != nil || len(all) == 0 {
+		if ref == "latest" {
+			return nil, nil
+		}
+		if err == nil {
+			err = usagef("--inventory %s: there are no inventory snapshots (modelgate inventory snapshot makes one)", ref)
+		}
+		return nil, err
+	}
+	inv, err := loadSnapshot(ctx, g, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []threat.EstateAsset
+	for _, a := range inv.Assets {
+		e := threat.EstateAsset{Kind: string(a.Kind), Name: a.Name, Path: a.Path}
+		if a.Status != nil {
+			e.Registered = a.Status.Registered
+		}
+		for _, c := range a.Columns {
+			if len(c.Entities) > 0 {
+				e.Personal = true
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
