@@ -252,7 +252,8 @@ func TestDraft(t *testing.T) {
 	st := deployed()
 	st.Routes["support-llm"] = Route{Model: "support-llm", Protocol: "openai", Registry: "support", InputGuards: []string{"injection"}}
 	st.Routes["fraud"] = Route{Model: "fraud", Protocol: "kserve_v2", Registry: "fraud"}
-	d := Draft("drafted", st)
+	st.Forwarders = []Forwarder{{Name: "splunk", Type: "syslog", Target: "siem.example:6514", Encrypted: false}}
+	d := Draft("drafted", st, EstateAsset{Kind: "model", Name: "llama.gguf", Path: "/srv/llama.gguf"}, EstateAsset{Kind: "ai-key", Name: "openai"})
 	b, err := yaml.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +271,14 @@ func TestDraft(t *testing.T) {
 	if len(got["AI-LLM04"]) != 1 || got["AI-LLM04"][0].Target != "model-fraud" || len(got["AI-ML-EXTRACTION"]) != 1 {
 		t.Errorf("drafted threats: %v", got)
 	}
-	for _, want := range []string{"ref: route:fraud", "ref: dataset:transactions@2026-10", "ref: key:webapp"} {
+	var forwarded bool
+	for _, a := range res.Threats {
+		forwarded = forwarded || a.Target == "forward-splunk" && a.Threat.ID == "STRIDE-I-01" && a.Status == StatusOpen
+	}
+	if !forwarded {
+		t.Error("an unencrypted forwarder of the audit log is not an open disclosure threat")
+	}
+	for _, want := range []string{"ref: route:fraud", "ref: dataset:transactions@2026-10", "ref: key:webapp", "id: siem-splunk", "id: inv-model-srv-llama-gguf"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("draft lacks %q:\n%s", want, b)
 		}

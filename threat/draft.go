@@ -22,6 +22,7 @@ func Draft(name string, st *State, estate ...EstateAsset) *Model {
 			{ID: "serving", Name: "Model serving"},
 			{ID: "data", Name: "Training data"},
 			{ID: "estate", Name: "Found in the estate (inventory)"},
+			{ID: "siem", Name: "Security monitoring"},
 		}}
 	routes := make([]Route, 0, len(st.Routes))
 	for _, r := range st.Routes {
@@ -74,6 +75,16 @@ func Draft(name string, st *State, estate ...EstateAsset) *Model {
 		id := "caller-" + slug(strings.TrimPrefix(strings.TrimPrefix(o.Caller, "key:"), "identity:"))
 		if m.asset(id) == nil {
 			m.Assets = append(m.Assets, Asset{ID: id, Name: o.Caller, Type: AssetService, Boundary: "callers", Ref: o.Caller, Tags: []string{"seen-in-audit-log"}})
+		}
+	}
+	// The audit log and where its forwarders send it: who asked what is
+	// confidential, and it leaves the gateway.
+	if len(st.Forwarders) > 0 {
+		m.Assets = append(m.Assets, Asset{ID: "audit-log", Name: "modelgate audit log", Type: AssetStore, Boundary: "gateway", Classification: "confidential"})
+		for _, f := range st.Forwarders {
+			id := "siem-" + slug(f.Name)
+			m.Assets = append(m.Assets, Asset{ID: id, Name: f.Name + " (" + f.Type + ")", Type: AssetExternal, Boundary: "siem"})
+			m.Flows = append(m.Flows, Flow{ID: "forward-" + slug(f.Name), From: "audit-log", To: id, Protocol: f.Type, Auth: "none", Encrypted: f.Encrypted, Classification: "confidential"})
 		}
 	}
 	addEstate(m, estate)

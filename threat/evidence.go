@@ -29,6 +29,15 @@ type State struct {
 	Datasets map[string]Dataset
 	// Observed are the (caller, model) pairs the audit log holds.
 	Observed []ObservedFlow
+	// Forwarders ship the audit log to SIEMs.
+	Forwarders []Forwarder
+}
+
+// Forwarder is an audit forwarder: where the log's events go.
+type Forwarder struct {
+	Name, Type string // syslog, webhook, file
+	Target     string // address, URL or path
+	Encrypted  bool
 }
 
 // Route is a gateway route as the checks see it.

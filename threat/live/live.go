@@ -6,6 +6,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
@@ -41,6 +42,18 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 	st.GatewayTLS = cfg.TLS != nil
 	st.AuditFailClosed = cfg.Audit.Mode == "" || cfg.Audit.Mode == "fail_closed"
 	st.AuditWitnessed = len(cfg.Audit.Witnesses) > 0
+	for _, f := range cfg.Audit.Forwarders {
+		fw := threat.Forwarder{Name: f.Name, Type: f.Type}
+		switch f.Type {
+		case "syslog":
+			fw.Target, fw.Encrypted = f.Address, f.TLS != nil
+		case "webhook":
+			fw.Target, fw.Encrypted = f.URL, strings.HasPrefix(f.URL, "https://")
+		default:
+			fw.Target, fw.Encrypted = f.Path, true // a local file does not travel
+		}
+		st.Forwarders = append(st.Forwarders, fw)
+	}
 
 	keyNames := map[string]string{}
 	if src.Store != nil {
@@ -129,7 +142,7 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 
 // route reads a route's guard pipeline: its own, the default, or none.
 func route(cfg *config.Config, r *store.Route) threat.Route {
-	out := threat.Route{Model: r.Model, Protocol: r.Protocol, Upstream: r.Upstream.URL, Registry: r.Registry, UpstreamTLS: len(r.Upstream.URL) > 8 && r.Upstream.URL[:8] == "https://"}
+	out := threat.Route{Model: r.Model, Protocol: r.Protocol, Upstream: r.Upstream.URL, Registry: r.Registry, UpstreamTLS: strings.HasPrefix(r.Upstream.URL, "https://")}
 	name := r.Guards
 	if name == "" {
 		name = cfg.Guards.Default
