@@ -28,6 +28,11 @@ type ChatModel struct {
 	// APIKey, when set, must arrive as "Authorization: Bearer <APIKey>"
 	// or, as Anthropic's API takes it, "x-api-key: <APIKey>".
 	APIKey string
+	// Weak makes the chat completions endpoint a deliberately gullible
+	// assistant (see weakReply), for red-team exercises: it leaks its
+	// system prompt when asked, calls tools it is told to, and refuses
+	// only the famous jailbreaks.
+	Weak bool
 }
 
 func (m *ChatModel) name() string {
@@ -68,6 +73,11 @@ type chatRequest struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
+	Tools []struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	} `json:"tools"`
 	Stream        bool `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
@@ -80,11 +90,33 @@ func (m *ChatModel) chat(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid JSON: "+err.Error())
 		return
 	}
-	var reply string
+	var reply, system, toolResult, call string
 	for _, msg := range req.Messages {
-		if msg.Role == "user" {
-			reply = contentText(msg.Content)
+		switch msg.Role {
+		case "user":
+			reply, toolResult = contentText(msg.Content), ""
+		case "system", "developer":
+			system += contentText(msg.Content)
+		case "tool":
+			toolResult += contentText(msg.Content)
 		}
+	}
+	if m.Weak {
+		var tools []string
+		for _, t := range req.Tools {
+			tools = append(tools, t.Function.Name)
+		}
+		reply, call = weakReply(system, reply, toolResult, tools)
+	}
+	if call != "" && !req.Stream {
+		writeJSON(w, map[string]any{
+			"id": fmt.Sprintf("chatcmpl-demo-%d", time.Now().UnixNano()), "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "tool_calls",
+				"message": map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{
+					"id": "call_demo", "type": "function", "function": map[string]any{"name": call, "arguments": "{}"}}}}}},
+			"usage": map[string]int{"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+		})
+		return
 	}
 	promptTokens := 0
 	for _, msg := range req.Messages {
