@@ -16,6 +16,8 @@ type RouteRequest struct {
 	Upstream store.Upstream `json:"upstream"`
 	// Guards names the route's guard pipeline ("" for the default, "none").
 	Guards string `json:"guards,omitempty"`
+	// Outputs limits what a kserve_v2 route's answers reveal.
+	Outputs *store.OutputControls `json:"outputs,omitempty"`
 }
 
 func (h *Handler) listRoutes(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
@@ -49,7 +51,7 @@ func (h *Handler) putRoute(w http.ResponseWriter, r *http.Request, p *access.Pri
 	}
 	model := r.PathValue("model")
 	now := time.Now().UTC()
-	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Guards: req.Guards, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
+	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Guards: req.Guards, Outputs: req.Outputs, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
 	if err := gateway.ValidateRoute(rt); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", err.Error())
 		return

@@ -371,3 +371,20 @@ func TestLogDurationsAsText(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputControls: a classifier route's output controls are read, and
+// set on a chat route they are an error naming the field.
+func TestOutputControls(t *testing.T) {
+	c, err := Parse("t.yaml", []byte("routes:\n  - model: fraud\n    protocol: kserve_v2\n    outputs: {keep: [label], decimals: 2, top_k: 1}\n    upstream: {url: 'http://x'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Routes[0].Outputs
+	if o == nil || !slices.Equal(o.Keep, []string{"label"}) || o.Decimals == nil || *o.Decimals != 2 || o.TopK != 1 {
+		t.Fatalf("outputs %+v", o)
+	}
+	_, err = Parse("t.yaml", []byte("routes:\n  - model: chat\n    protocol: openai\n    outputs: {decimals: 2}\n    upstream: {url: 'http://x'}\n"))
+	if err == nil || !strings.Contains(err.Error(), "routes[0].outputs") {
+		t.Fatalf("a chat route with output controls: %v", err)
+	}
+}

@@ -134,6 +134,12 @@ type routeFile struct {
 	// Registry names the registry model served; model: NAME@production
 	// says the same with the public name NAME.
 	Registry string `yaml:"registry"`
+	// Outputs limits what a kserve_v2 route's answers reveal.
+	Outputs *struct {
+		Keep     []string `yaml:"keep"`
+		Decimals *int     `yaml:"decimals"`
+		TopK     int      `yaml:"top_k"`
+	} `yaml:"outputs"`
 	Upstream struct {
 		URL                   string    `yaml:"url"`
 		Model                 string    `yaml:"model"`

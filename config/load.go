@@ -429,6 +429,9 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 		if rf.Capture != nil {
 			r.Capture = &store.Capture{Input: rf.Capture.Input, Output: rf.Capture.Output}
 		}
+		if o := rf.Outputs; o != nil {
+			r.Outputs = &store.OutputControls{Keep: o.Keep, Decimals: o.Decimals, TopK: o.TopK}
+		}
 		if r.Guards = rf.Guards; r.Guards != "" && r.Guards != "none" && c.Guards.Pipelines[r.Guards] == nil {
 			v.fail(key+".guards", "no pipeline named %q under guards.pipelines", r.Guards)
 		}

@@ -114,7 +114,9 @@ func (g *Gateway) forward(x *Exchange) {
 		return
 	}
 	x.upstreamOK = resp.StatusCode >= 200 && resp.StatusCode < 300
-	if isEventStream(resp.Header) {
+	if isEventStream(resp.Header) && (x.Route.Outputs == nil || x.Endpoint != EndpointInfer) {
+		// An inference answer under output controls is read whole, even
+		// if the upstream calls it a stream: the controls need all of it.
 		g.relayStream(x, resp, start)
 		return
 	}
@@ -169,6 +171,12 @@ func (g *Gateway) relayBody(x *Exchange, ctx context.Context, resp *http.Respons
 		x.Usage = answerUsage(format, data, x.Usage)
 	}
 	x.UpstreamBody = data
+	if c := x.Route.Outputs; c != nil && x.Endpoint == EndpointInfer && resp.StatusCode/100 == 2 {
+		if data, err = controlOutputs(data, c); err != nil {
+			g.filterFailed(x, format, err)
+			return
+		}
+	}
 	for _, f := range g.opts.Hooks.Output {
 		if data, err = f.FilterBody(x, resp.StatusCode, data); err != nil {
 			g.filterFailed(x, format, err)

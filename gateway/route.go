@@ -78,6 +78,21 @@ func RouteProblems(r *store.Route) []*FieldError {
 			}
 		}
 	}
+	if o := r.Outputs; o != nil {
+		switch {
+		case r.Protocol != store.ProtocolKServeV2:
+			fail("outputs", "applies to kserve_v2 routes only")
+		case o.Decimals != nil && (*o.Decimals < 0 || *o.Decimals > 12):
+			fail("outputs.decimals", "must be 0 to 12, got %d", *o.Decimals)
+		case o.TopK < 0:
+			fail("outputs.top_k", "must not be negative")
+		}
+		for i, name := range o.Keep {
+			if name == "" {
+				fail(fmt.Sprintf("outputs.keep[%d]", i), "must name an output")
+			}
+		}
+	}
 	if r.Upstream.MaxResponseBytes < 0 {
 		fail("upstream.max_response_bytes", "must not be negative")
 	}

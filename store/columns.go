@@ -12,14 +12,15 @@ import (
 // route but its name, protocol, source and times.
 type routeSpec struct {
 	Upstream
-	Capture  *Capture `json:"capture,omitempty"`
-	Guards   string   `json:"guards,omitempty"`
-	Registry string   `json:"registry,omitempty"`
+	Capture  *Capture        `json:"capture,omitempty"`
+	Guards   string          `json:"guards,omitempty"`
+	Registry string          `json:"registry,omitempty"`
+	Outputs  *OutputControls `json:"outputs,omitempty"`
 }
 
 // EncodeRouteSpec returns the upstream column of a route.
 func EncodeRouteSpec(r *Route) (string, error) {
-	b, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture, Guards: r.Guards, Registry: r.Registry})
+	b, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture, Guards: r.Guards, Registry: r.Registry, Outputs: r.Outputs})
 	if err != nil {
 		return "", fmt.Errorf("route %q: %w", r.Model, err)
 	}
@@ -32,7 +33,7 @@ func DecodeRouteSpec(r *Route, col string) error {
 	if err := json.Unmarshal([]byte(col), &spec); err != nil {
 		return fmt.Errorf("route %q: corrupt upstream: %w", r.Model, err)
 	}
-	r.Upstream, r.Capture, r.Guards, r.Registry = spec.Upstream, spec.Capture, spec.Guards, spec.Registry
+	r.Upstream, r.Capture, r.Guards, r.Registry, r.Outputs = spec.Upstream, spec.Capture, spec.Guards, spec.Registry, spec.Outputs
 	return nil
 }
 

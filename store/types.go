@@ -66,10 +66,29 @@ type Route struct {
 	// serves only its version in production that passed the gate, and
 	// refuses (503) while there is none.
 	Registry string `json:"registry,omitempty"`
-	Source   string `json:"source"`
+	// Outputs limits what a kserve_v2 route's inference answers reveal;
+	// nil returns them as the model server sent them.
+	Outputs *OutputControls `json:"outputs,omitempty"`
+	Source  string          `json:"source"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// OutputControls limit what a classifier's answers give away. Scores to
+// full precision let an attacker follow the decision boundary in a few
+// queries (score-based evasion) and copy the model with few samples
+// (extraction); labels alone, or coarse scores, make both cost more.
+type OutputControls struct {
+	// Keep names the outputs returned; the others are dropped. Empty
+	// keeps all.
+	Keep []string `json:"keep,omitempty"`
+	// Decimals rounds every floating-point output to this many decimals;
+	// nil leaves them as sent.
+	Decimals *int `json:"decimals,omitempty"`
+	// TopK keeps the k highest values of each row of a floating-point
+	// output with more than one column and zeroes the rest; 0 keeps all.
+	TopK int `json:"top_k,omitempty"`
 }
 
 // Capture modes: what the audit log keeps of a request or response body.
