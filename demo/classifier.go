@@ -24,6 +24,15 @@ type Classifier struct {
 	// TrainAccuracy and TestAccuracy are measured on the generated data
 	// (80/20 split).
 	TrainAccuracy, TestAccuracy float64
+
+	data Split
+}
+
+// Split is the data a classifier was trained and tested on: its members
+// and non-members, for membership inference exercises.
+type Split struct {
+	Train, Test   [][]float64
+	TrainY, TestY []float64
 }
 
 // NewClassifier trains a classifier. The same name always yields the same
@@ -53,8 +62,12 @@ func NewClassifier(name string) *Classifier {
 	c.train(xs[:split], ys[:split], 3000, 0.5)
 	c.TrainAccuracy = c.accuracy(xs[:split], ys[:split])
 	c.TestAccuracy = c.accuracy(xs[split:], ys[split:])
+	c.data = Split{Train: xs[:split], Test: xs[split:], TrainY: ys[:split], TestY: ys[split:]}
 	return c
 }
+
+// Data returns the records the classifier was trained and tested on.
+func (c *Classifier) Data() Split { return c.data }
 
 // train runs full-batch gradient descent on the log loss.
 func (c *Classifier) train(xs [][]float64, ys []float64, epochs int, rate float64) {
