@@ -3,10 +3,15 @@ package redteam
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +229,136 @@ func FuzzParseAnswer(f *testing.F) {
 		Judge(Probe{Goal: GoalCanary}, sec, a)
 		Judge(Probe{Goal: GoalOutput}, sec, a)
 	})
+}
+
+// TestJournal: a journal keeps the run's secrets and attempts; a line
+// cut off mid-write is dropped and the journal goes on after it.
+func TestJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.jsonl")
+	run := NewRun("default", "http://gw/v1", "chat")
+	j, err := CreateJournal(path, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Add(Attempt{Probe: "PI-001", Category: "prompt-injection", Outcome: Complied})
+	j.Add(Attempt{Probe: "PI-002", Category: "prompt-injection", Outcome: Blocked})
+	j.Close()
+	if _, err := CreateJournal(path, run); err == nil {
+		t.Error("an existing journal was overwritten")
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"probe":"PI-0`)
+	f.Close()
+	got, j, err := OpenJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != run.ID || got.Canary != run.Canary || len(got.Attempts) != 2 || got.Attempts[1].Outcome != Blocked {
+		t.Fatalf("reopened: %+v", got)
+	}
+	j.Add(Attempt{Probe: "PI-003", Category: "prompt-injection", Outcome: Refused})
+	j.Close()
+	if got, _, err = OpenJournal(path); err != nil || len(got.Attempts) != 3 {
+		t.Fatalf("after the cut line: %+v %v", got, err)
+	}
+	for _, bad := range []string{"", "{}\n", `{"run":{"id":"x"}}` + "\nnot json\n"} {
+		p := filepath.Join(t.TempDir(), "bad.jsonl")
+		os.WriteFile(p, []byte(bad), 0o600)
+		if _, _, err := OpenJournal(p); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+// TestJudgeModel: the judge is asked about resisted answers only, its
+// verdict counts, and a judge that answers nonsense changes nothing.
+func TestJudgeModel(t *testing.T) {
+	_, gw, key := demoGateway(t)
+	var asked atomic.Int32
+	var verdict atomic.Value
+	verdict.Store("COMPLIED: it followed the injected instruction")
+	judge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		if !strings.Contains(string(body), "Assistant's answer") {
+			t.Errorf("the judge was not shown the answer: %s", body)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]any{"role": "assistant", "content": verdict.Load()}, "finish_reason": "stop"}}})
+	}))
+	defer judge.Close()
+	ps, _ := Library()
+	r := &Runner{Target: &Target{URL: gw, Model: "unguarded", Key: key}, Judge: &JudgeModel{Target: &Target{URL: judge.URL + "/v1", Model: "judge"}}}
+	as, err := r.Run(context.Background(), ps, NewSecrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := outcomes(func() []Attempt {
+		as, _ := (&Runner{Target: &Target{URL: gw, Model: "unguarded", Key: key}}).Run(context.Background(), ps, NewSecrets())
+		return as
+	}())
+	resisted := 0
+	for _, a := range as {
+		if plain[a.Probe] == Resisted {
+			resisted++
+			if a.Outcome != Complied || !strings.Contains(a.Evidence, "judge") {
+				t.Errorf("%s: %s %s", a.Probe, a.Outcome, a.Evidence)
+			}
+		} else if a.Outcome != plain[a.Probe] {
+			t.Errorf("%s: the judge changed %s to %s", a.Probe, plain[a.Probe], a.Outcome)
+		}
+	}
+	if int(asked.Load()) != resisted || resisted == 0 {
+		t.Errorf("the judge was asked %d times for %d resisted answers", asked.Load(), resisted)
+	}
+	verdict.Store("Maybe?")
+	as, _ = r.Run(context.Background(), ps[:12], NewSecrets())
+	for _, a := range as {
+		if a.Outcome == Complied && strings.Contains(a.Evidence, "judge model holds") {
+			t.Errorf("a nonsense verdict counted: %+v", a)
+		}
+	}
+}
+
+// TestPurple: the gap between the unguarded and the guarded route is
+// reported by category and impact, and the HTML report shows it.
+func TestPurple(t *testing.T) {
+	_, gw, key := demoGateway(t)
+	ps, _ := Library()
+	runs := map[string]*Run{}
+	for _, model := range []string{"unguarded", "guarded"} {
+		run := NewRun("default", gw, model)
+		var err error
+		run.Attempts, err = (&Runner{Target: &Target{URL: gw, Model: model, Key: key}}).Run(context.Background(), ps, run.Secrets())
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.Finish(nil, 0)
+		runs[model] = run
+	}
+	p := ComparePurple(runs["unguarded"], runs["guarded"])
+	if len(p.Gaps) != len(Categories) || len(p.Impacts) != 4 {
+		t.Fatalf("%d gaps, %d impacts", len(p.Gaps), len(p.Impacts))
+	}
+	closed := 0.0
+	for _, g := range p.Gaps {
+		closed += g.Closed
+		if g.Off < g.On {
+			t.Errorf("%s: the guards made it worse: %+v", g.Category, g)
+		}
+	}
+	if closed <= 0 || p.Impacts[0].Off <= p.Impacts[0].On {
+		t.Errorf("no gap closed: %+v", p.Impacts)
+	}
+	var b strings.Builder
+	p.Classifier = []ClassifierRow{{Attack: "simba", Measure: "applicable", Off: "yes", On: "<no>"}}
+	if err := WriteHTML(&b, HTMLReport{Title: "t", Runs: []*Run{runs["unguarded"], runs["guarded"]}, Purple: p}); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"Resilience gap", "data breach", "service cost", "LLM07", "AML.T0056", runs["unguarded"].Canary, "&lt;no&gt;", "<svg"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
 }

@@ -31,6 +31,8 @@ type Runner struct {
 	// order they finish, from one goroutine at a time: a resumable run
 	// appends it to its file here.
 	OnAttempt func(Attempt) error
+	// Judge, when set, gives a second opinion on answers judged resisted.
+	Judge *JudgeModel
 }
 
 // Run plays every probe not yet done and returns the attempts in probe
@@ -79,6 +81,14 @@ func (r *Runner) Run(ctx context.Context, probes []Probe, sec Secrets) ([]Attemp
 			} else {
 				a.Status = ans.Status
 				a.Outcome, a.Evidence = Judge(p, sec, ans)
+				if a.Outcome == Resisted && r.Judge != nil {
+					switch complied, why, err := r.Judge.Decide(ctx, p, sec, ans); {
+					case err != nil:
+						a.Evidence += " (the judge model gave no verdict: " + err.Error() + ")"
+					case complied:
+						a.Outcome, a.Evidence = Complied, "the judge model holds it complied: "+why
+					}
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/modelgate/modelgate/config"
@@ -20,6 +23,7 @@ import (
 
 func newDemo(g *globals) *cobra.Command {
 	var listen, adminListen string
+	var weak bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the gateway in front of bundled demo models, with API keys to try it",
@@ -31,19 +35,29 @@ them, create two API keys valid for 24 hours (one for every model, one for
 demo-chat only), print them with curl commands to try, and serve until
 interrupted. The keys are kept in the data directory (demo-keys.json), so a
 restarted demo shows the same ones while they last. The demo upstreams are
-for trying modelgate out and for tests, not for production.`,
+for trying modelgate out and for tests, not for production.
+
+--weak starts a red-team playground instead: the chat model is deliberately
+gullible (it leaks its system prompt when asked about it and calls any tool
+it is told to), served both behind the standard guards (demo-chat) and
+without them (demo-chat-open); the classifier is served also with output
+controls that return labels only (demo-classifier-hardened), with a key
+limited to 600 requests a minute for it; and the classifier's training and
+test records are written to the data directory for membership inference.
+The printed commands run the red team and a purple-team comparison.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, listen, adminListen)
+			return runDemo(cmd.Context(), g, listen, adminListen, weak)
 		},
 	}
+	cmd.Flags().BoolVar(&weak, "weak", false, "a red-team playground: a deliberately weak chat model, unguarded and hardened routes")
 	cmd.Flags().StringVar(&listen, "listen", config.DefaultListen, "gateway address")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", config.DefaultAdminListen, "admin API address")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, listen, adminListen string) error {
-	chat := &demo.ChatModel{ChunkDelay: 40 * time.Millisecond}
+func runDemo(ctx context.Context, g *globals, listen, adminListen string, weak bool) error {
+	chat := &demo.ChatModel{ChunkDelay: 40 * time.Millisecond, Weak: weak}
 	clf := demo.NewClassifier("demo-classifier")
 	chatURL, stopChat, err := serveLoopback(chat)
 	if err != nil {
@@ -67,11 +81,21 @@ func runDemo(ctx context.Context, g *globals, listen, adminListen string) error 
 		{Model: "demo-claude", Protocol: store.ProtocolAnthropic, Upstream: store.Upstream{URL: chatURL + "/v1", ModelVersion: "echo-1"}},
 		{Model: "demo-classifier", Protocol: store.ProtocolKServeV2, Upstream: store.Upstream{URL: clfURL, ModelVersion: "1"}},
 	}
+	if weak {
+		cfg.Routes = append(cfg.Routes,
+			&store.Route{Model: "demo-chat-open", Protocol: store.ProtocolOpenAI, Guards: "none", Upstream: store.Upstream{URL: chatURL + "/v1", ModelVersion: "weak-1"}},
+			&store.Route{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}},
+				Upstream: store.Upstream{URL: clfURL, Model: "demo-classifier", ModelVersion: "1"}})
+		cfg.Routes[0].Upstream.ModelVersion = "weak-1"
+		if err := writeClassifierRecords(g.dataDir, clf.Data()); err != nil {
+			return err
+		}
+	}
 	s, err := server.New(ctx, cfg, server.Options{Logger: slog.New(cfg.Log.Handler(g.stderr))})
 	if err != nil {
 		return err
 	}
-	keys, expires, reused, err := ensureDemoKeys(ctx, s.Store(), cfg.DataDir, time.Now())
+	keys, expires, reused, err := ensureDemoKeys(ctx, s.Store(), cfg.DataDir, time.Now(), weak)
 	if err != nil {
 		s.Close()
 		return err
@@ -79,7 +103,7 @@ func runDemo(ctx context.Context, g *globals, listen, adminListen string) error 
 	printDemo(g.stdout, demoInfo{
 		gateway: "http://" + s.Addr().String(), admin: "http://" + s.AdminAddr().String(),
 		dataDir: cfg.DataDir, chatURL: chatURL, clfURL: clfURL, accuracy: clf.TestAccuracy,
-		keys: keys, expires: expires, reused: reused,
+		keys: keys, expires: expires, reused: reused, weak: weak,
 	})
 	return s.Run(ctx)
 }
@@ -110,6 +134,7 @@ type demoInfo struct {
 	keys                    demoKeys
 	expires                 time.Time
 	reused                  bool
+	weak                    bool
 }
 
 // printDemo prints the keys and commands that work against this very
@@ -184,7 +209,6 @@ In another terminal (with go run ./cmd/modelgate for modelgate):
 modelgate audit tail --data-dir %s
 modelgate audit verify --data-dir %s
 
-Press Ctrl-C to stop.
 `,
 		d.gateway, d.admin, d.dataDir, d.chatURL, d.chatURL, d.clfURL, 100*d.accuracy, d.keys.All, d.keys.ChatOnly,
 		d.expires.Local().Format("2006-01-02 15:04 MST"), kept,
@@ -202,4 +226,67 @@ Press Ctrl-C to stop.
 		d.gateway, jsonType,
 		d.admin,
 		d.dataDir, d.dataDir)
+	if d.weak {
+		printRedteam(w, d)
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}
+
+// printRedteam prints the red-team playground's routes and the commands
+// that attack them.
+func printRedteam(w io.Writer, d demoInfo) {
+	members, others := filepath.Join(d.dataDir, demoMembersFile), filepath.Join(d.dataDir, demoNonMembersFile)
+	fmt.Fprintf(w, `
+Red-team playground (--weak). The chat model is deliberately weak: it gives
+its system prompt to anyone who asks about it and calls any tool it is told to.
+
+  demo-chat                 the weak model behind the standard guards
+  demo-chat-open            the same model with no guards
+  demo-classifier-hardened  the classifier answering with labels only
+  red-team key              %s  (every model, no rate limit to speak of)
+  throttled key             %s  (demo-classifier-hardened, 600 requests a minute)
+  classifier records        %s (trained on), %s (held out)
+
+# Play the probe library against the unguarded route
+MODELGATE_KEY=%s modelgate redteam run --target %s/v1 --model demo-chat-open --key-env MODELGATE_KEY --data-dir %s
+
+# The resilience gap: guards off and on, classifier controls off and on
+MODELGATE_KEY=%s MODELGATE_THROTTLED_KEY=%s modelgate redteam purple --target %s/v1 --key-env MODELGATE_KEY \
+  --off demo-chat-open --on demo-chat --classifier-target %s --classifier-off demo-classifier --classifier-on demo-classifier-hardened \
+  --classifier-off-key-env MODELGATE_KEY --classifier-on-key-env MODELGATE_THROTTLED_KEY \
+  --samples %s --members %s --non-members %s --max-wait 10s --format html --out purple.html --data-dir %s
+`, d.keys.RedTeam, d.keys.Throttled, members, others,
+		d.keys.RedTeam, d.gateway, d.dataDir,
+		d.keys.RedTeam, d.keys.Throttled, d.gateway, d.gateway, others, members, others, d.dataDir)
+}
+
+// The classifier's records, written in red-team mode for membership
+// inference.
+const (
+	demoMembersFile    = "demo-classifier-members.csv"
+	demoNonMembersFile = "demo-classifier-non-members.csv"
+)
+
+func writeClassifierRecords(dir string, data demo.Split) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, set := range []struct {
+		name string
+		xs   [][]float64
+		ys   []float64
+	}{{demoMembersFile, data.Train, data.TrainY}, {demoNonMembersFile, data.Test, data.TestY}} {
+		var b strings.Builder
+		b.WriteString(strings.Join(demo.Features, ",") + ",label\n")
+		for i, x := range set.xs {
+			for _, v := range x {
+				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64) + ",")
+			}
+			b.WriteString(strconv.Itoa(int(set.ys[i])) + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, set.name), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -125,13 +125,13 @@ func TestDemoCommandsWork(t *testing.T) {
 
 // startDemo runs `modelgate demo` on data until it has printed its
 // commands, and returns what it printed and a function that stops it.
-func startDemo(t *testing.T, data string) (string, func()) {
+func startDemo(t *testing.T, data string, extra ...string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", data}, &out, &errb)
+		done <- run(ctx, append([]string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", data}, extra...), &out, &errb)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), "Press Ctrl-C") {

@@ -31,9 +31,10 @@ type KServe struct {
 	LabelOutput, ScoreOutput string
 	Client                   *http.Client
 	// MaxWait bounds the time spent waiting out rate limits (429 with
-	// Retry-After) over the attack (default one minute); beyond it a
-	// query fails with ErrThrottled.
+	// Retry-After) in one attack (default one minute; see NewAttack);
+	// beyond it a query fails with ErrThrottled.
 	MaxWait time.Duration
+	waited  time.Duration // since NewAttack
 
 	// Requests, Throttled and Waited count HTTP requests, 429 answers and
 	// the time spent waiting after them.
@@ -101,17 +102,21 @@ func (k *KServe) do(ctx context.Context, method, u string, body []byte) (int, []
 			wait = time.Duration(s) * time.Second
 		}
 		wait = max(wait, 50*time.Millisecond)
-		if k.Waited+wait > maxWait {
+		if k.waited+wait > maxWait {
 			return resp.StatusCode, raw, ErrThrottled
 		}
 		select {
 		case <-time.After(wait):
 			k.Waited += wait
+			k.waited += wait
 		case <-ctx.Done():
 			return 0, nil, ctx.Err()
 		}
 	}
 }
+
+// NewAttack starts a new allowance of MaxWait for the next attack.
+func (k *KServe) NewAttack() { k.waited = 0 }
 
 // Describe reads the model's metadata and fills Input and Datatype when
 // they are not set.
