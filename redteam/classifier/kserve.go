@@ -69,6 +69,7 @@ func (k *KServe) do(ctx context.Context, method, u string, body []byte) (int, []
 	if maxWait == 0 {
 		maxWait = time.Minute
 	}
+	retries := 0
 	for {
 		var rd io.Reader
 		if body != nil {
@@ -86,6 +87,13 @@ func (k *KServe) do(ctx context.Context, method, u string, body []byte) (int, []
 		k.Requests++
 		resp, err := client.Do(req)
 		if err != nil {
+			// A server that answers before reading the whole body (a
+			// rate limiter's early 429) can break the pipe under a
+			// large request: an inference is safe to send again.
+			if retries++; retries <= 3 && ctx.Err() == nil {
+				time.Sleep(time.Duration(retries) * 100 * time.Millisecond)
+				continue
+			}
 			return 0, nil, err
 		}
 		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -152,11 +160,25 @@ func (k *KServe) Describe(ctx context.Context) (Metadata, error) {
 	return m, nil
 }
 
-// Query asks about a batch of inputs in one request.
+// maxBatch is the most inputs sent in one request: a batch is one
+// request to a gateway's rate limiter, but a very large one risks the
+// server's body limit.
+const maxBatch = 100
+
+// Query asks about inputs, up to maxBatch to a request.
 func (k *KServe) Query(ctx context.Context, xs [][]float64) ([]Output, error) {
-	if len(xs) == 0 {
-		return nil, nil
+	var out []Output
+	for start := 0; start < len(xs); start += maxBatch {
+		part, err := k.query(ctx, xs[start:min(len(xs), start+maxBatch)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
 	}
+	return out, nil
+}
+
+func (k *KServe) query(ctx context.Context, xs [][]float64) ([]Output, error) {
 	if k.Input == "" {
 		return nil, errors.New("the input tensor's name is not known: set it or read the model's metadata first")
 	}
