@@ -1,6 +1,7 @@
 package redteam
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -83,17 +84,7 @@ func ComparePurple(off, on *Run) *Purple {
 		p.Impacts = append(p.Impacts, *ig)
 	}
 	slices.SortFunc(p.Impacts, func(a, b ImpactGap) int {
-		return cmpDesc(a.Off-a.On, b.Off-b.On)
+		return cmp.Compare(b.Off-b.On, a.Off-a.On) // the widest gap first
 	})
 	return p
-}
-
-func cmpDesc(a, b float64) int {
-	switch {
-	case a > b:
-		return -1
-	case a < b:
-		return 1
-	}
-	return 0
 }

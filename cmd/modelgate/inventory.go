@@ -308,32 +308,39 @@ func recordSnapshot(ctx context.Context, g *globals, inv *inventory.Inventory) (
 	if err != nil {
 		return "", err
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw)
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(raw)
 	details := map[string]string{
 		"snapshot": inv.ID, "roots": strings.Join(inv.Roots, ","), "assets": strconv.Itoa(len(inv.Assets)),
-		"sha256": hex.EncodeToString(sum[:]), "findings": strconv.Itoa(inv.Report().Summary.Findings),
+		"findings": strconv.Itoa(inv.Report().Summary.Findings),
 	}
 	for k, n := range inv.Stats.Assets {
 		details["assets."+k] = strconv.Itoa(n)
 	}
-	_, l, done, err := openLocal(ctx, g)
-	if err != nil {
-		return "", err
-	}
-	defer done()
 	ev := &audit.Event{Time: inv.TakenAt, Actor: audit.Actor{Kind: audit.ActorAdmin, ID: cliActor()},
 		Action: actionInventorySnapshot, Resource: audit.Resource{ID: inv.ID},
 		Decision: audit.Decision{Outcome: audit.Allowed}, Details: details}
-	if err := l.Append(ctx, ev, audit.Payload{Kind: audit.PayloadOutput, Mode: audit.CaptureFull, Data: gz.Bytes()}); err != nil {
+	if err := appendDocument(ctx, g, ev, raw); err != nil {
 		return "", fmt.Errorf("recording the snapshot: %w", err)
 	}
 	return inv.ID, nil
+}
+
+// appendDocument records an event with a document as its payload,
+// gzipped, and the document's SHA-256 in its details.
+func appendDocument(ctx context.Context, g *globals, ev *audit.Event, doc []byte) error {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(doc)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(doc)
+	ev.Details["sha256"] = hex.EncodeToString(sum[:])
+	_, l, done, err := openLocal(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return l.Append(ctx, ev, audit.Payload{Kind: audit.PayloadOutput, Mode: audit.CaptureFull, Data: gz.Bytes()})
 }
 
 // snapshotInfo is one snapshot as the log lists it.

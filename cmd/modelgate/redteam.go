@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -351,13 +347,6 @@ func recordRun(ctx context.Context, g *globals, run *redteam.Run) error {
 	if err != nil {
 		return err
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(raw)
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(raw)
 	complied := 0
 	for _, a := range run.Attempts {
 		if a.Outcome == redteam.Complied {
@@ -366,19 +355,14 @@ func recordRun(ctx context.Context, g *globals, run *redteam.Run) error {
 	}
 	details := map[string]string{"run": run.ID, "suite": run.Suite, "target": run.Target, "model": run.Model,
 		"attempts": strconv.Itoa(len(run.Attempts)), "complied": strconv.Itoa(complied),
-		"regressions": strconv.Itoa(len(run.Regressions)), "sha256": hex.EncodeToString(sum[:])}
+		"regressions": strconv.Itoa(len(run.Regressions))}
 	for cat, r := range run.Rates {
 		details["rate."+cat] = strconv.FormatFloat(r.ComplianceRate, 'f', 3, 64)
 	}
-	_, l, done, err := openLocal(ctx, g)
-	if err != nil {
-		return fmt.Errorf("recording the run: %w", err)
-	}
-	defer done()
 	ev := &audit.Event{Time: run.Finished, Actor: audit.Actor{Kind: audit.ActorAdmin, ID: cliActor()},
 		Action: actionRedteamRun, Resource: audit.Resource{ID: run.ID, Model: run.Model},
 		Decision: audit.Decision{Outcome: audit.Allowed}, Details: details}
-	if err := l.Append(ctx, ev, audit.Payload{Kind: audit.PayloadOutput, Mode: audit.CaptureFull, Data: gz.Bytes()}); err != nil {
+	if err := appendDocument(ctx, g, ev, raw); err != nil {
 		return fmt.Errorf("recording the run: %w", err)
 	}
 	return nil

@@ -155,25 +155,34 @@ func mergeRows(off, on []redteam.ClassifierRow) []redteam.ClassifierRow {
 
 func writePurpleTable(w io.Writer, p *redteam.Purple) error {
 	fmt.Fprintf(w, "resilience gap: %s (controls off) against %s (controls on)\n\n", p.Off.Model, p.On.Model)
+	// Each table has its own columns.
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMPACT\tATTEMPTS\tWORKED OFF\tWORKED ON")
 	for _, i := range p.Impacts {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.0f%%\n", i.Impact, i.Attempts, i.Off*100, i.On*100)
 	}
-	fmt.Fprintln(tw, "\t\t\t")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CATEGORY\tOWASP\tWORKED OFF\tWORKED ON\tCLOSED\tBLOCKED")
 	for _, gp := range p.Gaps {
 		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%.0f%%\t%.0f%%\t%d\n", gp.Category, gp.OWASP, gp.Off*100, gp.On*100, gp.Closed*100, gp.Blocked)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	if len(p.Classifier) > 0 {
-		fmt.Fprintln(tw, "\t\t\t")
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CLASSIFIER ATTACK\tMEASURE\tCONTROLS OFF\tCONTROLS ON")
 		for _, r := range p.Classifier {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Attack, r.Measure, r.Off, r.On)
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	_, err := fmt.Fprintln(w, "OWASP ids are from the OWASP Top 10 for LLM Applications, 2025 edition.")
 	return err

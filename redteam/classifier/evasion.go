@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,30 +127,38 @@ func HopSkipJump(ctx context.Context, o Oracle, samples [][]float64, bounds Boun
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x4853))
-	share := (total.Left()) / max(1, len(samples))
-	var outs []sampleOutcome
-	for i, x := range samples {
-		per := &Budget{Oracle: o, Limit: share}
-		sc := scaled{b: per, bounds: bounds}
+	err = eachSample(res, total, bounds, samples, began, func(i int, sc scaled) (sampleOutcome, error) {
 		var starts [][]float64
 		for j, s := range samples {
 			if labels[j].Label != labels[i].Label {
 				starts = append(starts, sc.scale(s))
 			}
 		}
-		out, err := hsj(ctx, sc, sc.scale(x), labels[i].Label, starts, opt.epsilon(), rng)
+		return hsj(ctx, sc, sc.scale(samples[i]), labels[i].Label, starts, opt.epsilon(), rng)
+	})
+	return res, err
+}
+
+// eachSample attacks each sample with an equal share of what is left of
+// the budget, until a rate limit stops the run, and summarises.
+func eachSample(res *EvasionResult, total *Budget, bounds Bounds, samples [][]float64, began time.Time, attack func(int, scaled) (sampleOutcome, error)) error {
+	share := total.Left() / max(1, len(samples))
+	var outs []sampleOutcome
+	for i := range samples {
+		per := &Budget{Oracle: total.Oracle, Limit: share}
+		out, err := attack(i, scaled{b: per, bounds: bounds})
 		total.Used += per.Used
 		outs = append(outs, out)
 		if res.Stopped = throttled(err, total.Used); res.Stopped != "" {
 			break
 		}
 		if err != nil && !stopped(err) {
-			return nil, err
+			return err
 		}
 	}
 	summarise(res, outs)
 	res.Queries, res.Elapsed = total.Used, time.Since(began)
-	return res, nil
+	return nil
 }
 
 func hsj(ctx context.Context, sc scaled, x0 []float64, y0 int, starts [][]float64, eps float64, rng *rand.Rand) (sampleOutcome, error) {
@@ -178,7 +187,7 @@ func hsj(ctx context.Context, sc scaled, x0 []float64, y0 int, starts [][]float6
 
 	// A starting point of another class: the nearest given sample, else
 	// uniform noise.
-	slices.SortFunc(starts, func(a, b []float64) int { return cmpFloat(dist2(a, x0), dist2(b, x0)) })
+	slices.SortFunc(starts, func(a, b []float64) int { return cmp.Compare(dist2(a, x0), dist2(b, x0)) })
 	var adv []float64
 	for _, s := range starts {
 		if ok, err := adversarial(s); err != nil {
@@ -334,16 +343,6 @@ func hsj(ctx context.Context, sc scaled, x0 []float64, y0 int, starts [][]float6
 	}
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // SimBA runs the simple black-box attack with scores (Guo et al., 2019) on
 // each sample: along the feature axes in random order, it keeps a step
 // that lowers the score of the original class, until the label changes.
@@ -367,24 +366,10 @@ func SimBA(ctx context.Context, o Oracle, samples [][]float64, bounds Bounds, op
 		return res, nil
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x5342))
-	share := total.Left() / max(1, len(samples))
-	var outs []sampleOutcome
-	for i, x := range samples {
-		per := &Budget{Oracle: o, Limit: share}
-		sc := scaled{b: per, bounds: bounds}
-		out, err := simba(ctx, sc, sc.scale(x), first[i], opt.epsilon(), rng)
-		total.Used += per.Used
-		outs = append(outs, out)
-		if res.Stopped = throttled(err, total.Used); res.Stopped != "" {
-			break
-		}
-		if err != nil && !stopped(err) {
-			return nil, err
-		}
-	}
-	summarise(res, outs)
-	res.Queries, res.Elapsed = total.Used, time.Since(began)
-	return res, nil
+	err = eachSample(res, total, bounds, samples, began, func(i int, sc scaled) (sampleOutcome, error) {
+		return simba(ctx, sc, sc.scale(samples[i]), first[i], opt.epsilon(), rng)
+	})
+	return res, err
 }
 
 func simba(ctx context.Context, sc scaled, x0 []float64, start Output, eps float64, rng *rand.Rand) (sampleOutcome, error) {
