@@ -362,3 +362,32 @@ func TestPurple(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseProbes(f *testing.F) {
+	f.Add([]byte("- {id: X, category: jailbreak, goal: canary, turns: [\"{{base64:hi}} {{shots:2}}\"]}"))
+	f.Add(embeddedProbes)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ps, err := ParseProbes("fuzz.yaml", b)
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			for _, turn := range p.Turns {
+				if _, err := expand(turn, sec); err != nil {
+					t.Fatalf("a parsed probe does not expand: %v", err)
+				}
+			}
+		}
+	})
+}
+
+func FuzzReadJournal(f *testing.F) {
+	f.Add([]byte(`{"run":{"id":"r","canary":"MGC-1"}}` + "\n" + `{"probe":"PI-001","outcome":"complied"}` + "\n"))
+	f.Add([]byte(`{"run":{"id":"r"}}` + "\n" + `{"probe":"P`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, good, err := readJournal(strings.NewReader(string(b)), "fuzz")
+		if err == nil && (r == nil || good > int64(len(b))) {
+			t.Fatalf("run %v, %d good bytes of %d", r, good, len(b))
+		}
+	})
+}

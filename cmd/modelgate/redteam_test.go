@@ -180,3 +180,19 @@ func TestReadRecords(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadRecords(f *testing.F) {
+	f.Add([]byte("a,b,label\n1,2,0\n"))
+	f.Add([]byte("a,\"b\nc\",label\n1,2e308,1\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f.csv")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Skip(err)
+		}
+		rows, labels, err := readRecords(p, "label", true)
+		if err == nil && len(rows) != len(labels) {
+			t.Fatalf("%d rows, %d labels", len(rows), len(labels))
+		}
+	})
+}
