@@ -18,6 +18,8 @@ type RouteRequest struct {
 	Guards string `json:"guards,omitempty"`
 	// Outputs limits what a kserve_v2 route's answers reveal.
 	Outputs *store.OutputControls `json:"outputs,omitempty"`
+	// MaxBatch caps the inputs of one kserve_v2 request.
+	MaxBatch int `json:"max_batch,omitempty"`
 }
 
 func (h *Handler) listRoutes(w http.ResponseWriter, r *http.Request, _ *access.Principal) {
@@ -51,7 +53,7 @@ func (h *Handler) putRoute(w http.ResponseWriter, r *http.Request, p *access.Pri
 	}
 	model := r.PathValue("model")
 	now := time.Now().UTC()
-	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Guards: req.Guards, Outputs: req.Outputs, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
+	rt := &store.Route{Model: model, Protocol: req.Protocol, Upstream: req.Upstream, Guards: req.Guards, Outputs: req.Outputs, MaxBatch: req.MaxBatch, Source: store.SourceAPI, CreatedAt: now, UpdatedAt: now}
 	if err := gateway.ValidateRoute(rt); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_field", err.Error())
 		return

@@ -140,6 +140,8 @@ type routeFile struct {
 		Decimals *int     `yaml:"decimals"`
 		TopK     int      `yaml:"top_k"`
 	} `yaml:"outputs"`
+	// MaxBatch caps the inputs of one kserve_v2 request.
+	MaxBatch int `yaml:"max_batch"`
 	Upstream struct {
 		URL                   string    `yaml:"url"`
 		Model                 string    `yaml:"model"`

@@ -432,6 +432,7 @@ func (v *validator) buildRoutes(f *file, c *Config) {
 		if o := rf.Outputs; o != nil {
 			r.Outputs = &store.OutputControls{Keep: o.Keep, Decimals: o.Decimals, TopK: o.TopK}
 		}
+		r.MaxBatch = rf.MaxBatch
 		if r.Guards = rf.Guards; r.Guards != "" && r.Guards != "none" && c.Guards.Pipelines[r.Guards] == nil {
 			v.fail(key+".guards", "no pipeline named %q under guards.pipelines", r.Guards)
 		}

@@ -210,7 +210,7 @@ func (g *Gateway) serve(x *Exchange) {
 	if x.Endpoint.Inference() && !g.readRequest(x) {
 		return
 	}
-	if !g.resolveModel(x, snap) {
+	if !g.resolveModel(x, snap) || x.Endpoint == EndpointInfer && !g.checkBatch(x) {
 		return
 	}
 	if x.Endpoint.Inference() && !g.limitTokens(x) {

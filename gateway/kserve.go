@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net/http"
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -83,6 +84,13 @@ func parseInfer(body []byte, model string) (*request, *Refusal) {
 		if got != want {
 			return nil, fieldRefusal("%s.data holds %d elements but shape %v needs %d", at, got, in.Shape, want)
 		}
+		// The first of two or more dimensions is the batch: how many
+		// inputs the request asks about.
+		batch := int64(1)
+		if len(in.Shape) >= 2 {
+			batch = in.Shape[0]
+		}
+		q.batch = max(q.batch, batch)
 	}
 	return q, nil
 }
@@ -177,4 +185,17 @@ func checkElement(tok jsontext.Token, kind jsontext.Kind, dt, field string) *Ref
 		return fieldRefusal("%s must be a finite number (datatype %s), got %s", field, dt, raw)
 	}
 	return nil
+}
+
+// checkBatch refuses a KServe request with more inputs than its route
+// allows in one request: rate limits count requests, so without a cap a
+// batch of thousands costs an attacker one.
+func (g *Gateway) checkBatch(x *Exchange) bool {
+	limit := int64(x.Route.MaxBatch)
+	if limit <= 0 || x.request == nil || x.request.batch <= limit {
+		return true
+	}
+	x.Refuse(refusal(http.StatusBadRequest, TypeInvalidRequest, "batch_too_large",
+		"the request asks about %d inputs at once; model %q takes at most %d a request", x.request.batch, x.Model, limit))
+	return false
 }

@@ -17,6 +17,7 @@ type request struct {
 	segments []Segment
 	chars    int   // characters of text across segments
 	tokens   int64 // estimated prompt tokens
+	batch    int64 // a KServe request's largest batch dimension
 }
 
 func (q *request) addText(path, role, text string) {

@@ -127,3 +127,23 @@ func FuzzControlOutputs(f *testing.F) {
 		}
 	})
 }
+
+// TestMaxBatch: a classifier route with a batch cap refuses a request
+// with more inputs than it, however the shape spells them, and serves one
+// within it.
+func TestMaxBatch(t *testing.T) {
+	h := newHarness(t)
+	key, _ := h.key(nil)
+	h.route(&store.Route{Model: "capped", Protocol: store.ProtocolKServeV2, MaxBatch: 2, Upstream: store.Upstream{URL: h.clf.URL, Model: "demo-classifier"}})
+	if r := h.do("POST", "/v2/models/capped/infer", key, inferBody); r.StatusCode != 200 {
+		t.Fatalf("two inputs: %d %s", r.StatusCode, r.body)
+	}
+	three := `{"inputs":[{"name":"features","shape":[3,4],"datatype":"FP32","data":[1,1,1,1,0,0,0,0,1,0,1,0]}]}`
+	wantError(t, h.do("POST", "/v2/models/capped/infer", key, three), http.StatusBadRequest, "invalid_request_error", "batch_too_large")
+	if r := h.do("POST", "/v2/models/demo-classifier/infer", key, three); r.StatusCode != 200 {
+		t.Fatalf("an uncapped route: %d %s", r.StatusCode, r.body)
+	}
+	if ValidateRoute(&store.Route{Model: "c", Protocol: store.ProtocolOpenAI, MaxBatch: 2, Upstream: store.Upstream{URL: "http://x"}}) == nil {
+		t.Error("a chat route took max_batch")
+	}
+}

@@ -93,6 +93,9 @@ func RouteProblems(r *store.Route) []*FieldError {
 			}
 		}
 	}
+	if r.MaxBatch != 0 && (r.Protocol != store.ProtocolKServeV2 || r.MaxBatch < 0) {
+		fail("max_batch", "applies to kserve_v2 routes only, and must not be negative")
+	}
 	if r.Upstream.MaxResponseBytes < 0 {
 		fail("upstream.max_response_bytes", "must not be negative")
 	}

@@ -16,11 +16,12 @@ type routeSpec struct {
 	Guards   string          `json:"guards,omitempty"`
 	Registry string          `json:"registry,omitempty"`
 	Outputs  *OutputControls `json:"outputs,omitempty"`
+	MaxBatch int             `json:"max_batch,omitempty"`
 }
 
 // EncodeRouteSpec returns the upstream column of a route.
 func EncodeRouteSpec(r *Route) (string, error) {
-	b, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture, Guards: r.Guards, Registry: r.Registry, Outputs: r.Outputs})
+	b, err := json.Marshal(routeSpec{Upstream: r.Upstream, Capture: r.Capture, Guards: r.Guards, Registry: r.Registry, Outputs: r.Outputs, MaxBatch: r.MaxBatch})
 	if err != nil {
 		return "", fmt.Errorf("route %q: %w", r.Model, err)
 	}
@@ -33,7 +34,7 @@ func DecodeRouteSpec(r *Route, col string) error {
 	if err := json.Unmarshal([]byte(col), &spec); err != nil {
 		return fmt.Errorf("route %q: corrupt upstream: %w", r.Model, err)
 	}
-	r.Upstream, r.Capture, r.Guards, r.Registry, r.Outputs = spec.Upstream, spec.Capture, spec.Guards, spec.Registry, spec.Outputs
+	r.Upstream, r.Capture, r.Guards, r.Registry, r.Outputs, r.MaxBatch = spec.Upstream, spec.Capture, spec.Guards, spec.Registry, spec.Outputs, spec.MaxBatch
 	return nil
 }
 

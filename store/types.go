@@ -69,7 +69,10 @@ type Route struct {
 	// Outputs limits what a kserve_v2 route's inference answers reveal;
 	// nil returns them as the model server sent them.
 	Outputs *OutputControls `json:"outputs,omitempty"`
-	Source  string          `json:"source"`
+	// MaxBatch caps the inputs of one kserve_v2 request (the first
+	// dimension of each input's shape); 0 leaves it to the body limit.
+	MaxBatch int    `json:"max_batch,omitempty"`
+	Source   string `json:"source"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
