@@ -41,7 +41,8 @@ for trying modelgate out and for tests, not for production.
 gullible (it leaks its system prompt when asked about it and calls any tool
 it is told to), served both behind the standard guards (demo-chat) and
 without them (demo-chat-open); the classifier is served also with output
-controls that return labels only (demo-classifier-hardened), with a key
+controls that return labels only and one input a request
+(demo-classifier-hardened), with a key
 limited to 600 requests a minute for it; and the classifier's training and
 test records are written to the data directory for membership inference.
 The printed commands run the red team and a purple-team comparison.`,
@@ -84,7 +85,7 @@ func runDemo(ctx context.Context, g *globals, listen, adminListen string, weak b
 	if weak {
 		cfg.Routes = append(cfg.Routes,
 			&store.Route{Model: "demo-chat-open", Protocol: store.ProtocolOpenAI, Guards: "none", Upstream: store.Upstream{URL: chatURL + "/v1", ModelVersion: "weak-1"}},
-			&store.Route{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}},
+			&store.Route{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}}, MaxBatch: 1,
 				Upstream: store.Upstream{URL: clfURL, Model: "demo-classifier", ModelVersion: "1"}})
 		cfg.Routes[0].Upstream.ModelVersion = "weak-1"
 		if err := writeClassifierRecords(g.dataDir, clf.Data()); err != nil {
@@ -242,7 +243,7 @@ its system prompt to anyone who asks about it and calls any tool it is told to.
 
   demo-chat                 the weak model behind the standard guards
   demo-chat-open            the same model with no guards
-  demo-classifier-hardened  the classifier answering with labels only
+  demo-classifier-hardened  the classifier answering with labels only, one input a request
   red-team key              %s  (every model, no rate limit to speak of)
   throttled key             %s  (demo-classifier-hardened, 600 requests a minute)
   classifier records        %s (trained on), %s (held out)

@@ -175,14 +175,17 @@ type clfResult struct {
 	Waited    time.Duration     `json:"waited_ns"`
 }
 
-func (f *clfFlags) attack(ctx context.Context, d *clfData, target, model, key string) (*clfResult, error) {
+// attack runs the chosen attacks against one model. reference, when not
+// nil, is the same model without controls: the extraction's copy is
+// measured against it.
+func (f *clfFlags) attack(ctx context.Context, d *clfData, target, model, key string, reference classifier.Oracle) (*clfResult, *classifier.KServe, error) {
 	k := &classifier.KServe{URL: target, Model: model, Key: key, MaxWait: f.maxWait}
 	meta, err := k.Describe(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", model, err)
+		return nil, nil, fmt.Errorf("%s: %w", model, err)
 	}
 	if meta.Features > 0 && meta.Features != len(d.bounds.Lo) {
-		return nil, usagef("%s takes %d features; the CSV rows have %d", model, meta.Features, len(d.bounds.Lo))
+		return nil, nil, usagef("%s takes %d features; the CSV rows have %d", model, meta.Features, len(d.bounds.Lo))
 	}
 	res := &clfResult{Target: target, Model: model}
 	samples := d.samples[:min(f.count, len(d.samples))]
@@ -197,7 +200,7 @@ func (f *clfFlags) attack(ctx context.Context, d *clfData, target, model, key st
 		case "membership":
 			res.Membership, err = classifier.Membership(ctx, k, d.members, d.nonMembers, d.bounds, classifier.MembershipOptions{Seed: f.seed})
 		case "extraction":
-			res.Extraction, err = classifier.Extract(ctx, k, d.bounds, classifier.ExtractionOptions{Budget: f.budget, Samples: d.samples, Seed: f.seed})
+			res.Extraction, err = classifier.Extract(ctx, k, d.bounds, classifier.ExtractionOptions{Budget: f.budget, Samples: d.samples, Seed: f.seed, Reference: reference})
 		}
 		if errors.Is(err, classifier.ErrThrottled) {
 			if res.Stopped == nil {
@@ -206,11 +209,11 @@ func (f *clfFlags) attack(ctx context.Context, d *clfData, target, model, key st
 			res.Stopped[a], err = "stopped by the rate limit before it could measure anything", nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s against %s: %w", a, model, err)
+			return nil, nil, fmt.Errorf("%s against %s: %w", a, model, err)
 		}
 	}
 	res.Requests, res.Throttled, res.Waited = k.Requests, k.Throttled, k.Waited
-	return res, nil
+	return res, k, nil
 }
 
 func redteamClassifier(g *globals) *cobra.Command {
@@ -255,7 +258,7 @@ Exit status: 0 done, 2 bad usage, 3 the target could not be attacked.`,
 			if err != nil {
 				return err
 			}
-			res, err := f.attack(cmd.Context(), d, target, model, key)
+			res, _, err := f.attack(cmd.Context(), d, target, model, key, nil)
 			if err != nil {
 				return err
 			}

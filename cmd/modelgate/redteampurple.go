@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/modelgate/modelgate/redteam"
+	"github.com/modelgate/modelgate/redteam/classifier"
 	"github.com/spf13/cobra"
 )
 
@@ -73,14 +74,19 @@ Exit status: 0 done, 2 bad usage, 3 a target could not be attacked.`,
 				if err != nil {
 					return err
 				}
+				// The route without controls is also the reference the
+				// copy made through the one with them is measured on.
+				var reference classifier.Oracle
 				for i, t := range []struct{ model, keyEnv string }{{clfOff, clfOffKey}, {clfOn, clfOnKey}} {
 					key, err := envKey(t.keyEnv, "classifier key")
 					if err != nil {
 						return err
 					}
-					if clf[i], err = c.attack(cmd.Context(), d, clfTarget, t.model, key); err != nil {
+					var k *classifier.KServe
+					if clf[i], k, err = c.attack(cmd.Context(), d, clfTarget, t.model, key, reference); err != nil {
 						return err
 					}
+					reference = k
 				}
 				offRows, onRows := classifierMeasures(clf[0]), classifierMeasures(clf[1])
 				p.Classifier = mergeRows(offRows, onRows)

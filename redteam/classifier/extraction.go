@@ -22,6 +22,11 @@ type ExtractionOptions struct {
 	// rest uniformly over the feature ranges.
 	Samples [][]float64
 	Seed    uint64
+	// Reference, when set, answers the evaluation inputs instead of the
+	// target: the same model without the controls, so that a purple team
+	// measures the copy without spending the attacker's rate limit on
+	// the measurement.
+	Reference Oracle
 }
 
 // AgreementPoint is the copy's agreement with the target after a number
@@ -93,11 +98,15 @@ func Extract(ctx context.Context, o Oracle, bounds Bounds, opt ExtractionOptions
 	for i := range evalX {
 		evalX[i] = draw(i)
 	}
-	evalAns, err := sc.query(ctx, evalX...)
+	evalSc := sc
+	if opt.Reference != nil {
+		evalSc = scaled{b: &Budget{Oracle: opt.Reference}, bounds: bounds}
+	}
+	evalAns, err := evalSc.query(ctx, evalX...)
 	if err != nil {
 		return nil, err
 	}
-	res := &ExtractionResult{Attack: "extraction", Budget: opt.Budget, EvalQueries: b.Used}
+	res := &ExtractionResult{Attack: "extraction", Budget: opt.Budget, EvalQueries: evalSc.b.Used}
 	b.Used = 0
 
 	trainX := make([][]float64, 0, opt.Budget)

@@ -31,7 +31,7 @@ func demoGateway(t testing.TB) (gw, key, limited string, clf *demo.Classifier) {
 	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 	cfg.Routes = []*store.Route{
 		{Model: "demo-classifier", Protocol: store.ProtocolKServeV2, Upstream: store.Upstream{URL: up.URL}},
-		{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}},
+		{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}}, MaxBatch: 1,
 			Upstream: store.Upstream{URL: up.URL, Model: "demo-classifier"}},
 	}
 	s, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -105,7 +105,7 @@ func TestThroughTheGateway(t *testing.T) {
 		others = append(others, Labeled{X: x, Y: int(data.TestY[i])})
 	}
 	mi, err := Membership(ctx, hardened, members, others, bounds, MembershipOptions{Seed: 1})
-	if err != nil || mi.Queries != 80*17 {
+	if err != nil || mi.Queries != 80*17 || hardened.batch != 1 {
 		t.Fatalf("membership: %+v %v", mi, err)
 	}
 	ex, err := Extract(ctx, hardened, bounds, ExtractionOptions{Budget: 200, Samples: data.Train, Seed: 1})

@@ -35,6 +35,7 @@ type KServe struct {
 	// beyond it a query fails with ErrThrottled.
 	MaxWait time.Duration
 	waited  time.Duration // since NewAttack
+	batch   int           // the most inputs sent in a request
 
 	// Requests, Throttled and Waited count HTTP requests, 429 answers and
 	// the time spent waiting after them.
@@ -165,15 +166,29 @@ func (k *KServe) Describe(ctx context.Context) (Metadata, error) {
 // server's body limit.
 const maxBatch = 100
 
-// Query asks about inputs, up to maxBatch to a request.
+// errBatch is an answer refusing a batch as too large.
+var errBatch = errors.New("batch too large")
+
+// Query asks about inputs, up to maxBatch to a request, fewer when the
+// endpoint refuses a batch as too large (modelgate's max_batch): the
+// attacker learns the cap and goes on within it.
 func (k *KServe) Query(ctx context.Context, xs [][]float64) ([]Output, error) {
+	if k.batch == 0 {
+		k.batch = maxBatch
+	}
 	var out []Output
-	for start := 0; start < len(xs); start += maxBatch {
-		part, err := k.query(ctx, xs[start:min(len(xs), start+maxBatch)])
+	for start := 0; start < len(xs); {
+		end := min(len(xs), start+k.batch)
+		part, err := k.query(ctx, xs[start:end])
+		if errors.Is(err, errBatch) && end-start > 1 {
+			k.batch = max(1, (end-start)/2)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, part...)
+		start = end
 	}
 	return out, nil
 }
@@ -194,6 +209,9 @@ func (k *KServe) query(ctx context.Context, xs [][]float64) ([]Output, error) {
 	status, raw, err := k.do(ctx, http.MethodPost, k.modelURL()+"/infer", body)
 	if err != nil {
 		return nil, err
+	}
+	if status == http.StatusBadRequest && bytes.Contains(raw, []byte("batch_too_large")) {
+		return nil, fmt.Errorf("%s infer: %w: %s", k.Model, errBatch, snippet(raw))
 	}
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("%s infer: status %d: %s", k.Model, status, snippet(raw))
