@@ -36,6 +36,9 @@ func (f *Formatter) Record(ev *Event, data []byte) ([]byte, error) {
 	case FormatJSONL:
 		return data, nil
 	case FormatOCSF:
+		if ev.Action == "alert.raised" {
+			return json.Marshal(ocsfDetection(ev))
+		}
 		return json.Marshal(ocsf(ev))
 	case FormatCEF:
 		return cef(ev), nil

@@ -3,6 +3,7 @@ package audit
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -87,5 +88,27 @@ func TestOCSFMapping(t *testing.T) {
 	}
 	if o.ClassUID != 6003 || o.TypeUID/100 != 6003 || o.Metadata.UID == "" || o.API.Operation != ev.Action {
 		t.Fatalf("ocsf: %s", rec)
+	}
+}
+
+// TestOCSFDetectionFinding: a monitor alert goes out as a Detection
+// Finding, with its rule, severity, subject and the events behind it.
+func TestOCSFDetectionFinding(t *testing.T) {
+	ev := &Event{Index: 42, Time: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), Action: "alert.raised", Actor: Actor{Kind: ActorSystem, ID: "monitor"},
+		Resource: Resource{ID: "MON-AUTH-FAILURES-x"}, Decision: Decision{Outcome: Allowed},
+		Details: map[string]string{"rule": "MON-AUTH-FAILURES", "title": "Burst", "severity": "high", "by": "ip", "subject": "192.0.2.1", "detail": "20 events", "events": "7,8"}}
+	f := &Formatter{Format: FormatOCSF}
+	b, err := f.Record(ev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := got["finding_info"].(map[string]any)
+	analytic, _ := info["analytic"].(map[string]any)
+	if got["class_uid"] != 2004.0 || got["severity_id"] != 4.0 || info["uid"] != "MON-AUTH-FAILURES-x" || analytic["uid"] != "MON-AUTH-FAILURES" || len(got["evidences"].([]any)) != 2 {
+		t.Errorf("%s", b)
 	}
 }

@@ -37,6 +37,7 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	Audit          Audit
 	Guards         Guards
+	Monitoring     Monitoring
 }
 
 // Audit configures the audit log.

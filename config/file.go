@@ -65,6 +65,8 @@ type file struct {
 
 	Guards *guardsFile `yaml:"guards"`
 
+	Monitoring *monitoringFile `yaml:"monitoring"`
+
 	Audit *struct {
 		Mode               *string      `yaml:"mode"`
 		Capture            *captureFile `yaml:"capture"`

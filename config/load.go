@@ -257,6 +257,7 @@ func (v *validator) build(f *file) *Config {
 	v.buildGuards(f, c)
 	v.buildRoutes(f, c)
 	v.buildAudit(f, c)
+	v.buildMonitoring(f, c)
 	return c
 }
 

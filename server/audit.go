@@ -13,6 +13,7 @@ import (
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/internal/secret"
 	"github.com/modelgate/modelgate/internal/tlsconf"
+	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/store"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -89,6 +90,9 @@ func (s *Server) runBackground(fws []*forward.Forwarder) (stop func()) {
 	}
 	if s.cfg.Audit.PayloadRetention > 0 {
 		wg.Go(func() { s.retain(ctx, s.cfg.Audit.PayloadRetention) })
+	}
+	if s.watcher != nil {
+		wg.Go(func() { s.watcher.Run(ctx) })
 	}
 	return func() {
 		cancel()
@@ -171,4 +175,38 @@ func withWitnessServer(ctrl http.Handler, ws *config.WitnessServer) (http.Handle
 	mux.Handle(witnessPrefix+"/", w)
 	mux.Handle("/", ctrl)
 	return mux, nil
+}
+
+// newWatcher builds the monitor over the audit log, with the configured
+// rules and alert sinks; nil when monitoring is off.
+func (s *Server) newWatcher() (*monitor.Watcher, error) {
+	m := s.cfg.Monitoring
+	if m.Disabled {
+		return nil, nil
+	}
+	rules := m.Rules
+	if rules == nil {
+		var err error
+		if rules, err = monitor.DefaultRules(); err != nil {
+			return nil, err
+		}
+	}
+	w := &monitor.Watcher{Engine: monitor.NewEngine(rules), Store: s.auditDB, Log: s.audit, Logger: s.log, Durable: s.audit.DurableSize}
+	if _, shared := s.auditDB.(store.AuditQueue); shared {
+		if _, local := s.auditDB.(store.AuditJournal); !local {
+			w.Active = s.audit.Leading // replicas watch in turn, like forwarders
+		}
+	}
+	for _, a := range m.Alerts {
+		sink := &monitor.Webhook{SinkName: a.Name, URL: a.URL, Slack: a.Type == "slack", Header: http.Header{}}
+		if a.Credential != nil {
+			name, value, err := secret.Header(a.Credential)
+			if err != nil {
+				return nil, fmt.Errorf("monitoring alert sink %s: %w", a.Name, err)
+			}
+			sink.Header.Set(name, value)
+		}
+		w.Sinks = append(w.Sinks, sink)
+	}
+	return w, nil
 }

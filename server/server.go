@@ -27,6 +27,7 @@ import (
 	"github.com/modelgate/modelgate/gateway/auditing"
 	"github.com/modelgate/modelgate/gateway/guarding"
 	"github.com/modelgate/modelgate/internal/tlsconf"
+	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/postgres"
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -76,6 +77,7 @@ type Server struct {
 	dataLn   net.Listener
 	adminLn  net.Listener
 	fwds     []*forward.Forwarder
+	watcher  *monitor.Watcher
 	tls      bool // decided at setup; net/http fills in TLSConfig itself once serving
 	draining atomic.Bool
 }
@@ -268,6 +270,9 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	}
 
 	if s.fwds, err = s.forwarders(); err != nil {
+		return err
+	}
+	if s.watcher, err = s.newWatcher(); err != nil {
 		return err
 	}
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
