@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -386,5 +387,34 @@ func TestOutputControls(t *testing.T) {
 	_, err = Parse("t.yaml", []byte("routes:\n  - model: chat\n    protocol: openai\n    outputs: {decimals: 2}\n    upstream: {url: 'http://x'}\n"))
 	if err == nil || !strings.Contains(err.Error(), "routes[0].outputs") {
 		t.Fatalf("a chat route with output controls: %v", err)
+	}
+}
+
+func TestMonitoring(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte("- {id: MON-TOKENS, title: t, severity: low, kind: threshold, window: 1m, threshold: 5, sum: tokens}\n"), 0o644)
+	c, err := Parse("t.yaml", []byte("monitoring:\n  rules_file: "+rules+"\n  alerts:\n    - {name: soc, type: email, smtp: 'mail.example.com:587', from: a@example.com, to: [b@example.com], username: u, credential: {env: SMTP_PASSWORD}}\n    - {name: chat, type: slack, url: 'https://hooks.example.com/x'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Monitoring
+	if m.Disabled || len(m.Alerts) != 2 || m.Alerts[0].SMTP != "mail.example.com:587" || m.Rules[slices.IndexFunc(m.Rules, func(r monitor.Rule) bool { return r.ID == "MON-TOKENS" })].Threshold != 5 {
+		t.Fatalf("%+v", m)
+	}
+	for _, bad := range []string{
+		"monitoring: {alerts: [{name: x, type: pager, url: 'https://x'}]}",
+		"monitoring: {alerts: [{name: x, type: webhook, url: 'ftp://x'}]}",
+		"monitoring: {alerts: [{name: x, type: email, smtp: nohost, from: a@x, to: [b@x]}]}",
+		"monitoring: {alerts: [{name: x, type: email, smtp: 'h:25', from: a@x, to: [b@x], username: u}]}",
+		"monitoring: {alerts: [{name: x, type: slack, url: 'https://x'}, {name: x, type: slack, url: 'https://y'}]}",
+		"monitoring: {rules_file: /nonexistent/rules.yaml}",
+	} {
+		if _, err := Parse("t.yaml", []byte(bad)); err == nil {
+			t.Errorf("accepted: %s", bad)
+		}
+	}
+	if c, err := Parse("t.yaml", []byte("monitoring: {enabled: false}")); err != nil || !c.Monitoring.Disabled {
+		t.Errorf("enabled: false: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -24,11 +25,16 @@ type Monitoring struct {
 // AlertSink is where alerts are delivered.
 type AlertSink struct {
 	Name string
-	// Type is webhook (the alert as JSON) or slack (a Slack-compatible
-	// incoming-webhook message).
+	// Type is webhook (the alert as JSON), slack (a Slack-compatible
+	// incoming-webhook message) or email (SMTP).
 	Type       string
 	URL        string
-	Credential *store.Credential
+	Credential *store.Credential // webhook: a header; email: the password
+	// Email: the SMTP server (host:port), sender, recipients and user.
+	SMTP     string
+	From     string
+	To       []string
+	Username string
 }
 
 type monitoringFile struct {
@@ -39,6 +45,10 @@ type monitoringFile struct {
 		Type       string    `yaml:"type"`
 		URL        string    `yaml:"url"`
 		Credential *credFile `yaml:"credential"`
+		SMTP       string    `yaml:"smtp"`
+		From       string    `yaml:"from"`
+		To         []string  `yaml:"to"`
+		Username   string    `yaml:"username"`
 	} `yaml:"alerts"`
 }
 
@@ -72,16 +82,29 @@ func (v *validator) buildMonitoring(f *file, c *Config) {
 			v.fail(key+".name", "a unique name is required")
 		}
 		names[a.Name] = true
-		if a.Type != "webhook" && a.Type != "slack" {
-			v.fail(key+".type", "must be webhook or slack, got %q", a.Type)
-		}
-		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.fail(key+".url", "must be an http or https URL, got %q", a.URL)
+		switch a.Type {
+		case "webhook", "slack":
+			if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				v.fail(key+".url", "must be an http or https URL, got %q", a.URL)
+			}
+		case "email":
+			if _, _, err := net.SplitHostPort(a.SMTP); err != nil {
+				v.fail(key+".smtp", "must be the SMTP server as host:port, got %q", a.SMTP)
+			}
+			if a.From == "" || len(a.To) == 0 {
+				v.fail(key, "an email sink needs from and to")
+			}
+			if (a.Username == "") != (a.Credential == nil) {
+				v.fail(key+".username", "username and credential (the password) go together")
+			}
+		default:
+			v.fail(key+".type", "must be webhook, slack or email, got %q", a.Type)
 		}
 		cred := a.Credential.credential()
 		if cred != nil && (cred.Env == "") == (cred.File == "") {
 			v.fail(key+".credential", "set exactly one of env and file")
 		}
-		c.Monitoring.Alerts = append(c.Monitoring.Alerts, AlertSink{Name: a.Name, Type: a.Type, URL: a.URL, Credential: cred})
+		c.Monitoring.Alerts = append(c.Monitoring.Alerts, AlertSink{Name: a.Name, Type: a.Type, URL: a.URL, Credential: cred,
+			SMTP: a.SMTP, From: a.From, To: a.To, Username: a.Username})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/monitor"
-	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/internal/servertest"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 )
@@ -47,14 +46,8 @@ monitoring:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	s, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	cfg.DataDir = dir
+	s, stop := servertest.Start(t, cfg)
 	gw := "http://" + s.Addr().String()
 	for range 25 {
 		req, _ := http.NewRequest("POST", gw+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
@@ -76,8 +69,7 @@ monitoring:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	mu.Lock()
 	defer mu.Unlock()
 	var ops, slack string

@@ -111,15 +111,28 @@ func (w *Watcher) start(ctx context.Context) (int64, error) {
 
 // step reads what was appended since next and returns the new position.
 func (w *Watcher) step(ctx context.Context, next int64) (int64, error) {
-	r := store.AuditRange{FromIndex: next, Limit: 1000}
+	before := int64(0)
 	if w.Durable != nil {
-		if r.BeforeIndex = w.Durable(); r.BeforeIndex <= next {
+		if before = w.Durable(); before <= next {
 			return next, nil
 		}
 	}
+	n, alerts, err := w.scan(ctx, next, before)
+	w.raise(ctx, alerts)
+	if n > next {
+		if err := w.Store.SetAuditCursor(context.WithoutCancel(ctx), cursorName, n); err != nil {
+			return n, fmt.Errorf("save position: %w", err)
+		}
+	}
+	return n, err
+}
+
+// scan observes up to 1,000 stored events from next (below before, when
+// it is not 0) and returns the position after them and their alerts.
+func (w *Watcher) scan(ctx context.Context, next, before int64) (int64, []Alert, error) {
 	var alerts []Alert
 	last := next - 1
-	err := w.Store.ScanAudit(ctx, r, func(l *store.AuditLeaf) error {
+	err := w.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, BeforeIndex: before, Limit: 1000}, func(l *store.AuditLeaf) error {
 		last = l.Index
 		ev, err := audit.ParseEvent(l.Data)
 		if err != nil {
@@ -129,13 +142,15 @@ func (w *Watcher) step(ctx context.Context, next int64) (int64, error) {
 		alerts = append(alerts, w.Engine.Observe(ev, l.Index)...)
 		return nil
 	})
-	if err != nil {
-		return next, err
-	}
+	return last + 1, alerts, err
+}
+
+// raise records each alert in the log and delivers it.
+func (w *Watcher) raise(ctx context.Context, alerts []Alert) {
 	for _, a := range alerts {
 		if err := w.Log.Append(ctx, AlertEvent(a)); err != nil {
-			// Not moving the position would raise the others again;
-			// the failure is logged where an operator looks.
+			// The position still moves on: stopping would raise the
+			// others again. The failure is logged where an operator looks.
 			w.Logger.Error("monitor: an alert could not be recorded", "rule", a.Rule, "subject", a.Subject, "err", err)
 		}
 		if w.OnAlert != nil {
@@ -145,12 +160,6 @@ func (w *Watcher) step(ctx context.Context, next int64) (int64, error) {
 			go w.deliver(s, a)
 		}
 	}
-	if last >= next {
-		if err := w.Store.SetAuditCursor(context.WithoutCancel(ctx), cursorName, last+1); err != nil {
-			return last + 1, fmt.Errorf("save position: %w", err)
-		}
-	}
-	return last + 1, nil
 }
 
 // deliver sends an alert, trying three times over about a minute.

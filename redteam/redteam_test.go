@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +17,7 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/demo"
-	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/internal/servertest"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -107,19 +106,11 @@ func demoGateway(t testing.TB) (direct, gateway string, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 	cfg.Routes = []*store.Route{
 		{Model: "guarded", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: up.URL + "/v1"}},
 		{Model: "unguarded", Protocol: store.ProtocolOpenAI, Guards: "none", Upstream: store.Upstream{URL: up.URL + "/v1"}},
 	}
-	s, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s, _ := servertest.Start(t, cfg)
 	_, key, err = access.CreateKey(context.Background(), s.Store(), access.KeySpec{Name: "rt", Scopes: []string{"inference:invoke"}, Models: []string{"*"}, Limits: access.Limits{RPM: 100000}}, time.Now())
 	if err != nil {
 		t.Fatal(err)

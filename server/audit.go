@@ -198,6 +198,18 @@ func (s *Server) newWatcher() (*monitor.Watcher, error) {
 		}
 	}
 	for _, a := range m.Alerts {
+		if a.Type == "email" {
+			e := &monitor.Email{SinkName: a.Name, Address: a.SMTP, From: a.From, To: a.To, Username: a.Username}
+			if a.Credential != nil {
+				password, err := secret.Read(a.Credential)
+				if err != nil {
+					return nil, fmt.Errorf("monitoring alert sink %s: %w", a.Name, err)
+				}
+				e.Password = password
+			}
+			w.Sinks = append(w.Sinks, e)
+			continue
+		}
 		sink := &monitor.Webhook{SinkName: a.Name, URL: a.URL, Slack: a.Type == "slack", Header: http.Header{}}
 		if a.Credential != nil {
 			name, value, err := secret.Header(a.Credential)

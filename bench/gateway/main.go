@@ -54,6 +54,7 @@ import (
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/gateway/auditing"
 	"github.com/modelgate/modelgate/gateway/guarding"
+	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/server"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
@@ -99,6 +100,7 @@ func main() {
 	mgGuards, keyGuards := startModelgate(upstream, false, true)
 	mgAudit, keyAudit := startModelgate(upstream, true, false)
 	mgBoth, keyBoth := startModelgate(upstream, true, true)
+	mgMonitor, keyMonitor := startModelgate(upstream, true, false, withMonitor)
 
 	targets := []target{
 		{name: "direct", url: upstream + "/v1/chat/completions"},
@@ -107,6 +109,7 @@ func main() {
 		{name: "modelgate + guards", url: mgGuards + "/v1/chat/completions", key: keyGuards},
 		{name: "modelgate + audit log", url: mgAudit + "/v1/chat/completions", key: keyAudit},
 		{name: "modelgate + guards + audit log", url: mgBoth + "/v1/chat/completions", key: keyBoth},
+		{name: "modelgate + audit log + monitor", url: mgMonitor + "/v1/chat/completions", key: keyMonitor},
 	}
 	if *only != "" {
 		targets = pick(targets, strings.Split(*only, ","))
@@ -223,7 +226,10 @@ func transport() *http.Transport {
 // startModelgate assembles modelgate as `modelgate serve` does, with
 // limits high enough never to refuse but checked on every request, with
 // or without the audit log (the server has no switch to turn it off).
-func startModelgate(upstream string, withAudit, withGuards bool) (addr, key string) {
+// withMonitor runs the monitor's default rules over the audit log.
+const withMonitor = true
+
+func startModelgate(upstream string, withAudit, withGuards bool, monitored ...bool) (addr, key string) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "modelgate-bench")
 	if err != nil {
@@ -266,12 +272,19 @@ func startModelgate(upstream string, withAudit, withGuards bool) (addr, key stri
 		opts.Hooks = gateway.Hooks{Input: []gateway.Middleware{in}, Output: []gateway.ResponseFilter{out}}
 	}
 	if withAudit {
-		l, _, err := server.OpenAudit(ctx, dir, audit.Options{Mode: audit.FailClosed, Logger: logger, BatchWait: batchWait})
+		l, adb, err := server.OpenAudit(ctx, dir, audit.Options{Mode: audit.FailClosed, Logger: logger, BatchWait: batchWait})
 		if err != nil {
 			log.Fatal(err)
 		}
 		opts.Recorder = &auditing.Recorder{Log: l}
-		if !withGuards {
+		if len(monitored) > 0 && monitored[0] {
+			rules, err := monitor.DefaultRules()
+			if err != nil {
+				log.Fatal(err)
+			}
+			w := &monitor.Watcher{Engine: monitor.NewEngine(rules), Store: adb, Log: l, Logger: logger, Durable: l.DurableSize}
+			go w.Run(ctx)
+		} else if !withGuards {
 			auditLog = l
 		}
 	}

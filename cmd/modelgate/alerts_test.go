@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -12,7 +9,7 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/internal/servertest"
 )
 
 // TestAlertsCommands: a burst of bad keys against a gateway raises an
@@ -24,14 +21,8 @@ func TestAlertsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	s, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	cfg.DataDir = dir
+	s, stop := servertest.Start(t, cfg)
 	for range 22 {
 		req, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/v1/chat/completions", strings.NewReader(`{}`))
 		req.Header.Set("Authorization", "Bearer nope")
@@ -40,8 +31,7 @@ func TestAlertsCommands(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Second) // the monitor polls every 250ms
-	cancel()
-	<-done
+	stop()
 
 	code, out, errOut := cli(t, "alerts", "list", "--data-dir", dir)
 	m := regexp.MustCompile(`(MON-AUTH-FAILURES-\S+)\s.*high\s+MON-AUTH-FAILURES\s+ip 127.0.0.1\s+open`).FindStringSubmatch(out)

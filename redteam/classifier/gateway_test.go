@@ -3,8 +3,6 @@ package classifier
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -12,7 +10,7 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/config"
 	"github.com/modelgate/modelgate/demo"
-	"github.com/modelgate/modelgate/server"
+	"github.com/modelgate/modelgate/internal/servertest"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -28,20 +26,12 @@ func demoGateway(t testing.TB) (gw, key, limited string, clf *demo.Classifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listen, cfg.AdminListen, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 	cfg.Routes = []*store.Route{
 		{Model: "demo-classifier", Protocol: store.ProtocolKServeV2, Upstream: store.Upstream{URL: up.URL}},
 		{Model: "demo-classifier-hardened", Protocol: store.ProtocolKServeV2, Outputs: &store.OutputControls{Keep: []string{"label"}}, MaxBatch: 1,
 			Upstream: store.Upstream{URL: up.URL, Model: "demo-classifier"}},
 	}
-	s, err := server.New(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s, _ := servertest.Start(t, cfg)
 	mk := func(rpm, burst int64) string {
 		_, k, err := access.CreateKey(context.Background(), s.Store(), access.KeySpec{Name: "rt", Scopes: []string{"inference:invoke"}, Models: []string{"*"}, Limits: access.Limits{RPM: rpm, Burst: burst}}, time.Now())
 		if err != nil {
