@@ -13,8 +13,8 @@ import (
 
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/internal/servertest"
+	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/store"
 	"github.com/modelgate/modelgate/store/sqlite"
 )
