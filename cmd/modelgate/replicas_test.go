@@ -248,3 +248,47 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestIncidentIsolationReachesEveryReplica: `incident isolate` against the
+// shared PostgreSQL store revokes a key and denies a range that three
+// replicas all enforce within a second of the command returning.
+func TestIncidentIsolationReachesEveryReplica(t *testing.T) {
+	c := newCluster(t, 3)
+	key, k, err := c.Key(context.Background(), nil)
+	must(t, err)
+	for i, r := range c.Replicas {
+		if code, _, err := r.Call(key); err != nil || code != 200 {
+			t.Fatalf("replica %d before isolation: %d %v", i, code, err)
+		}
+	}
+	t.Setenv("MODELGATE_TEST_INCIDENT_PG", c.DSN())
+	shared := []string{"--postgres-dsn-env", "MODELGATE_TEST_INCIDENT_PG", "--data-dir", c.Replicas[0].DataDir}
+	code, out, errOut := cli(t, append([]string{"incident", "open", "--title", "stolen key"}, shared...)...)
+	id := strings.TrimSuffix(strings.Fields(out+" x x")[1], ":")
+	if code != 0 || !strings.HasPrefix(id, "INC-") {
+		t.Fatalf("open: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, append([]string{"incident", "isolate", id, "--key", k.ID, "--ip", "203.0.113.0/24"}, shared...)...)
+	if code != 0 {
+		t.Fatalf("isolate: %d %s %s", code, out, errOut)
+	}
+	isolated := time.Now()
+	for i, r := range c.Replicas {
+		for {
+			code, _, err := r.Call(key)
+			must(t, err)
+			if code == 401 {
+				t.Logf("replica %d refuses the key %v after the isolation", i, time.Since(isolated).Round(time.Millisecond))
+				break
+			}
+			if time.Since(isolated) > time.Second {
+				t.Fatalf("replica %d still accepts a key isolated %v ago (status %d)", i, time.Since(isolated), code)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	_, out, _ = cli(t, append([]string{"incident", "show", id}, shared...)...)
+	if !strings.Contains(out, "revoke_key") || !strings.Contains(out, "deny_ip") {
+		t.Errorf("the shared log's timeline:\n%s", out)
+	}
+}
