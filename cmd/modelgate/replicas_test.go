@@ -264,7 +264,7 @@ func TestIncidentIsolationReachesEveryReplica(t *testing.T) {
 	t.Setenv("MODELGATE_TEST_INCIDENT_PG", c.DSN())
 	shared := []string{"--postgres-dsn-env", "MODELGATE_TEST_INCIDENT_PG", "--data-dir", c.Replicas[0].DataDir}
 	code, out, errOut := cli(t, append([]string{"incident", "open", "--title", "stolen key"}, shared...)...)
-	id := strings.TrimSuffix(strings.Fields(out+" x x")[1], ":")
+	id := strings.TrimSuffix(strings.Fields(out + " x x")[1], ":")
 	if code != 0 || !strings.HasPrefix(id, "INC-") {
 		t.Fatalf("open: %d %s %s", code, out, errOut)
 	}
