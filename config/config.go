@@ -38,6 +38,7 @@ type Config struct {
 	Audit          Audit
 	Guards         Guards
 	Monitoring     Monitoring
+	Feedback       Feedback
 }
 
 // Audit configures the audit log.

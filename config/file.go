@@ -66,6 +66,7 @@ type file struct {
 	Guards *guardsFile `yaml:"guards"`
 
 	Monitoring *monitoringFile `yaml:"monitoring"`
+	Feedback   *feedbackFile   `yaml:"feedback"`
 
 	Audit *struct {
 		Mode               *string      `yaml:"mode"`

@@ -258,6 +258,7 @@ func (v *validator) build(f *file) *Config {
 	v.buildRoutes(f, c)
 	v.buildAudit(f, c)
 	v.buildMonitoring(f, c)
+	v.buildFeedback(f, c)
 	return c
 }
 

@@ -26,9 +26,10 @@ const (
 	EndpointHealth                 // GET /v2/health/live|ready
 	EndpointResponses              // POST /v1/responses (OpenAI Responses API)
 	EndpointMessages               // POST /v1/messages (Anthropic Messages API)
+	EndpointFeedback               // POST /v1/feedback
 )
 
-var endpointNames = [...]string{"unknown", "chat", "completions", "embeddings", "models", "infer", "model_metadata", "health", "responses", "messages"}
+var endpointNames = [...]string{"unknown", "chat", "completions", "embeddings", "models", "infer", "model_metadata", "health", "responses", "messages", "feedback"}
 
 func (e Endpoint) String() string { return endpointNames[e] }
 

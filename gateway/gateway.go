@@ -104,6 +104,9 @@ type Options struct {
 	Admission Admission
 	// LogRequests writes one log line per request at Info.
 	LogRequests bool
+	// Feedback, when set, takes feedback on answers (POST /v1/feedback)
+	// and gives every inference answer a feedback token.
+	Feedback *Feedback
 }
 
 // Gateway is the data-plane HTTP handler.
@@ -118,6 +121,7 @@ type Gateway struct {
 	log     *slog.Logger
 	handler Handler // observers wrapped around serve
 	input   Handler // input stages wrapped around forward
+	recent  recentRequests
 }
 
 // New builds a gateway.
@@ -196,7 +200,14 @@ func (g *Gateway) serve(x *Exchange) {
 		x.Refuse(refusal(http.StatusForbidden, TypePermission, "ip_denied", "requests from %s are not allowed", x.ClientIP))
 		return
 	}
-	if !g.limitIPRequests(x) || !g.authenticate(x) || !g.authorize(x, snap) || !g.limitKeyRequests(x) {
+	if !g.limitIPRequests(x) {
+		return
+	}
+	if x.Endpoint == EndpointFeedback {
+		g.serveFeedback(x) // its own authentication: a key, or a token
+		return
+	}
+	if !g.authenticate(x) || !g.authorize(x, snap) || !g.limitKeyRequests(x) {
 		return
 	}
 	switch x.Endpoint {
@@ -210,7 +221,13 @@ func (g *Gateway) serve(x *Exchange) {
 	if x.Endpoint.Inference() && !g.readRequest(x) {
 		return
 	}
-	if !g.resolveModel(x, snap) || x.Endpoint == EndpointInfer && !g.checkBatch(x) {
+	if !g.resolveModel(x, snap) {
+		return
+	}
+	if x.Endpoint.Inference() {
+		g.issueFeedbackToken(x)
+	}
+	if x.Endpoint == EndpointInfer && !g.checkBatch(x) {
 		return
 	}
 	if x.Endpoint.Inference() && !g.limitTokens(x) {

@@ -25,6 +25,8 @@ func (g *Gateway) matchEndpoint(x *Exchange) bool {
 		x.Endpoint = EndpointResponses
 	case "/v1/messages":
 		x.Endpoint = EndpointMessages
+	case "/v1/feedback":
+		x.Endpoint = EndpointFeedback
 	case "/v1/models":
 		x.Endpoint, allow = EndpointModels, http.MethodGet
 	case "/v2/health/live", "/v2/health/ready":

@@ -17,7 +17,7 @@ type Alert struct {
 	Rule     string    `json:"rule"`
 	Title    string    `json:"title"`
 	Severity string    `json:"severity"`
-	By       string    `json:"by"`      // key, ip, model or route
+	By       string    `json:"by"`      // key, ip, model, version or route
 	Subject  string    `json:"subject"` // the key id, address, model or route
 	Value    float64   `json:"value"`
 	Limit    float64   `json:"limit"`
@@ -176,6 +176,11 @@ func subjectOf(ev *audit.Event, by string) string {
 		return ev.Actor.IP
 	case "model":
 		return ev.Resource.Model
+	case "version":
+		if ev.Resource.Model == "" {
+			return ""
+		}
+		return ev.Resource.Model + "@" + ev.Resource.ModelVersion
 	case "route":
 		return ev.Resource.Route
 	}
@@ -196,6 +201,11 @@ func (m *Match) matches(ev *audit.Event) bool {
 	}
 	if len(m.Status) > 0 && (ev.HTTP == nil || !slices.Contains(m.Status, ev.HTTP.Status)) {
 		return false
+	}
+	for k, v := range m.Details {
+		if ev.Details[k] != v {
+			return false
+		}
 	}
 	if m.Stage != "" || len(m.Entities) > 0 {
 		return m.entities(ev) > 0

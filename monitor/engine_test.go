@@ -27,6 +27,16 @@ func invoke(at time.Time, key, ip, model string) *audit.Event {
 		HTTP: &audit.HTTP{Method: "POST", Path: "/v1/chat/completions", Status: 200}, Usage: &audit.Usage{PromptTokens: 300, CompletionTokens: 200}}
 }
 
+func feedback(at time.Time, key string, negative bool) *audit.Event {
+	ev := &audit.Event{Time: at, Action: "feedback.submit", Actor: audit.Actor{Kind: audit.ActorAPIKey, ID: key, IP: "10.0.0.1"},
+		Resource: audit.Resource{Model: "chat", ModelVersion: "v1"}, Decision: audit.Decision{Outcome: audit.Allowed},
+		Details: map[string]string{"rating": "1"}}
+	if negative {
+		ev.Details = map[string]string{"rating": "-1", "negative": "true"}
+	}
+	return ev
+}
+
 func denied(at time.Time, key, ip, model, reason string, status int) *audit.Event {
 	ev := invoke(at, key, ip, model)
 	ev.Action, ev.Usage = audit.ActionDenied, nil
@@ -63,6 +73,8 @@ func normal(seed uint64, days int) []*audit.Event {
 						ev = denied(ev.Time, "", ip, "chat", "invalid_api_key", 401)
 					case x < 9:
 						ev.Guards = []audit.GuardResult{{Name: "pii", Stage: "output", Verdict: "redact", Entities: map[string]int64{"CREDIT_CARD": 1}}}
+					case x < 10:
+						ev = feedback(ev.Time, key, true)
 					}
 					evs = append(evs, ev)
 				}
@@ -151,6 +163,12 @@ func TestEachRuleFires(t *testing.T) {
 		}},
 		{"MON-UNUSUAL-HOUR", "key05", func() []*audit.Event {
 			return []*audit.Event{invoke(at.Add(15*time.Hour), "key05", "10.5.0.20", "chat")} // 01:00 UTC
+		}},
+		{"MON-NEGATIVE-FEEDBACK", "chat@v1", func() (evs []*audit.Event) {
+			for i := range 60 {
+				evs = append(evs, feedback(at.Add(time.Duration(i)*30*time.Second), fmt.Sprintf("key%02d", i%40), true))
+			}
+			return
 		}},
 		{"MON-EXFILTRATION", "key09", func() (evs []*audit.Event) {
 			for i := range 3 {

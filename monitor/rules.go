@@ -46,7 +46,8 @@ type Rule struct {
 	Disabled bool   `yaml:"disabled"`
 	// Match selects the events the rule counts.
 	Match Match `yaml:"match"`
-	// By names the subject events are counted per: key, ip, model, route.
+	// By names the subject events are counted per: key, ip, model,
+	// version (model@version) or route.
 	By string `yaml:"by"`
 	// Sum is what each event adds: events (1, the default), tokens, or
 	// entities (what the matched guards found).
@@ -71,7 +72,7 @@ type Rule struct {
 	PrefixV4 int      `yaml:"prefix_v4"`
 	PrefixV6 int      `yaml:"prefix_v6"`
 	// Group folds the same rule's alerts for the same subject within this
-	// time into one (default 15m).
+	// time into one (default: the window, at least 15m).
 	Group       Duration `yaml:"group"`
 	Description string   `yaml:"description"`
 }
@@ -90,6 +91,8 @@ type Match struct {
 	// the entities (empty: any).
 	Stage    string   `yaml:"stage"`
 	Entities []string `yaml:"entities"`
+	// Details match event details exactly ({negative: "true"}).
+	Details map[string]string `yaml:"details"`
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -107,7 +110,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 var (
 	kinds      = []string{KindThreshold, KindAnomaly, KindNewNetwork, KindUnusualHour}
-	subjects   = []string{"key", "ip", "model", "route"}
+	subjects   = []string{"key", "ip", "model", "version", "route"}
 	severities = []string{"low", "medium", "high", "critical"}
 )
 
@@ -154,7 +157,9 @@ func (r *Rule) check() error {
 		return fmt.Errorf("by must be one of %s, got %q", strings.Join(subjects, ", "), r.By)
 	}
 	if r.Group == 0 {
-		r.Group = Duration(15 * time.Minute)
+		// What crossed a limit over a window stays across it: one alert
+		// a window at most, and none oftener than every 15 minutes.
+		r.Group = Duration(max(15*time.Minute, time.Duration(r.Window)))
 	}
 	switch r.Kind {
 	case KindThreshold, KindAnomaly:

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/gateway/auditing"
 	"github.com/modelgate/modelgate/gateway/guarding"
+	"github.com/modelgate/modelgate/internal/secret"
 	"github.com/modelgate/modelgate/internal/tlsconf"
 	"github.com/modelgate/modelgate/monitor"
 	"github.com/modelgate/modelgate/store"
@@ -252,8 +254,12 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	if err != nil {
 		return err
 	}
+	feedback, err := feedbackOptions(cfg.Feedback)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{
-		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs,
+		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs, Feedback: feedback,
 		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 		StaticIPRules: cfg.IPRules, Hooks: hooks, LogRequests: cfg.Log.Requests, Admission: newAdmission(s.store), Limiter: s.limiter,
 		Recorder: &auditing.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
@@ -503,4 +509,27 @@ func serverTLS(t *config.TLS) (*tls.Config, error) {
 		}
 	}
 	return conf, nil
+}
+
+// feedbackOptions prepares the feedback channel: its token secret, from
+// the configuration or made for this process.
+func feedbackOptions(c config.Feedback) (*gateway.Feedback, error) {
+	if c.Disabled {
+		return nil, nil
+	}
+	f := &gateway.Feedback{TTL: c.TokenTTL}
+	if c.TokenSecret != nil {
+		s, err := secret.Read(c.TokenSecret)
+		if err != nil {
+			return nil, fmt.Errorf("feedback.token_secret: %w", err)
+		}
+		if len(s) < 16 {
+			return nil, fmt.Errorf("feedback.token_secret: at least 16 characters are needed")
+		}
+		f.Secret = []byte(s)
+		return f, nil
+	}
+	f.Secret = make([]byte, 32)
+	rand.Read(f.Secret)
+	return f, nil
 }

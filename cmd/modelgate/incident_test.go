@@ -1,21 +1,12 @@
 package main
 
 import (
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/modelgate/modelgate/access"
-	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/demo"
-	"github.com/modelgate/modelgate/internal/servertest"
-	"github.com/modelgate/modelgate/store"
 )
 
 // TestIncidentResponse plays an incident against a running gateway: an
@@ -25,30 +16,9 @@ import (
 // its timeline shown.
 func TestIncidentResponse(t *testing.T) {
 	dir := t.TempDir()
-	up := httptest.NewServer(&demo.ChatModel{})
-	defer up.Close()
-	cfg, err := config.Parse("test", []byte("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = dir
-	cfg.Routes = []*store.Route{{Model: "chat", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: up.URL + "/v1"}}}
-	s, stop := servertest.Start(t, cfg)
-	k, key, err := access.CreateKey(context.Background(), s.Store(), access.KeySpec{Name: "app", Scopes: []string{"inference:invoke"}, Models: []string{"*"}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func(key string) int {
-		req, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/v1/chat/completions", strings.NewReader(`{"model":"chat","messages":[{"role":"user","content":"hi"}]}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	gw := startChatGateway(t, dir, nil)
+	k, key, stop := gw.key, gw.full, gw.stop
+	call := func(key string) int { return gw.chat(key, "hi").StatusCode }
 	for range 3 {
 		if c := call(key); c != 200 {
 			t.Fatalf("the key before the incident: %d", c)

@@ -5,6 +5,7 @@ package auditing
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/modelgate/modelgate/access"
@@ -117,6 +118,16 @@ func (r *Recorder) event(x *gateway.Exchange) (*audit.Event, []audit.Payload) {
 	if x.CaptureTruncated {
 		ev.Details = map[string]string{"output_truncated": "true"}
 	}
+	if fb, ok := gateway.FeedbackOf(x); ok {
+		ev.Resource.ID = fb.RequestID
+		ev.Details = map[string]string{"request_id": fb.RequestID, "rating": strconv.Itoa(fb.Rating), "category": fb.Category, "via": fb.Via}
+		if fb.Rating < 0 {
+			ev.Details["negative"] = "true"
+		}
+		// The feedback itself is kept whole (and erasable, as payloads
+		// are): it is what was said, for retraining and red-team seeds.
+		return ev, []audit.Payload{{Kind: audit.PayloadInput, Mode: audit.CaptureFull, Data: x.RawBody}}
+	}
 
 	var payloads []audit.Payload
 	in, out := r.modes(x)
@@ -158,9 +169,24 @@ func actionOf(x *gateway.Exchange, outcome string) string {
 		return audit.ActionModelsRead
 	case gateway.EndpointHealth:
 		return audit.ActionHealthCheck
+	case gateway.EndpointFeedback:
+		switch _, ok := gateway.FeedbackOf(x); {
+		case outcome == audit.Denied:
+			return ActionFeedbackDenied
+		case ok:
+			return ActionFeedback
+		}
+		return ActionFeedbackRepeat
 	}
 	if outcome == audit.Denied {
 		return audit.ActionDenied
 	}
 	return audit.ActionInvoke
 }
+
+// Feedback actions.
+const (
+	ActionFeedback       = "feedback.submit"
+	ActionFeedbackRepeat = "feedback.repeat" // the same feedback again: nothing new
+	ActionFeedbackDenied = "feedback.denied"
+)
