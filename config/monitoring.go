@@ -20,6 +20,10 @@ type Monitoring struct {
 	Rules     []monitor.Rule
 	RulesFile string
 	Alerts    []AlertSink
+	// FingerprintSecret keys the gateway's prompt fingerprints; replicas
+	// must share one for their fingerprints to match. Without it each
+	// process makes its own at start.
+	FingerprintSecret *store.Credential
 }
 
 // AlertSink is where alerts are delivered.
@@ -38,9 +42,10 @@ type AlertSink struct {
 }
 
 type monitoringFile struct {
-	Enabled   *bool  `yaml:"enabled"`
-	RulesFile string `yaml:"rules_file"`
-	Alerts    []struct {
+	Enabled           *bool     `yaml:"enabled"`
+	RulesFile         string    `yaml:"rules_file"`
+	FingerprintSecret *credFile `yaml:"fingerprint_secret"`
+	Alerts            []struct {
 		Name       string    `yaml:"name"`
 		Type       string    `yaml:"type"`
 		URL        string    `yaml:"url"`
@@ -64,6 +69,12 @@ func (v *validator) buildMonitoring(f *file, c *Config) {
 		return
 	}
 	c.Monitoring.Disabled = m.Enabled != nil && !*m.Enabled
+	if cred := m.FingerprintSecret.credential(); cred != nil {
+		if (cred.Env == "") == (cred.File == "") {
+			v.fail("monitoring.fingerprint_secret", "set exactly one of env and file")
+		}
+		c.Monitoring.FingerprintSecret = cred
+	}
 	if m.RulesFile != "" {
 		c.Monitoring.RulesFile = m.RulesFile
 		b, err := os.ReadFile(m.RulesFile)

@@ -104,6 +104,9 @@ type Exchange struct {
 	CaptureTruncated bool
 	// Guards lists what each guard decided.
 	Guards []GuardResult
+	// Signals are what the gateway noticed for the monitor (see Signals):
+	// they go into the audit event's details.
+	Signals map[string]string
 
 	Usage Usage
 	// Status is the HTTP status sent to the client; Denial says why when
@@ -153,6 +156,14 @@ type Denial struct {
 	Message string
 	// Blocked is set when a guard decided, rather than something failed.
 	Blocked bool
+}
+
+// SetSignal notes a signal for the monitor.
+func (x *Exchange) SetSignal(name, value string) {
+	if x.Signals == nil {
+		x.Signals = map[string]string{}
+	}
+	x.Signals[name] = value
 }
 
 // Context returns the request's context.

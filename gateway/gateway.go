@@ -107,6 +107,9 @@ type Options struct {
 	// Feedback, when set, takes feedback on answers (POST /v1/feedback)
 	// and gives every inference answer a feedback token.
 	Feedback *Feedback
+	// Signals, when set, notes what the monitor's rules need to know of
+	// a request (Exchange.Signals).
+	Signals *Signals
 }
 
 // Gateway is the data-plane HTTP handler.
@@ -122,6 +125,7 @@ type Gateway struct {
 	handler Handler // observers wrapped around serve
 	input   Handler // input stages wrapped around forward
 	recent  recentRequests
+	signals signalState
 }
 
 // New builds a gateway.
@@ -226,6 +230,7 @@ func (g *Gateway) serve(x *Exchange) {
 	}
 	if x.Endpoint.Inference() {
 		g.issueFeedbackToken(x)
+		g.noteSignals(x)
 	}
 	if x.Endpoint == EndpointInfer && !g.checkBatch(x) {
 		return

@@ -40,6 +40,10 @@ func knownDatatype(dt string) bool {
 	return isInt || dt == "FP16" || dt == "FP32" || dt == "FP64" || dt == "BOOL" || dt == "BYTES"
 }
 
+// maxKeptNumbers bounds the numbers of a request kept for the monitor's
+// near-duplicate signal.
+const maxKeptNumbers = 4096
+
 // maxTensorElements bounds a declared shape before anything is counted, so
 // an absurd shape is refused by arithmetic, not by running out of memory.
 const maxTensorElements = 1 << 32
@@ -77,9 +81,21 @@ func parseInfer(body []byte, model string) (*request, *Refusal) {
 		if in.Data.Kind() == 0 {
 			return nil, fieldRefusal("%s.data is required (the binary tensor extension is not supported)", at)
 		}
+		if i == 0 {
+			q.numbers = q.numbers[:0] // the first input's numbers, for the monitor's signals
+		}
+		kept := len(q.numbers)
 		got, r := q.walkTensor(in.Data, in.Datatype, at+".data", "/inputs/"+strconv.Itoa(i)+"/data")
 		if r != nil {
 			return nil, r
+		}
+		if i == 0 && len(in.Shape) >= 2 && in.Shape[0] > 0 {
+			q.rowWidth = int(got / in.Shape[0])
+		} else if i == 0 {
+			q.rowWidth = int(got)
+		}
+		if i > 0 {
+			q.numbers = q.numbers[:kept] // only the first input's
 		}
 		if got != want {
 			return nil, fieldRefusal("%s.data holds %d elements but shape %v needs %d", at, got, in.Shape, want)
@@ -141,6 +157,11 @@ func (q *request) walkTensor(data jsontext.Value, dt, at, ptr string) (int64, *R
 		}
 		if r := checkElement(tok, kind, dt, f); r != nil {
 			return 0, r
+		}
+		if kind == '0' && len(q.numbers) < maxKeptNumbers {
+			if v, err := strconv.ParseFloat(tok.String(), 64); err == nil {
+				q.numbers = append(q.numbers, v)
+			}
 		}
 		if dt == "BYTES" {
 			q.addText(p, "user", tok.String())

@@ -18,6 +18,10 @@ type request struct {
 	chars    int   // characters of text across segments
 	tokens   int64 // estimated prompt tokens
 	batch    int64 // a KServe request's largest batch dimension
+	// numbers are the first KServe input's values (up to maxKeptNumbers),
+	// rowWidth the values a row of it holds.
+	numbers  []float64
+	rowWidth int
 }
 
 func (q *request) addText(path, role, text string) {

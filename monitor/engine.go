@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,6 +184,8 @@ func subjectOf(ev *audit.Event, by string) string {
 		return ev.Resource.Model + "@" + ev.Resource.ModelVersion
 	case "route":
 		return ev.Resource.Route
+	case "prompt":
+		return ev.Details["prompt_fp"]
 	}
 	return ""
 }
@@ -268,6 +271,13 @@ func (r *ruleState) amount(ev *audit.Event) float64 {
 		return float64(ev.Usage.PromptTokens + ev.Usage.CompletionTokens)
 	case "entities":
 		return r.Match.entities(ev)
+	}
+	if name, ok := strings.CutPrefix(r.Sum, "detail:"); ok {
+		v, err := strconv.ParseFloat(ev.Details[name], 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) {
+			return 0
+		}
+		return v
 	}
 	return 1
 }

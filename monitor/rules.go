@@ -47,10 +47,12 @@ type Rule struct {
 	// Match selects the events the rule counts.
 	Match Match `yaml:"match"`
 	// By names the subject events are counted per: key, ip, model,
-	// version (model@version) or route.
+	// version (model@version), route, or prompt (the gateway's keyed
+	// fingerprint of the user text).
 	By string `yaml:"by"`
-	// Sum is what each event adds: events (1, the default), tokens, or
-	// entities (what the matched guards found).
+	// Sum is what each event adds: events (1, the default), tokens,
+	// entities (what the matched guards found), or detail:NAME (a number
+	// in the event's details, such as the gateway's near_duplicates).
 	Sum string `yaml:"sum"`
 	// Distinct, when set, counts distinct values of model, route, ip or
 	// key per subject instead of summing.
@@ -110,7 +112,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 var (
 	kinds      = []string{KindThreshold, KindAnomaly, KindNewNetwork, KindUnusualHour}
-	subjects   = []string{"key", "ip", "model", "version", "route"}
+	subjects   = []string{"key", "ip", "model", "version", "route", "prompt"}
 	severities = []string{"low", "medium", "high", "critical"}
 )
 
@@ -166,8 +168,8 @@ func (r *Rule) check() error {
 		if r.Window <= 0 || r.Threshold <= 0 {
 			return fmt.Errorf("a window and a threshold above 0 are required")
 		}
-		if r.Sum != "" && r.Sum != "events" && r.Sum != "tokens" && r.Sum != "entities" {
-			return fmt.Errorf("sum must be events, tokens or entities, got %q", r.Sum)
+		if r.Sum != "" && r.Sum != "events" && r.Sum != "tokens" && r.Sum != "entities" && !(strings.HasPrefix(r.Sum, "detail:") && len(r.Sum) > 7) {
+			return fmt.Errorf("sum must be events, tokens, entities or detail:NAME, got %q", r.Sum)
 		}
 		if r.Distinct != "" && (!slices.Contains(subjects, r.Distinct) || r.Sum != "") {
 			return fmt.Errorf("distinct must be one of %s, without sum", strings.Join(subjects, ", "))

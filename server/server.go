@@ -258,8 +258,12 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	if err != nil {
 		return err
 	}
+	signals, err := signalOptions(cfg.Monitoring)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{
-		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs, Feedback: feedback,
+		Store: s.store, Logger: s.log, Metrics: gateway.NewMetrics(reg), Certs: certs, Feedback: feedback, Signals: signals,
 		Limits: cfg.Limits, RateLimits: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 		StaticIPRules: cfg.IPRules, Hooks: hooks, LogRequests: cfg.Log.Requests, Admission: newAdmission(s.store), Limiter: s.limiter,
 		Recorder: &auditing.Recorder{Log: s.audit, Capture: cfg.Audit.Capture},
@@ -517,19 +521,35 @@ func feedbackOptions(c config.Feedback) (*gateway.Feedback, error) {
 	if c.Disabled {
 		return nil, nil
 	}
-	f := &gateway.Feedback{TTL: c.TokenTTL}
-	if c.TokenSecret != nil {
-		s, err := secret.Read(c.TokenSecret)
-		if err != nil {
-			return nil, fmt.Errorf("feedback.token_secret: %w", err)
-		}
-		if len(s) < 16 {
-			return nil, fmt.Errorf("feedback.token_secret: at least 16 characters are needed")
-		}
-		f.Secret = []byte(s)
-		return f, nil
+	s, err := secretOrRandom("feedback.token_secret", c.TokenSecret)
+	return &gateway.Feedback{Secret: s, TTL: c.TokenTTL}, err
+}
+
+// signalOptions prepares what the gateway notes for the monitor, when it
+// runs: the prompt fingerprints' key, from the configuration or made for
+// this process.
+func signalOptions(c config.Monitoring) (*gateway.Signals, error) {
+	if c.Disabled {
+		return nil, nil
 	}
-	f.Secret = make([]byte, 32)
-	rand.Read(f.Secret)
-	return f, nil
+	s, err := secretOrRandom("monitoring.fingerprint_secret", c.FingerprintSecret)
+	return &gateway.Signals{Secret: s}, err
+}
+
+// secretOrRandom reads a configured secret of 16 characters or more, or
+// makes 32 random bytes.
+func secretOrRandom(field string, c *store.Credential) ([]byte, error) {
+	if c == nil {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return b, nil
+	}
+	s, err := secret.Read(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	if len(s) < 16 {
+		return nil, fmt.Errorf("%s: at least 16 characters are needed", field)
+	}
+	return []byte(s), nil
 }

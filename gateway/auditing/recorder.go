@@ -115,8 +115,14 @@ func (r *Recorder) event(x *gateway.Exchange) (*audit.Event, []audit.Payload) {
 		ev.Guards = append(ev.Guards, audit.GuardResult{Name: g.Name, Stage: g.Stage, Verdict: g.Verdict, Score: g.Score,
 			DurationUS: g.Duration.Microseconds(), Entities: g.Entities, Error: g.Error})
 	}
-	if x.CaptureTruncated {
-		ev.Details = map[string]string{"output_truncated": "true"}
+	if x.CaptureTruncated || len(x.Signals) > 0 {
+		ev.Details = make(map[string]string, len(x.Signals)+1)
+		for k, v := range x.Signals {
+			ev.Details[k] = v
+		}
+		if x.CaptureTruncated {
+			ev.Details["output_truncated"] = "true"
+		}
 	}
 	if fb, ok := gateway.FeedbackOf(x); ok {
 		ev.Resource.ID = fb.RequestID

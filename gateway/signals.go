@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+)
+
+// Signals are what the gateway notices about a request for the
+// monitor's rules, which see only the audit event, never the request:
+//
+//   - prompt_fp: a keyed fingerprint of the request's user text,
+//     normalised (case, spacing and punctuation ignored), so that the same
+//     prompt sent by many keys or addresses shows without the log holding
+//     the prompt, nor a hash anyone could test guesses against;
+//   - near_duplicates: on classifier (KServe) requests, how many of the
+//     inputs lie within a tenth of their size from the input before them
+//     from the same caller: the pattern of boundary-walking evasion and of
+//     model extraction.
+type Signals struct {
+	// Secret keys the prompt fingerprints; replicas must share it for
+	// their fingerprints to match.
+	Secret []byte
+}
+
+// minFingerprintChars leaves short prompts ("hi", "thanks") without a
+// fingerprint: many people send them, and nothing is learnt from that.
+const minFingerprintChars = 40
+
+// nearRelative is how close an input must be to the one before it to be
+// a near duplicate: a tenth of the earlier input's L2 norm.
+const nearRelative = 0.1
+
+// signalState remembers each caller's last classifier input.
+type signalState struct {
+	mu   sync.Mutex
+	last map[string][]float64
+}
+
+// maxSignalCallers bounds the callers remembered.
+const maxSignalCallers = 1 << 16
+
+func (g *Gateway) noteSignals(x *Exchange) {
+	s := g.opts.Signals
+	if s == nil || x.request == nil {
+		return
+	}
+	if fp := fingerprint(s.Secret, x.Segments); fp != "" {
+		x.SetSignal("prompt_fp", fp)
+	}
+	if x.Endpoint == EndpointInfer && x.Principal != nil && x.request.rowWidth > 0 {
+		n := g.signals.nearDuplicates(x.Principal.ID, x.request.numbers, x.request.rowWidth)
+		x.SetSignal("near_duplicates", strconv.Itoa(n))
+	}
+}
+
+// fingerprint is HMAC-SHA256 over the normalised user text, 16 hex digits;
+// "" when there is too little text to mean anything.
+func fingerprint(secret []byte, segs []Segment) string {
+	var b strings.Builder
+	space := false
+	for _, sg := range segs {
+		if sg.Role != "user" && sg.Role != "" {
+			continue
+		}
+		for _, r := range sg.Text {
+			switch {
+			case unicode.IsLetter(r) || unicode.IsDigit(r):
+				if space && b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				space = false
+				b.WriteRune(unicode.ToLower(r))
+			default:
+				space = true
+			}
+		}
+		space = true
+	}
+	if b.Len() < minFingerprintChars {
+		return ""
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(b.String()))
+	return hex.EncodeToString(mac.Sum(nil)[:8])
+}
+
+// nearDuplicates counts the rows of a request within nearRelative of the
+// row before them (the first against the caller's previous request), and
+// remembers the last.
+func (st *signalState) nearDuplicates(caller string, numbers []float64, width int) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.last == nil {
+		st.last = map[string][]float64{}
+	}
+	prev := st.last[caller]
+	n := 0
+	var row []float64
+	for start := 0; start+width <= len(numbers); start += width {
+		row = numbers[start : start+width]
+		if len(prev) == width && near(prev, row) {
+			n++
+		}
+		prev = row
+	}
+	if row != nil {
+		if len(st.last) >= maxSignalCallers {
+			clear(st.last) // a bound: the next inputs start afresh
+		}
+		st.last[caller] = append([]float64(nil), row...)
+	}
+	return n
+}
+
+func near(a, b []float64) bool {
+	var d, norm float64
+	for i := range a {
+		d += (a[i] - b[i]) * (a[i] - b[i])
+		norm += a[i] * a[i]
+	}
+	return math.Sqrt(d) <= nearRelative*math.Max(math.Sqrt(norm), 1e-9)
+}
