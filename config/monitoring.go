@@ -24,6 +24,17 @@ type Monitoring struct {
 	// must share one for their fingerprints to match. Without it each
 	// process makes its own at start.
 	FingerprintSecret *store.Credential
+	// Drift watches classifier routes' inputs against baseline profiles.
+	Drift []DriftWatch
+}
+
+// DriftWatch compares a route's live inputs with a baseline profile.
+type DriftWatch struct {
+	Route    string
+	Baseline string   // a profile written by modelgate data profile
+	Columns  []string // the baseline columns the input holds, in order
+	Window   int
+	P        float64
 }
 
 // AlertSink is where alerts are delivered.
@@ -45,7 +56,14 @@ type monitoringFile struct {
 	Enabled           *bool     `yaml:"enabled"`
 	RulesFile         string    `yaml:"rules_file"`
 	FingerprintSecret *credFile `yaml:"fingerprint_secret"`
-	Alerts            []struct {
+	Drift             []struct {
+		Route    string   `yaml:"route"`
+		Baseline string   `yaml:"baseline"`
+		Columns  []string `yaml:"columns"`
+		Window   int      `yaml:"window"`
+		P        float64  `yaml:"p"`
+	} `yaml:"drift"`
+	Alerts []struct {
 		Name       string    `yaml:"name"`
 		Type       string    `yaml:"type"`
 		URL        string    `yaml:"url"`
@@ -85,6 +103,24 @@ func (v *validator) buildMonitoring(f *file, c *Config) {
 		} else {
 			c.Monitoring.Rules = monitor.Merge(defaults, user)
 		}
+	}
+	for i, d := range m.Drift {
+		key := "monitoring.drift[" + strconv.Itoa(i) + "]"
+		if d.Route == "" {
+			v.fail(key+".route", "a route is required")
+		}
+		if d.Baseline == "" {
+			v.fail(key+".baseline", "a baseline profile (modelgate data profile --out) is required")
+		} else {
+			v.exists(key+".baseline", d.Baseline)
+		}
+		if d.Window != 0 && (d.Window < 20 || d.Window > 100_000) {
+			v.fail(key+".window", "must be 20 to 100,000 rows, got %d", d.Window)
+		}
+		if d.P < 0 || d.P >= 1 {
+			v.fail(key+".p", "must be between 0 and 1, got %g", d.P)
+		}
+		c.Monitoring.Drift = append(c.Monitoring.Drift, DriftWatch{Route: d.Route, Baseline: d.Baseline, Columns: d.Columns, Window: d.Window, P: d.P})
 	}
 	names := map[string]bool{}
 	for i, a := range m.Alerts {

@@ -26,6 +26,15 @@ type Signals struct {
 	// Secret keys the prompt fingerprints; replicas must share it for
 	// their fingerprints to match.
 	Secret []byte
+	// Inputs watch the numeric inputs of classifier routes, by route
+	// name (live drift against a baseline): what they return goes into
+	// the event's details.
+	Inputs map[string]InputObserver
+}
+
+// InputObserver watches a route's numeric inputs: rows of width values.
+type InputObserver interface {
+	Observe(numbers []float64, width int) map[string]string
 }
 
 // minFingerprintChars leaves short prompts ("hi", "thanks") without a
@@ -56,6 +65,11 @@ func (g *Gateway) noteSignals(x *Exchange) {
 	if x.Endpoint == EndpointInfer && x.Principal != nil && x.request.rowWidth > 0 {
 		n := g.signals.nearDuplicates(x.Principal.ID, x.request.numbers, x.request.rowWidth)
 		x.SetSignal("near_duplicates", strconv.Itoa(n))
+	}
+	if obs := s.Inputs[x.Route.Model]; obs != nil && x.Endpoint == EndpointInfer && x.request.rowWidth > 0 {
+		for k, v := range obs.Observe(x.request.numbers, x.request.rowWidth) {
+			x.SetSignal(k, v)
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/audit/forward"
 	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/datacheck/profile"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/gateway/auditing"
 	"github.com/modelgate/modelgate/gateway/guarding"
@@ -533,7 +534,22 @@ func signalOptions(c config.Monitoring) (*gateway.Signals, error) {
 		return nil, nil
 	}
 	s, err := secretOrRandom("monitoring.fingerprint_secret", c.FingerprintSecret)
-	return &gateway.Signals{Secret: s}, err
+	if err != nil {
+		return nil, err
+	}
+	sig := &gateway.Signals{Secret: s, Inputs: map[string]gateway.InputObserver{}}
+	for _, d := range c.Drift {
+		base, err := profile.Load(d.Baseline)
+		if err != nil {
+			return nil, fmt.Errorf("monitoring.drift %s: %w", d.Route, err)
+		}
+		w, err := monitor.NewDrift(d.Route, base, d.Columns, d.Window, d.P)
+		if err != nil {
+			return nil, err
+		}
+		sig.Inputs[d.Route] = w
+	}
+	return sig, nil
 }
 
 // secretOrRandom reads a configured secret of 16 characters or more, or

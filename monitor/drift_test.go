@@ -1,0 +1,82 @@
+package monitor
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/modelgate/modelgate/datacheck/profile"
+	"github.com/modelgate/modelgate/demo"
+)
+
+// baseline is the demo classifier's training data as a profile would
+// hold it: a sample of each feature.
+func baseline(split demo.Split) *profile.Profile {
+	p := &profile.Profile{Version: 1, Rows: int64(len(split.Train))}
+	for j, name := range demo.Features {
+		c := &profile.Column{Name: name, Kind: profile.Numeric, Count: int64(len(split.Train)), Distinct: 1000}
+		for _, x := range split.Train {
+			c.Sample = append(c.Sample, x[j])
+		}
+		p.Columns = append(p.Columns, c)
+	}
+	p.Columns = append(p.Columns, &profile.Column{Name: "label", Kind: profile.Numeric, Sample: split.TrainY})
+	return p
+}
+
+// TestDrift: live inputs drawn like the training data never drift; when
+// two features shift, drift is detected within a window's rows, and the
+// columns are named. The rows it took are logged: the N of the issue.
+func TestDrift(t *testing.T) {
+	split := demo.NewClassifier("demo-classifier").Data()
+	d, err := NewDrift("demo-classifier", baseline(split), nil, 200, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Columns) != 4 {
+		t.Fatalf("columns %v", d.Columns)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	row := func(shift float64) []float64 {
+		x := []float64{2 * rng.Float64(), 2 * rng.Float64(), 2 * rng.Float64(), 2 * rng.Float64()}
+		x[0] += shift
+		x[3] += shift
+		return x
+	}
+	// Twenty windows of ordinary traffic, in requests of 1 to 10 rows.
+	for sent := 0; sent < 4000; {
+		n := 1 + rng.IntN(10)
+		var batch []float64
+		for range n {
+			batch = append(batch, row(0)...)
+		}
+		if sig := d.Observe(batch, 4); sig != nil {
+			t.Fatalf("a false alarm after %d ordinary rows: %v", sent, sig)
+		}
+		sent += n
+	}
+	shifted := 0
+	for {
+		sig := d.Observe(row(0.5), 4)
+		shifted++
+		if sig != nil {
+			if sig["drift"] != "true" || sig["drift_columns"] == "" {
+				t.Fatalf("signal %v", sig)
+			}
+			t.Logf("drift detected after %d shifted rows (window 200, checked every 50): columns %s", shifted, sig["drift_columns"])
+			break
+		}
+		if shifted > 400 {
+			t.Fatal("a shift of 0.5 (a quarter of the range) on two of four features went unseen for 400 rows")
+		}
+	}
+	// MON-DRIFT alerts on the signal.
+	e := defaultEngine(t)
+	ev := invoke(day0, "k", "10.0.0.1", "demo-classifier")
+	ev.Details = map[string]string{"drift": "true", "drift_columns": "amount_norm,merchant_risk"}
+	if as := e.Observe(ev, 1); len(as) != 1 || as[0].Rule != "MON-DRIFT" || as[0].Subject != "demo-classifier" {
+		t.Errorf("alerts %+v", as)
+	}
+	if _, err := NewDrift("r", baseline(split), []string{"nope"}, 200, 0.01); err == nil {
+		t.Error("a baseline without the column was accepted")
+	}
+}
