@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -81,6 +82,65 @@ model whose dataset failed its contract.`,
 		},
 	}
 	list.Flags().StringVar(&format, "format", "table", "table or json")
-	cmd.AddCommand(register, list)
+	cmd.AddCommand(register, list, datasetsLineage(g))
+	return cmd
+}
+
+func datasetsLineage(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "lineage NAME[@VERSION] [--format table|json]",
+		Short: "Which model versions were trained on a dataset (all its versions, or one), and where they stand",
+		Long: `List the model versions that name a dataset (models register --dataset
+NAME@VERSION), with their stage: when a dataset is found poisoned, these are
+the models to quarantine (modelgate incident isolate --model) and to
+retrain from clean data, and their golden versions the ones to roll back
+to if they were trained on other data.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			name, version, _ := strings.Cut(args[0], "@")
+			reg, done, err := openExistingRegistry(cmd.Context(), g, nil)
+			if err != nil {
+				return err
+			}
+			defer done()
+			models, err := reg.Store.ListModels(cmd.Context(), "")
+			if err != nil {
+				return err
+			}
+			type trained struct {
+				Model   string `json:"model"`
+				Stage   string `json:"stage"`
+				Golden  bool   `json:"golden,omitempty"`
+				Dataset string `json:"dataset"`
+			}
+			out := []trained{}
+			for _, m := range models {
+				for _, d := range m.Datasets {
+					dn, dv, _ := strings.Cut(d, "@")
+					if dn == name && (version == "" || dv == version) {
+						out = append(out, trained{Model: m.Ref(), Stage: string(m.Stage), Golden: m.Golden, Dataset: d})
+					}
+				}
+			}
+			if format == "json" {
+				return writeIndentedJSON(g.stdout, out)
+			}
+			if len(out) == 0 {
+				_, err := fmt.Fprintf(g.stdout, "no registered model names %s\n", args[0])
+				return err
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "MODEL\tSTAGE\tGOLDEN\tTRAINED ON")
+			for _, t := range out {
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", t.Model, t.Stage, t.Golden, t.Dataset)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
 }

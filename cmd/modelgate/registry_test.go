@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -200,6 +201,14 @@ func TestDatasetsCLI(t *testing.T) {
 	code, out, _ = cli(t, "datasets", "list", "--data-dir", data)
 	if code != 0 || !strings.Contains(out, "train") || !strings.Contains(out, "failed") {
 		t.Fatalf("list: %d %s", code, out)
+	}
+	// The dataset found bad: which models learnt from it.
+	code, out, _ = cli(t, "datasets", "lineage", "train@1", "--data-dir", data)
+	if code != 0 || !regexp.MustCompile(`fraud@1\s+\w+\s+false\s+train@1`).MatchString(out) {
+		t.Fatalf("lineage: %d %s", code, out)
+	}
+	if _, out, _ = cli(t, "datasets", "lineage", "train@9", "--data-dir", data); !strings.Contains(out, "no registered model") {
+		t.Errorf("lineage of another version: %s", out)
 	}
 }
 
