@@ -409,6 +409,11 @@ func TestMonitoring(t *testing.T) {
 		"monitoring: {alerts: [{name: x, type: email, smtp: 'h:25', from: a@x, to: [b@x], username: u}]}",
 		"monitoring: {alerts: [{name: x, type: slack, url: 'https://x'}, {name: x, type: slack, url: 'https://y'}]}",
 		"monitoring: {rules_file: /nonexistent/rules.yaml}",
+		"monitoring: {drift: [{route: r}]}",
+		"monitoring: {drift: [{route: r, baseline: /nonexistent/profile.json}]}",
+		"monitoring: {drift: [{route: r, baseline: " + rules + ", window: 5}]}",
+		"monitoring: {drift: [{route: r, baseline: " + rules + ", p: 2}]}",
+		"monitoring: {fingerprint_secret: {env: A, file: b}}",
 	} {
 		if _, err := Parse("t.yaml", []byte(bad)); err == nil {
 			t.Errorf("accepted: %s", bad)

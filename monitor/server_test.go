@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/modelgate/modelgate/access"
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/datacheck/profile"
 	"github.com/modelgate/modelgate/demo"
 	"github.com/modelgate/modelgate/internal/servertest"
 	"github.com/modelgate/modelgate/monitor"
@@ -196,4 +199,64 @@ func alertsIn(t *testing.T, dir string) map[string][]string {
 		return nil
 	})
 	return out
+}
+
+// TestDriftThroughTheGateway: a classifier route with a drift baseline;
+// inputs like the training data raise nothing, shifted ones raise
+// MON-DRIFT.
+func TestDriftThroughTheGateway(t *testing.T) {
+	clf := demo.NewClassifier("demo-classifier")
+	clfSrv := httptest.NewServer(clf)
+	defer clfSrv.Close()
+	split := clf.Data()
+	base := &profile.Profile{Version: 1, Rows: int64(len(split.Train))}
+	for j, name := range demo.Features {
+		c := &profile.Column{Name: name, Kind: profile.Numeric, Count: int64(len(split.Train)), Distinct: 1000}
+		for _, x := range split.Train {
+			c.Sample = append(c.Sample, x[j])
+		}
+		base.Columns = append(base.Columns, c)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "profile.json")
+	b, _ := json.Marshal(base)
+	os.WriteFile(path, b, 0o644)
+	cfg, err := config.Parse("test", []byte("monitoring:\n  drift:\n    - {route: demo-classifier, baseline: "+path+", window: 100}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Routes = []*store.Route{{Model: "demo-classifier", Protocol: store.ProtocolKServeV2, Upstream: store.Upstream{URL: clfSrv.URL}}}
+	s, stop := servertest.Start(t, cfg)
+	_, key, err := access.CreateKey(context.Background(), s.Store(), access.KeySpec{Name: "app", Scopes: []string{"inference:invoke", "models:read"}, Models: []string{"*"},
+		Limits: access.Limits{RPM: 1_000_000, Burst: 100_000}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &classifier.KServe{URL: "http://" + s.Addr().String(), Model: "demo-classifier", Key: key, Input: "features"}
+	send := func(rows [][]float64) {
+		for i := 0; i+5 <= len(rows); i += 5 {
+			if _, err := k.Query(context.Background(), rows[i:i+5]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(split.Test) // 200 rows like the training data
+	time.Sleep(600 * time.Millisecond)
+	if rules := alertsIn(t, cfg.DataDir); len(rules["MON-DRIFT"]) != 0 {
+		t.Fatalf("drift on ordinary inputs: %v", rules)
+	}
+	var shifted [][]float64
+	for _, x := range split.Test {
+		shifted = append(shifted, []float64{x[0] + 0.6, x[1], x[2], x[3] + 0.6})
+	}
+	send(shifted)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(alertsIn(t, cfg.DataDir)["MON-DRIFT"]) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if got := alertsIn(t, cfg.DataDir)["MON-DRIFT"]; len(got) != 1 || got[0] != "demo-classifier" {
+		t.Fatalf("MON-DRIFT: %v", got)
+	}
 }
