@@ -284,6 +284,10 @@ func startModelgate(upstream string, withAudit, withGuards bool, monitored ...bo
 			}
 			w := &monitor.Watcher{Engine: monitor.NewEngine(rules), Store: adb, Log: l, Logger: logger, Durable: l.DurableSize}
 			go w.Run(ctx)
+			// What the gateway does for the monitor and for feedback
+			// comes with it: prompt fingerprints and feedback tokens.
+			secret := []byte("bench-secret-0123456789")
+			opts.Signals, opts.Feedback = &gateway.Signals{Secret: secret}, &gateway.Feedback{Secret: secret}
 		} else if !withGuards {
 			auditLog = l
 		}
