@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +31,7 @@ func newIncident(g *globals) *cobra.Command {
 		Use:   "incident",
 		Short: "Open an incident, isolate, roll back, write the evidence, close it: every step in the audit log",
 	}
-	cmd.AddCommand(incidentOpen(g), incidentIsolate(g), incidentRollback(g), incidentEvidence(g), incidentClose(g), incidentShow(g), incidentList(g))
+	cmd.AddCommand(incidentOpen(g), incidentIsolate(g), incidentRollback(g), incidentEvidence(g), incidentClose(g), incidentShow(g), incidentList(g), incidentPlaybook(g))
 	return cmd
 }
 
@@ -530,4 +532,115 @@ func splitComma(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+func incidentPlaybook(g *globals) *cobra.Command {
+	var (
+		file  string
+		apply bool
+	)
+	cmd := &cobra.Command{
+		Use:   "playbook ALERT --file PLAYBOOKS.yaml [--apply]",
+		Short: "Answer an alert with the playbook that matches it: a plan by default, the steps with --apply",
+		Long: `Find the first playbook in the file that answers the alert's rule (and
+severity), and print its plan: the incident it would open and each step
+with its target filled from the alert ({{subject}}, {{rule}}, {{alert}}).
+Nothing changes without --apply; with it, the incident is opened, linked
+to the alert, and each step is taken as the incident commands take it,
+recorded in the audit log as it goes.
+
+A playbook file:
+
+  - name: stolen-key
+    rules: [MON-NEW-NETWORK, MON-VOLUME]
+    severity: medium
+    title: "Key {{subject}} used like a stolen key"
+    steps:
+      - {action: revoke_key, target: "{{subject}}"}
+      - {action: evidence, target: "evidence-{{alert}}.json"}
+
+Actions: revoke_key, deny_ip, quarantine (NAME@VERSION), rollback (NAME),
+evidence (a file).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file == "" {
+				return usagef("--file is required")
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return usageError{err}
+			}
+			books, err := incident.ParsePlaybooks(file, b)
+			if err != nil {
+				return usageError{err}
+			}
+			a, err := findAlert(cmd.Context(), g, args[0])
+			if err != nil {
+				return err
+			}
+			p, ok := incident.Match(books, a.Rule, a.Severity)
+			if !ok {
+				_, err := fmt.Fprintf(g.stdout, "no playbook in %s answers %s (%s)\n", file, a.Rule, a.Severity)
+				return err
+			}
+			title := incident.Expand(p.Title, a.ID, a.Rule, a.Subject)
+			if title == "" {
+				title = a.Title + ": " + a.By + " " + a.Subject
+			}
+			fmt.Fprintf(g.stdout, "playbook %s answers %s (%s %s)\n", p.Name, a.ID, a.By, a.Subject)
+			if !apply {
+				fmt.Fprintf(g.stdout, "plan (nothing done; --apply to do it):\n  open incident %q, linked to %s\n", title, a.ID)
+				for _, s := range p.Steps {
+					fmt.Fprintf(g.stdout, "  %s %s\n", s.Action, incident.Expand(s.Target, a.ID, a.Rule, a.Subject))
+				}
+				return nil
+			}
+			// Each step runs as its command does, with this invocation's
+			// data directory or shared store.
+			global := []string{"--data-dir", g.dataDir}
+			if g.postgresEnv != "" {
+				global = append(global, "--postgres-dsn-env", g.postgresEnv)
+			}
+			sub := func(args ...string) (int, string) {
+				var out bytes.Buffer
+				code := run(cmd.Context(), append(args, global...), &out, g.stderr)
+				return code, out.String()
+			}
+			code, out := sub("incident", "open", "--title", title, "--severity", a.Severity, "--alert", a.ID)
+			fmt.Fprint(g.stdout, out)
+			id := regexp.MustCompile(`INC-\d{8}-[0-9a-f]{6}`).FindString(out)
+			if code != exitOK || id == "" {
+				return fmt.Errorf("the incident could not be opened")
+			}
+			failed := 0
+			for _, s := range p.Steps {
+				target := incident.Expand(s.Target, a.ID, a.Rule, a.Subject)
+				var args []string
+				switch s.Action {
+				case incident.StepRevokeKey:
+					args = []string{"incident", "isolate", id, "--key", target}
+				case incident.StepDenyIP:
+					args = []string{"incident", "isolate", id, "--ip", target}
+				case incident.StepQuarantine:
+					args = []string{"incident", "isolate", id, "--model", target}
+				case incident.StepRollback:
+					args = []string{"incident", "rollback", id, "--model", target}
+				case incident.StepEvidence:
+					args = []string{"incident", "evidence", id, "--out", target}
+				}
+				code, out := sub(args...)
+				fmt.Fprint(g.stdout, out)
+				if code != exitOK {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d steps of playbook %s failed (see incident %s)", failed, len(p.Steps), p.Name, id)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "the playbooks (YAML)")
+	cmd.Flags().BoolVar(&apply, "apply", false, "take the steps (default: print the plan)")
+	return cmd
 }

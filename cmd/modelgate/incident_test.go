@@ -94,3 +94,53 @@ func TestIncidentResponse(t *testing.T) {
 		t.Errorf("a closed incident is listed as open:\n%s", out)
 	}
 }
+
+// TestPlaybook: a playbook prints its plan for an alert and changes
+// nothing; with --apply it opens the incident linked to the alert and
+// takes its steps, each recorded.
+func TestPlaybook(t *testing.T) {
+	dir := t.TempDir()
+	gw := startChatGateway(t, dir, nil)
+	for range 21 {
+		gw.chat("nope", "hi")
+	}
+	time.Sleep(time.Second)
+	gw.stop()
+	_, out, _ := cli(t, "alerts", "list", "--data-dir", dir)
+	alert := regexp.MustCompile(`MON-AUTH-FAILURES-\S+`).FindString(out)
+	if alert == "" {
+		t.Fatalf("no alert:\n%s", out)
+	}
+	book := filepath.Join(t.TempDir(), "playbooks.yaml")
+	evidence := filepath.Join(t.TempDir(), "evidence.json")
+	os.WriteFile(book, []byte(`
+- name: stuffing
+  rules: [MON-AUTH-FAILURES]
+  severity: high
+  title: "Credential stuffing from {{subject}}"
+  steps:
+    - {action: deny_ip, target: "{{subject}}/32"}
+    - {action: evidence, target: "`+evidence+`"}
+`), 0o644)
+	code, out, errOut := cli(t, "incident", "playbook", alert, "--file", book, "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "plan (nothing done") || !strings.Contains(out, "deny_ip 127.0.0.1/32") {
+		t.Fatalf("plan: %d %s\n%s", code, errOut, out)
+	}
+	if _, out, _ = cli(t, "incident", "list", "--data-dir", dir); strings.Contains(out, "INC-") {
+		t.Fatalf("the plan opened an incident:\n%s", out)
+	}
+	code, out, errOut = cli(t, "incident", "playbook", alert, "--file", book, "--apply", "--data-dir", dir)
+	id := regexp.MustCompile(`INC-\d{8}-[0-9a-f]{6}`).FindString(out)
+	if code != 0 || id == "" {
+		t.Fatalf("apply: %d %s\n%s", code, errOut, out)
+	}
+	_, out, _ = cli(t, "incident", "show", id, "--data-dir", dir)
+	for _, want := range []string{"Credential stuffing from 127.0.0.1", alert, "deny_ip", "127.0.0.1/32", "evidence"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the incident lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(evidence); err != nil {
+		t.Errorf("no evidence written: %v", err)
+	}
+}
