@@ -155,13 +155,12 @@ func (q *request) walkTensor(data jsontext.Value, dt, at, ptr string) (int64, *R
 		if len(index) == 0 {
 			f = at // a scalar data value
 		}
-		if r := checkElement(tok, kind, dt, f); r != nil {
+		v, r := checkElement(tok, kind, dt, f)
+		if r != nil {
 			return 0, r
 		}
 		if kind == '0' && len(q.numbers) < maxKeptNumbers {
-			if v, err := strconv.ParseFloat(tok.String(), 64); err == nil {
-				q.numbers = append(q.numbers, v)
-			}
+			q.numbers = append(q.numbers, v)
 		}
 		if dt == "BYTES" {
 			q.addText(p, "user", tok.String())
@@ -173,39 +172,49 @@ func (q *request) walkTensor(data jsontext.Value, dt, at, ptr string) (int64, *R
 	}
 }
 
-func checkElement(tok jsontext.Token, kind jsontext.Kind, dt, field string) *Refusal {
+// checkElement checks one element against the datatype and returns its
+// value when it is a number (for the monitor's signals), so that it is
+// parsed once.
+func checkElement(tok jsontext.Token, kind jsontext.Kind, dt, field string) (float64, *Refusal) {
 	switch {
 	case dt == "BYTES":
 		if kind == '"' {
-			return nil
+			return 0, nil
 		}
-		return fieldRefusal("%s must be a string (datatype BYTES)", field)
+		return 0, fieldRefusal("%s must be a string (datatype BYTES)", field)
 	case dt == "BOOL":
 		if kind == 't' || kind == 'f' {
-			return nil
+			return 0, nil
 		}
-		return fieldRefusal("%s must be true or false (datatype BOOL)", field)
+		return 0, fieldRefusal("%s must be true or false (datatype BOOL)", field)
 	case kind != '0':
-		return fieldRefusal("%s must be a number (datatype %s)", field, dt)
+		return 0, fieldRefusal("%s must be a number (datatype %s)", field, dt)
 	}
 	raw := tok.String()
 	if ib, ok := intBits[dt]; ok {
-		var err error
+		var (
+			v   float64
+			err error
+		)
 		if ib.signed {
-			_, err = strconv.ParseInt(raw, 10, ib.bits)
+			var i int64
+			i, err = strconv.ParseInt(raw, 10, ib.bits)
+			v = float64(i)
 		} else {
-			_, err = strconv.ParseUint(raw, 10, ib.bits)
+			var u uint64
+			u, err = strconv.ParseUint(raw, 10, ib.bits)
+			v = float64(u)
 		}
 		if err != nil {
-			return fieldRefusal("%s must be an integer within the range of %s, got %s", field, dt, raw)
+			return 0, fieldRefusal("%s must be an integer within the range of %s, got %s", field, dt, raw)
 		}
-		return nil
+		return v, nil
 	}
 	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return fieldRefusal("%s must be a finite number (datatype %s), got %s", field, dt, raw)
+		return 0, fieldRefusal("%s must be a finite number (datatype %s), got %s", field, dt, raw)
 	}
-	return nil
+	return f, nil
 }
 
 // checkBatch refuses a KServe request with more inputs than its route

@@ -386,12 +386,9 @@ func auditVerifyProof(g *globals) *cobra.Command {
 		Short: "Check a proof offline, with nothing but the log's public key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if pubkey == "" {
-				return usagef("--pubkey is required: the verifier key (or a file holding it) you trust for this log")
-			}
-			v, err := audit.LoadVerifier(pubkey)
+			v, err := trustedVerifier(pubkey)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			b, err := os.ReadFile(args[0])
 			if err != nil {
@@ -845,12 +842,9 @@ digests) is printed but is covered by no proof.
 Exit status: 0 verified, 1 it does not verify, 2 bad usage.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if pubkey == "" {
-				return usagef("--pubkey is required: the verifier key (or a file holding it) you trust for this log")
-			}
-			v, err := audit.LoadVerifier(pubkey)
+			v, err := trustedVerifier(pubkey)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			raw, err := os.ReadFile(args[0])
 			if err != nil {
@@ -886,4 +880,17 @@ Exit status: 0 verified, 1 it does not verify, 2 bad usage.`,
 	}
 	cmd.Flags().StringVar(&pubkey, "pubkey", "", "verifier key, or a file holding it")
 	return cmd
+}
+
+// trustedVerifier loads the verifier key given by --pubkey, which the
+// offline checks require: a key taken from what is checked proves nothing.
+func trustedVerifier(pubkey string) (note.Verifier, error) {
+	if pubkey == "" {
+		return nil, usagef("--pubkey is required: the verifier key (or a file holding it) you trust for this log")
+	}
+	v, err := audit.LoadVerifier(pubkey)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return v, nil
 }

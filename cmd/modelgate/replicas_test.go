@@ -118,21 +118,7 @@ func TestRevocationReachesEveryReplica(t *testing.T) {
 		t.Fatalf("revoke: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	revoked := time.Now()
-	for i, r := range c.Replicas {
-		for {
-			code, _, err := r.Call(key)
-			must(t, err)
-			if code == 401 {
-				t.Logf("replica %d refuses the key %v after revocation", i, time.Since(revoked).Round(time.Millisecond))
-				break
-			}
-			if time.Since(revoked) > time.Second {
-				t.Fatalf("replica %d still accepts a key revoked %v ago (status %d)", i, time.Since(revoked), code)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
+	waitRefused(t, c, key, time.Now(), "revoked")
 }
 
 // TestKillingTheSequencerUnderLoad: kill -9 the replica that sequences
@@ -272,23 +258,29 @@ func TestIncidentIsolationReachesEveryReplica(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("isolate: %d %s %s", code, out, errOut)
 	}
-	isolated := time.Now()
+	waitRefused(t, c, key, time.Now(), "isolated")
+	_, out, _ = cli(t, append([]string{"incident", "show", id}, shared...)...)
+	if !strings.Contains(out, "revoke_key") || !strings.Contains(out, "deny_ip") {
+		t.Errorf("the shared log's timeline:\n%s", out)
+	}
+}
+
+// waitRefused waits until every replica refuses key (401), failing the
+// test if one still takes it a second after since.
+func waitRefused(t *testing.T, c *cluster.Cluster, key string, since time.Time, how string) {
+	t.Helper()
 	for i, r := range c.Replicas {
 		for {
 			code, _, err := r.Call(key)
 			must(t, err)
 			if code == 401 {
-				t.Logf("replica %d refuses the key %v after the isolation", i, time.Since(isolated).Round(time.Millisecond))
+				t.Logf("replica %d refuses the key %v after it was %s", i, time.Since(since).Round(time.Millisecond), how)
 				break
 			}
-			if time.Since(isolated) > time.Second {
-				t.Fatalf("replica %d still accepts a key isolated %v ago (status %d)", i, time.Since(isolated), code)
+			if time.Since(since) > time.Second {
+				t.Fatalf("replica %d still accepts a key %s %v ago (status %d)", i, how, time.Since(since), code)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-	}
-	_, out, _ = cli(t, append([]string{"incident", "show", id}, shared...)...)
-	if !strings.Contains(out, "revoke_key") || !strings.Contains(out, "deny_ip") {
-		t.Errorf("the shared log's timeline:\n%s", out)
 	}
 }

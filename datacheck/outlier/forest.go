@@ -4,9 +4,9 @@
 package outlier
 
 import (
+	"github.com/modelgate/modelgate/datacheck/stats"
 	"math"
 	"math/rand/v2"
-	"slices"
 )
 
 // Forest is an Isolation Forest: trees that split on a random column at a
@@ -119,14 +119,14 @@ func avgPath(n int) float64 {
 // ((x − median)/(1.253314·MeanAD), the usual fallback); when every value
 // equals the median, every score is zero. Scores are always finite.
 func RobustZ(values []float64) []float64 {
-	med := median(values)
+	med := stats.Median(values)
 	dev := make([]float64, len(values))
 	sum := 0.0
 	for i, v := range values {
 		dev[i] = math.Abs(v - med)
 		sum += dev[i]
 	}
-	scale := median(dev) / 0.6745
+	scale := stats.Median(dev) / 0.6745
 	if scale == 0 && len(values) > 0 {
 		scale = 1.253314 * sum / float64(len(values))
 	}
@@ -137,16 +137,4 @@ func RobustZ(values []float64) []float64 {
 		}
 	}
 	return out
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

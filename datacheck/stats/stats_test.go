@@ -70,3 +70,10 @@ func TestPSI(t *testing.T) {
 	near(t, "PSI", PSI(a, b), 3.609758045459281)
 	near(t, "PSI of equal", PSI(a, a), 0)
 }
+
+func TestMedian(t *testing.T) {
+	v := []float64{3, 1, 2, 10}
+	if Median(v) != 2.5 || Median(v[:3]) != 2 || Median(nil) != 0 || v[0] != 3 {
+		t.Errorf("median: %v %v %v, input %v", Median(v), Median(v[:3]), Median(nil), v)
+	}
+}

@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"context"
+	"github.com/modelgate/modelgate/datacheck/stats"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -80,7 +81,7 @@ func TestHopSkipJumpFindsTheBoundary(t *testing.T) {
 	for _, x := range samples {
 		truth = append(truth, model.boundaryDistance(x, box))
 	}
-	want := median(truth)
+	want := stats.Median(truth)
 	if res.MedianL2 > want*1.1+0.005 || res.MedianL2 < want*0.9-0.005 {
 		t.Errorf("median L2 %.3f, the true median distance is %.3f", res.MedianL2, want)
 	}

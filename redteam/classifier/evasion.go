@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/modelgate/modelgate/datacheck/stats"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -78,20 +79,8 @@ func summarise(r *EvasionResult, outs []sampleOutcome) {
 	if r.Samples > 0 {
 		r.SuccessRate = round3(float64(r.Successes) / float64(r.Samples))
 	}
-	r.MedianL2, r.MedianLinf = round3(median(l2s)), round3(median(linfs))
-	r.MedianQueriesToSuccess = int(median(qs))
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	r.MedianL2, r.MedianLinf = round3(stats.Median(l2s)), round3(stats.Median(linfs))
+	r.MedianQueriesToSuccess = int(stats.Median(qs))
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
