@@ -106,6 +106,12 @@ func demoGateway(t testing.TB) (direct, gateway string, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tests judge outcomes, not guard speed: a guard that overruns
+	// its time budget on a slow machine (or under the race detector)
+	// would turn a block into an error.
+	for _, p := range cfg.Guards.Pipelines {
+		p.Budget = 5 * time.Second
+	}
 	cfg.Routes = []*store.Route{
 		{Model: "guarded", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: up.URL + "/v1"}},
 		{Model: "unguarded", Protocol: store.ProtocolOpenAI, Guards: "none", Upstream: store.Upstream{URL: up.URL + "/v1"}},
