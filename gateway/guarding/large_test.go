@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/internal/testenv"
 )
 
 // TestLargeCodePromptPassesTheStandardPipeline is the red team's case: a
@@ -17,7 +18,7 @@ import (
 // budget now covers each 32 KiB, and the guards read long texts only
 // around what they look for.
 func TestLargeCodePromptPassesTheStandardPipeline(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("skipped under the race detector, which slows the guards tenfold: the budget is about real time")
 	}
 	src, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "net", "http", "transport.go"))

@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/modelgate/modelgate/internal/testenv"
 )
 
 const dataDir = "../../../shared/datasets/prompt-injection"
@@ -42,6 +44,9 @@ func TestEmbeddedModel(t *testing.T) {
 // dev_v2 the recorded one. It needs the data set, which is not part of the
 // repository.
 func TestTrainingReproduces(t *testing.T) {
+	if testenv.RaceEnabled {
+		t.Skip("skipped under the race detector: training is single-threaded and deterministic, and takes over ten minutes with -race")
+	}
 	data := append(loadOrSkip(t, dataDir+"/train_v2.jsonl"), loadOrSkip(t, "train/benign_extra.jsonl")...)
 	m := Train(data, DefaultTraining())
 	b, _ := m.MarshalBinary()

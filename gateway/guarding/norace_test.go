@@ -1,5 +1,0 @@
-//go:build !race
-
-package guarding
-
-const raceEnabled = false
