@@ -30,11 +30,20 @@ type Signals struct {
 	// name (live drift against a baseline): what they return goes into
 	// the event's details.
 	Inputs map[string]InputObserver
+	// Texts watch the prompts of chat and completion routes, by route
+	// name (live drift of their text features against a baseline).
+	Texts map[string]TextObserver
 }
 
-// InputObserver watches a route's numeric inputs: rows of width values.
+// TextObserver watches a route's prompts.
+type TextObserver interface {
+	ObserveText(prompt string) map[string]string
+}
+
+// InputObserver watches a route's numeric inputs: rows of width values,
+// sent by a caller (the key or client identity).
 type InputObserver interface {
-	Observe(numbers []float64, width int) map[string]string
+	Observe(caller string, numbers []float64, width int) map[string]string
 }
 
 // minFingerprintChars leaves short prompts ("hi", "thanks") without a
@@ -67,10 +76,32 @@ func (g *Gateway) noteSignals(x *Exchange) {
 		x.SetSignal("near_duplicates", strconv.Itoa(n))
 	}
 	if obs := s.Inputs[x.Route.Model]; obs != nil && x.Endpoint == EndpointInfer && x.request.rowWidth > 0 {
-		for k, v := range obs.Observe(x.request.numbers, x.request.rowWidth) {
+		caller := ""
+		if x.Principal != nil {
+			caller = x.Principal.ID
+		}
+		for k, v := range obs.Observe(caller, x.request.numbers, x.request.rowWidth) {
 			x.SetSignal(k, v)
 		}
 	}
+	if obs := s.Texts[x.Route.Model]; obs != nil && x.Endpoint != EndpointInfer {
+		if prompt, ok := latestPrompt(x.Segments); ok {
+			for k, v := range obs.ObserveText(prompt) {
+				x.SetSignal(k, v)
+			}
+		}
+	}
+}
+
+// latestPrompt is the last user text of a request: in a conversation the
+// earlier turns were watched when they were new.
+func latestPrompt(segs []Segment) (string, bool) {
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i].Role == "user" || segs[i].Role == "" {
+			return segs[i].Text, true
+		}
+	}
+	return "", false
 }
 
 // fingerprint is HMAC-SHA256 over the normalised user text, 16 hex digits;

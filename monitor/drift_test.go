@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/modelgate/modelgate/datacheck/profile"
@@ -49,14 +50,14 @@ func TestDrift(t *testing.T) {
 		for range n {
 			batch = append(batch, row(0)...)
 		}
-		if sig := d.Observe(batch, 4); sig != nil {
+		if sig := d.Observe("", batch, 4); sig != nil {
 			t.Fatalf("a false alarm after %d ordinary rows: %v", sent, sig)
 		}
 		sent += n
 	}
 	shifted := 0
 	for {
-		sig := d.Observe(row(0.5), 4)
+		sig := d.Observe("", row(0.5), 4)
 		shifted++
 		if sig != nil {
 			if sig["drift"] != "true" || sig["drift_columns"] == "" {
@@ -79,4 +80,54 @@ func TestDrift(t *testing.T) {
 	if _, err := NewDrift("r", baseline(split), []string{"nope"}, 200, 0.01); err == nil {
 		t.Error("a baseline without the column was accepted")
 	}
+}
+
+// TestOffDistributionCaller: on a route whose data is not uniform, a
+// caller sending uniformly random inputs inside the data's bounds (the
+// queries of extraction without a seed set) is flagged within a hundred
+// rows, while honest callers interleaved with it, sending rows like the
+// data, never are.
+func TestOffDistributionCaller(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	gauss := func() []float64 {
+		return []float64{rng.NormFloat64(), 5 + 2*rng.NormFloat64(), rng.ExpFloat64(), rng.NormFloat64()}
+	}
+	base := &profile.Profile{Version: 1}
+	for j, name := range []string{"a", "b", "c", "d"} {
+		c := &profile.Column{Name: name, Kind: profile.Numeric}
+		for range 5000 {
+			c.Sample = append(c.Sample, gauss()[j])
+		}
+		base.Columns = append(base.Columns, c)
+	}
+	d, err := NewDrift("scorer", base, nil, 200, 0.01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := []float64{-4, -3, 0, -4}, []float64{4, 13, 8, 4}
+	uniform := func() []float64 {
+		x := make([]float64, 4)
+		for j := range x {
+			x[j] = lo[j] + (hi[j]-lo[j])*rng.Float64()
+		}
+		return x
+	}
+	for i := range 20000 {
+		caller := "honest" + strconv.Itoa(i%20)
+		if sig := d.Observe(caller, gauss(), 4); sig["off_distribution"] != "" {
+			t.Fatalf("an honest caller flagged after %d rows: %v", i, sig)
+		}
+	}
+	for n := 1; n <= 200; n++ {
+		d.Observe("honest1", gauss(), 4)
+		sig := d.Observe("attacker", uniform(), 4)
+		if sig["off_distribution"] == "true" {
+			t.Logf("random queries flagged after %d rows: columns %s", n, sig["off_distribution_columns"])
+			if d.Observe("honest2", gauss(), 4)["off_distribution"] != "" {
+				t.Error("an honest caller shares the attacker's flag")
+			}
+			return
+		}
+	}
+	t.Fatal("200 uniformly random queries were not flagged")
 }

@@ -170,6 +170,52 @@ func TestEachRuleFires(t *testing.T) {
 			}
 			return
 		}},
+		{"MON-SAME-PROMPT", "5e1f0c2a9b7d4e61", func() (evs []*audit.Event) {
+			// One jailbreak (the gateway's fingerprint) from six keys.
+			for i := range 6 {
+				ev := invoke(at.Add(time.Duration(i)*20*time.Second), fmt.Sprintf("key%02d", 20+i), fmt.Sprintf("10.%d.0.9", 20+i), "chat")
+				ev.Details = map[string]string{"prompt_fp": "5e1f0c2a9b7d4e61"}
+				evs = append(evs, ev)
+			}
+			return
+		}},
+		{"MON-SAME-PROMPT-IP", "77aa01c3d2e4f5b6", func() (evs []*audit.Event) {
+			// One prompt from twelve addresses, all with one key.
+			for i := range 12 {
+				ev := invoke(at.Add(time.Duration(i)*10*time.Second), "key12", fmt.Sprintf("203.0.113.%d", 10+i), "chat")
+				ev.Details = map[string]string{"prompt_fp": "77aa01c3d2e4f5b6"}
+				evs = append(evs, ev)
+			}
+			return
+		}},
+		{"MON-EXTRACTION", "key13", func() (evs []*audit.Event) {
+			// A boundary walk: batches of near-duplicate inputs.
+			for i := range 25 {
+				ev := invoke(at.Add(time.Duration(i)*5*time.Second), "key13", "10.13.0.2", "fraud-scorer")
+				ev.Details = map[string]string{"near_duplicates": "10"}
+				evs = append(evs, ev)
+			}
+			return
+		}},
+		{"MON-DRIFT", "fraud-scorer", func() (evs []*audit.Event) {
+			// The gateway marks a drifting route's events (see TestDrift).
+			for i := range 30 {
+				ev := invoke(at.Add(time.Duration(i)*10*time.Second), fmt.Sprintf("key%02d", i%5), "10.0.0.1", "fraud-scorer")
+				ev.Details = map[string]string{"drift": "true", "drift_columns": "amount_norm,merchant_risk"}
+				evs = append(evs, ev)
+			}
+			return
+		}},
+		{"MON-OFF-DISTRIBUTION", "key11", func() (evs []*audit.Event) {
+			// The gateway marks one caller's unlike inputs (see
+			// TestOffDistributionCaller).
+			for i := range 20 {
+				ev := invoke(at.Add(time.Duration(i)*time.Second), "key11", "10.11.0.5", "fraud-scorer")
+				ev.Details = map[string]string{"off_distribution": "true", "off_distribution_columns": "a,b,c,d"}
+				evs = append(evs, ev)
+			}
+			return
+		}},
 		{"MON-EXFILTRATION", "key09", func() (evs []*audit.Event) {
 			for i := range 3 {
 				ev := invoke(at.Add(time.Duration(i)*time.Minute), "key09", "10.9.1.3", "chat")
@@ -178,6 +224,17 @@ func TestEachRuleFires(t *testing.T) {
 			}
 			return
 		}},
+	}
+	defaults, _ := DefaultRules()
+	for _, r := range defaults {
+		if !slices.ContainsFunc(scenarios, func(sc struct {
+			rule, subject string
+			attack        func() []*audit.Event
+		}) bool {
+			return sc.rule == r.ID
+		}) {
+			t.Errorf("%s has no scenario", r.ID)
+		}
 	}
 	day3 := normal(3, 1)
 	for _, sc := range scenarios {

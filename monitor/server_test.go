@@ -260,3 +260,90 @@ func TestDriftThroughTheGateway(t *testing.T) {
 		t.Fatalf("MON-DRIFT: %v", got)
 	}
 }
+
+// TestTextDriftThroughTheGateway: a chat route with a baseline of its
+// prompts' text features (data profile --text); English prompts like the
+// baseline raise nothing, a switch to Cyrillic raises MON-DRIFT, and the
+// events behind the alert say when the drift began and how long it took
+// to see.
+func TestTextDriftThroughTheGateway(t *testing.T) {
+	chat := httptest.NewServer(&demo.ChatModel{})
+	defer chat.Close()
+	dir := t.TempDir()
+	topics := []string{"my order", "the invoice", "a refund", "my password", "the delivery", "the mobile app", "our plan"}
+	asks := []string{"How do I change", "Can you help me find", "Why can't I see", "Where do I download", "What happens to"}
+	english := func(i int) string {
+		return fmt.Sprintf("%s %s from last week, number %d?", asks[i%len(asks)], topics[(i/len(asks))%len(topics)], 1000+i*7919%9000)
+	}
+	var lines strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&lines, "{\"prompt\": %q}\n", english(i))
+	}
+	prompts := filepath.Join(dir, "prompts.jsonl")
+	os.WriteFile(prompts, []byte(lines.String()), 0o644)
+	base, err := profile.TextFile(prompts, "prompt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(base)
+	path := filepath.Join(dir, "profile.json")
+	os.WriteFile(path, b, 0o644)
+	cfg, err := config.Parse("test", []byte("monitoring:\n  drift:\n    - {route: chat, baseline: "+path+", window: 100}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Routes = []*store.Route{{Model: "chat", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: chat.URL + "/v1"}}}
+	s, stop := servertest.Start(t, cfg)
+	_, key, err := access.CreateKey(context.Background(), s.Store(), access.KeySpec{Name: "app", Scopes: []string{"inference:invoke"}, Models: []string{"*"},
+		Limits: access.Limits{RPM: 1_000_000, Burst: 100_000, TPM: 1_000_000_000}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(text string) {
+		body, _ := json.Marshal(map[string]any{"model": "chat", "messages": []map[string]string{{"role": "user", "content": text}}})
+		req, _ := http.NewRequest("POST", "http://"+s.Addr().String()+"/v1/chat/completions", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for i := range 300 {
+		send(english(5000 + i))
+	}
+	time.Sleep(600 * time.Millisecond)
+	if rules := alertsIn(t, cfg.DataDir); len(rules["MON-DRIFT"]) != 0 {
+		t.Fatalf("drift on ordinary prompts: %v", rules)
+	}
+	for i := range 100 {
+		send(fmt.Sprintf("Как мне изменить заказ номер %d, который я сделал на прошлой неделе?", 1000+i))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(alertsIn(t, cfg.DataDir)["MON-DRIFT"]) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if got := alertsIn(t, cfg.DataDir)["MON-DRIFT"]; len(got) != 1 || got[0] != "chat" {
+		t.Fatalf("MON-DRIFT: %v", got)
+	}
+	st, err := sqlite.OpenAuditDir(context.Background(), cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var drifting *audit.Event
+	audit.Query(context.Background(), st, audit.Filter{}, func(ev *audit.Event, _ *store.AuditLeaf) error {
+		if drifting == nil && ev.Details["drift"] == "true" {
+			drifting = ev
+		}
+		return nil
+	})
+	if drifting == nil || drifting.Details["drift_onset"] == "" || drifting.Details["drift_detection_rows"] == "" || !strings.Contains(drifting.Details["drift_columns"], "non_latin") {
+		t.Fatalf("the first drifting event: %+v", drifting)
+	}
+	t.Logf("detected %s prompts after the estimated onset (%s s): %s", drifting.Details["drift_detection_rows"], drifting.Details["drift_detection_seconds"], drifting.Details["drift_columns"])
+}

@@ -537,7 +537,7 @@ func signalOptions(c config.Monitoring) (*gateway.Signals, error) {
 	if err != nil {
 		return nil, err
 	}
-	sig := &gateway.Signals{Secret: s, Inputs: map[string]gateway.InputObserver{}}
+	sig := &gateway.Signals{Secret: s, Inputs: map[string]gateway.InputObserver{}, Texts: map[string]gateway.TextObserver{}}
 	for _, d := range c.Drift {
 		base, err := profile.Load(d.Baseline)
 		if err != nil {
@@ -547,7 +547,11 @@ func signalOptions(c config.Monitoring) (*gateway.Signals, error) {
 		if err != nil {
 			return nil, err
 		}
-		sig.Inputs[d.Route] = w
+		if w.Text {
+			sig.Texts[d.Route] = w
+		} else {
+			sig.Inputs[d.Route] = w
+		}
 	}
 	return sig, nil
 }

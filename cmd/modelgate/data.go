@@ -255,9 +255,17 @@ func writeIndentedJSON(w io.Writer, v any) error {
 
 // profileFile profiles a data file; a file that cannot be opened as data
 // is a usage error.
-func profileFile(path string) (*profile.Profile, error) {
-	p, err := profile.File(path)
-	if errors.Is(err, table.ErrFormat) || errors.Is(err, os.ErrNotExist) {
+// profileFile profiles a data file, or with a text column the text
+// features of that column.
+func profileFile(path, textColumn string) (*profile.Profile, error) {
+	var p *profile.Profile
+	var err error
+	if textColumn != "" {
+		p, err = profile.TextFile(path, textColumn)
+	} else {
+		p, err = profile.File(path)
+	}
+	if errors.Is(err, table.ErrFormat) || errors.Is(err, os.ErrNotExist) || errors.Is(err, profile.ErrNoColumn) {
 		return nil, usageError{err}
 	}
 	return p, err
@@ -273,21 +281,26 @@ func loadProfile(path string) (*profile.Profile, error) {
 }
 
 func dataProfile(g *globals) *cobra.Command {
-	var out string
+	var out, text string
 	cmd := &cobra.Command{
-		Use:   "profile DATA --out BASELINE.json",
+		Use:   "profile DATA --out BASELINE.json [--text COLUMN]",
 		Short: "Summarise a dataset as a baseline for drift checks",
 		Long: `Profile a CSV, TSV or JSON-lines file column by column: kind, count,
 nulls, distinct values (HyperLogLog), quantiles (t-digest), a histogram,
 categories and their counts, and a uniform sample of numeric values. The
 profile keeps what "data drift" needs, so the reference data is not needed
-when drift is checked.`,
+when drift is checked.
+
+--text COLUMN profiles the text features of a column of prompts instead
+(length, words, character classes, script, share of English function
+words): the baseline of a chat route's live drift watch
+(monitoring.drift in the gateway's configuration).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usagef("--out is required")
 			}
-			p, err := profileFile(args[0])
+			p, err := profileFile(args[0], text)
 			if err != nil {
 				return err
 			}
@@ -303,6 +316,7 @@ when drift is checked.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "where to write the profile (JSON)")
+	cmd.Flags().StringVar(&text, "text", "", "profile the text features of this column of prompts")
 	return cmd
 }
 
@@ -343,7 +357,7 @@ Exit status: 0 no dataset drift, 1 dataset drift, 2 bad usage or file.`,
 			if err != nil {
 				return err
 			}
-			cur, err := profileFile(args[0])
+			cur, err := profileFile(args[0], ref.Source) // a baseline of text features is compared with the same column's
 			if err != nil {
 				return err
 			}
@@ -411,7 +425,7 @@ Exit status: 0 no sign of poisoning; 1 duplicates or far-outside rows above
 					return err
 				}
 			}
-			p, err := profileFile(args[0])
+			p, err := profileFile(args[0], "")
 			if err != nil {
 				return err
 			}

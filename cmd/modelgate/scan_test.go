@@ -392,3 +392,41 @@ func waitOpen(t *testing.T, pid int, path string) {
 	}
 	t.Fatalf("process %d did not open %s", pid, path)
 }
+
+// TestDataDriftOfText: a baseline of a prompt column's text features
+// (data profile --text) is compared by data drift with the same column of
+// another file: the same kind of prompts do not drift, prompts in another
+// script do, and a file without the column is a usage error.
+func TestDataDriftOfText(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, prompt func(i int) string) string {
+		var b strings.Builder
+		for i := range 400 {
+			fmt.Fprintf(&b, "{\"id\": %d, \"prompt\": %q}\n", i, prompt(i))
+		}
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(b.String()), 0o644)
+		return path
+	}
+	english := func(i int) string {
+		return fmt.Sprintf("Please check order %d and tell me when it ships to the %s office.", 1000+i*37%900, []string{"London", "Leeds", "York"}[i%3])
+	}
+	ref := write("ref.jsonl", english)
+	same := write("same.jsonl", func(i int) string { return english(i + 400) })
+	greek := write("greek.jsonl", func(i int) string {
+		return fmt.Sprintf("Παρακαλώ ελέγξτε την παραγγελία %d και πείτε μου πότε αποστέλλεται.", 1000+i)
+	})
+	base := filepath.Join(dir, "base.json")
+	if code, out, errOut := cli(t, "data", "profile", ref, "--text", "prompt", "--out", base); code != 0 || !strings.Contains(out, "11 columns") {
+		t.Fatalf("profile --text: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "data", "drift", "--baseline", base, same); code != 0 {
+		t.Errorf("the same kind of prompts: exit %d\n%s", code, out)
+	}
+	if code, out, _ := cli(t, "data", "drift", "--baseline", base, greek); code != 1 || !strings.Contains(out, "non_latin") {
+		t.Errorf("prompts in Greek: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := cli(t, "data", "profile", ref, "--text", "body", "--out", base); code != 2 || !strings.Contains(errOut, `no column "body"`) {
+		t.Errorf("a missing column: exit %d %s", code, errOut)
+	}
+}

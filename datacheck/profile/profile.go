@@ -46,6 +46,11 @@ type Profile struct {
 	// Unreadable are the rows that could not be read: the profile
 	// describes the others.
 	Unreadable *table.Unreadable `json:"unreadable_rows,omitempty"`
+	// Features, when set, says the columns are not the file's but
+	// features derived from its Source column (textfeat.Version: the
+	// text features of a prompt column).
+	Features string `json:"features,omitempty"`
+	Source   string `json:"source_column,omitempty"`
 }
 
 // Column is one column's summary.

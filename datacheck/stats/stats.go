@@ -22,6 +22,16 @@ func KS(a, b []float64) (d, p float64) {
 	x, y := slices.Clone(a), slices.Clone(b)
 	slices.Sort(x)
 	slices.Sort(y)
+	return KSSorted(x, y)
+}
+
+// KSSorted is KS for samples already sorted: a watch that tests a
+// window against the same baseline again and again sorts the baseline
+// once.
+func KSSorted(x, y []float64) (d, p float64) {
+	if len(x) == 0 || len(y) == 0 {
+		return 0, 1
+	}
 	n, m := float64(len(x)), float64(len(y))
 	i, j := 0, 0
 	for i < len(x) && j < len(y) {
