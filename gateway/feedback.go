@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -26,6 +27,15 @@ type Feedback struct {
 	Secret []byte
 	// TTL is how long a token is accepted (default 24h).
 	TTL time.Duration
+
+	macsOnce sync.Once
+	macs     *macPool
+}
+
+// mac returns an HMAC state keyed with the secret; put it back after.
+func (f *Feedback) mac() (*macPool, hash.Hash) {
+	f.macsOnce.Do(func() { f.macs = newMACPool(f.Secret) })
+	return f.macs, f.macs.get()
 }
 
 // FeedbackTokenHeader carries an answer's feedback token.
@@ -82,9 +92,11 @@ func (f *Feedback) ttl() time.Duration {
 // token signs claims: base64url(JSON) "." base64url(HMAC-SHA256).
 func (f *Feedback) token(c tokenClaims) string {
 	body, _ := json.Marshal(c)
-	mac := hmac.New(sha256.New, f.Secret)
+	macs, mac := f.mac()
+	defer macs.put(mac)
 	mac.Write(body)
-	return "mgf." + base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	return "mgf." + base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
 }
 
 // verify checks a token and returns its claims.
@@ -100,9 +112,11 @@ func (f *Feedback) verify(tok string, now time.Time) (tokenClaims, error) {
 	if err1 != nil || err2 != nil {
 		return c, errors.New("the feedback token is malformed")
 	}
-	mac := hmac.New(sha256.New, f.Secret)
+	macs, mac := f.mac()
+	defer macs.put(mac)
 	mac.Write(body)
-	if !hmac.Equal(sig, mac.Sum(nil)) {
+	var sum [sha256.Size]byte
+	if !hmac.Equal(sig, mac.Sum(sum[:0])) {
 		return c, errors.New("the feedback token is not valid")
 	}
 	if err := json.Unmarshal(body, &c); err != nil {

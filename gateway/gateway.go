@@ -144,6 +144,9 @@ func New(opts Options) (*Gateway, error) {
 	if g.metrics == nil {
 		g.metrics = NewMetrics(nil)
 	}
+	if opts.Signals != nil {
+		g.signals.macs = newMACPool(opts.Signals.Secret)
+	}
 	keys := access.NewKeyCache(opts.Store)
 	g.auth = &access.Authenticator{Keys: keys, Certs: opts.Certs}
 	g.state = &state{store: opts.Store, keys: keys, static: opts.StaticIPRules, admission: opts.Admission, log: g.log}

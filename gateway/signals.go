@@ -1,14 +1,13 @@
 package gateway
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Signals are what the gateway notices about a request for the
@@ -56,6 +55,7 @@ const nearRelative = 0.1
 
 // signalState remembers each caller's last classifier input.
 type signalState struct {
+	macs *macPool // keyed with Signals.Secret
 	mu   sync.Mutex
 	last map[string][]float64
 }
@@ -68,7 +68,7 @@ func (g *Gateway) noteSignals(x *Exchange) {
 	if s == nil || x.request == nil {
 		return
 	}
-	if fp := fingerprint(s.Secret, x.Segments); fp != "" {
+	if fp := fingerprint(g.signals.macs, x.Segments); fp != "" {
 		x.SetSignal("prompt_fp", fp)
 	}
 	if x.Endpoint == EndpointInfer && x.Principal != nil && x.request.rowWidth > 0 {
@@ -104,35 +104,71 @@ func latestPrompt(segs []Segment) (string, bool) {
 	return "", false
 }
 
-// fingerprint is HMAC-SHA256 over the normalised user text, 16 hex digits;
-// "" when there is too little text to mean anything.
-func fingerprint(secret []byte, segs []Segment) string {
-	var b strings.Builder
+// fingerprint is HMAC-SHA256 over the normalised user text (letters and
+// digits in lower case, every other run of characters one space), 16 hex
+// digits; "" when there is too little text to mean anything. The text is
+// normalised into a small buffer and hashed as it goes: no copy of the
+// prompt is made.
+func fingerprint(macs *macPool, segs []Segment) string {
+	var buf [512]byte
+	b := buf[:0]
+	mac := macs.get()
+	defer macs.put(mac)
+	n := 0 // bytes of normalised text
 	space := false
 	for _, sg := range segs {
 		if sg.Role != "user" && sg.Role != "" {
 			continue
 		}
-		for _, r := range sg.Text {
-			switch {
-			case unicode.IsLetter(r) || unicode.IsDigit(r):
-				if space && b.Len() > 0 {
-					b.WriteByte(' ')
+		s := sg.Text
+		for i := 0; i < len(s); {
+			c := s[i]
+			if c < utf8.RuneSelf {
+				i++
+				switch {
+				case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+				case 'A' <= c && c <= 'Z':
+					c += 'a' - 'A'
+				default:
+					space = true
+					continue
+				}
+				if space && n > 0 {
+					b = append(b, ' ')
+					n++
 				}
 				space = false
-				b.WriteRune(unicode.ToLower(r))
-			default:
-				space = true
+				b = append(b, c)
+				n++
+			} else {
+				r, size := utf8.DecodeRuneInString(s[i:])
+				i += size
+				if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+					space = true
+					continue
+				}
+				if space && n > 0 {
+					b = append(b, ' ')
+					n++
+				}
+				space = false
+				before := len(b)
+				b = utf8.AppendRune(b, unicode.ToLower(r))
+				n += len(b) - before
+			}
+			if len(b) > len(buf)-utf8.UTFMax-1 {
+				mac.Write(b)
+				b = b[:0]
 			}
 		}
 		space = true
 	}
-	if b.Len() < minFingerprintChars {
+	if n < minFingerprintChars {
 		return ""
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(b.String()))
-	return hex.EncodeToString(mac.Sum(nil)[:8])
+	mac.Write(b)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(mac.Sum(sum[:0])[:8])
 }
 
 // nearDuplicates counts the rows of a request within nearRelative of the

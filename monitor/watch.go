@@ -60,6 +60,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	var next int64 = -1
 	for {
+		behind := false
 		if w.Active == nil || w.Active() {
 			if next < 0 {
 				var err error
@@ -73,10 +74,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 				if err != nil && ctx.Err() == nil {
 					w.Logger.Error("monitor: reading the log failed; will retry", "from_index", next, "err", err)
 				}
+				// A full batch says more is waiting: under load a pause
+				// after each would let the watcher fall behind the log.
+				behind = err == nil && n-next >= scanBatch
 				next = n
 			}
 		} else {
 			next = -1 // another replica watches; take up from the stored position when it is ours again
+		}
+		if behind {
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -127,12 +137,15 @@ func (w *Watcher) step(ctx context.Context, next int64) (int64, error) {
 	return n, err
 }
 
-// scan observes up to 1,000 stored events from next (below before, when
+// scanBatch is how many events a step reads at most.
+const scanBatch = 1000
+
+// scan observes up to scanBatch stored events from next (below before, when
 // it is not 0) and returns the position after them and their alerts.
 func (w *Watcher) scan(ctx context.Context, next, before int64) (int64, []Alert, error) {
 	var alerts []Alert
 	last := next - 1
-	err := w.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, BeforeIndex: before, Limit: 1000}, func(l *store.AuditLeaf) error {
+	err := w.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, BeforeIndex: before, Limit: scanBatch}, func(l *store.AuditLeaf) error {
 		last = l.Index
 		ev, err := audit.ParseEvent(l.Data)
 		if err != nil {

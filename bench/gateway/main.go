@@ -27,6 +27,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -81,6 +82,7 @@ func main() {
 		rate        = flag.Int("rate", 1000, "open-loop requests per second (0: skip the open-loop phase)")
 		only        = flag.String("only", "", "measure only these targets, comma-separated: exact names, or parts of names")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
+		rounds      = flag.Int("rounds", 1, "closed-loop rounds over the targets, in alternating order; each target's median round is reported")
 	)
 	flag.DurationVar(&batchWait, "batch-wait", 0, "the audit log's batch_wait (0: its default)")
 	flag.DurationVar(&upstreamLatency, "upstream-latency", 0, "how long the upstream takes to answer (a model takes tens of milliseconds or more)")
@@ -100,6 +102,7 @@ func main() {
 	mgGuards, keyGuards := startModelgate(upstream, false, true)
 	mgAudit, keyAudit := startModelgate(upstream, true, false)
 	mgBoth, keyBoth := startModelgate(upstream, true, true)
+	mgFeedback, keyFeedback := startModelgate(upstream, true, false, withFeedback)
 	mgMonitor, keyMonitor := startModelgate(upstream, true, false, withMonitor)
 
 	targets := []target{
@@ -109,7 +112,8 @@ func main() {
 		{name: "modelgate + guards", url: mgGuards + "/v1/chat/completions", key: keyGuards},
 		{name: "modelgate + audit log", url: mgAudit + "/v1/chat/completions", key: keyAudit},
 		{name: "modelgate + guards + audit log", url: mgBoth + "/v1/chat/completions", key: keyBoth},
-		{name: "modelgate + audit log + monitor", url: mgMonitor + "/v1/chat/completions", key: keyMonitor},
+		{name: "modelgate + audit log + feedback", url: mgFeedback + "/v1/chat/completions", key: keyFeedback},
+		{name: "modelgate + audit log + feedback + monitor", url: mgMonitor + "/v1/chat/completions", key: keyMonitor},
 	}
 	if *only != "" {
 		targets = pick(targets, strings.Split(*only, ","))
@@ -130,8 +134,12 @@ func main() {
 		len(requestBody), answers, upstreamLatency, runtime.GOMAXPROCS(0), *duration, *warmup)
 
 	var closed, open []result
-	for _, t := range targets {
-		closed = append(closed, t.closedLoop(*concurrency, *warmup, *duration))
+	if *rounds > 1 {
+		closed = medianOfRounds(targets, *rounds, *concurrency, *warmup, *duration)
+	} else {
+		for _, t := range targets {
+			closed = append(closed, t.closedLoop(*concurrency, *warmup, *duration))
+		}
 	}
 	printTable(fmt.Sprintf("Closed loop, concurrency %d", *concurrency), closed)
 	if *rate > 0 {
@@ -226,10 +234,18 @@ func transport() *http.Transport {
 // startModelgate assembles modelgate as `modelgate serve` does, with
 // limits high enough never to refuse but checked on every request, with
 // or without the audit log (the server has no switch to turn it off).
-// withMonitor runs the monitor's default rules over the audit log.
-const withMonitor = true
+// An extra is what a target adds to the audit log: feedback tokens on
+// every answer (on by default in modelgate serve), or those and the
+// monitor's default rules over the log with the signals the gateway
+// notes for them.
+type extra int
 
-func startModelgate(upstream string, withAudit, withGuards bool, monitored ...bool) (addr, key string) {
+const (
+	withFeedback extra = iota + 1
+	withMonitor
+)
+
+func startModelgate(upstream string, withAudit, withGuards bool, extras ...extra) (addr, key string) {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "modelgate-bench")
 	if err != nil {
@@ -277,17 +293,18 @@ func startModelgate(upstream string, withAudit, withGuards bool, monitored ...bo
 			log.Fatal(err)
 		}
 		opts.Recorder = &auditing.Recorder{Log: l}
-		if len(monitored) > 0 && monitored[0] {
+		secret := []byte("bench-secret-0123456789")
+		if slices.Contains(extras, withFeedback) || slices.Contains(extras, withMonitor) {
+			opts.Feedback = &gateway.Feedback{Secret: secret}
+		}
+		if slices.Contains(extras, withMonitor) {
 			rules, err := monitor.DefaultRules()
 			if err != nil {
 				log.Fatal(err)
 			}
 			w := &monitor.Watcher{Engine: monitor.NewEngine(rules), Store: adb, Log: l, Logger: logger, Durable: l.DurableSize}
 			go w.Run(ctx)
-			// What the gateway does for the monitor and for feedback
-			// comes with it: prompt fingerprints and feedback tokens.
-			secret := []byte("bench-secret-0123456789")
-			opts.Signals, opts.Feedback = &gateway.Signals{Secret: secret}, &gateway.Feedback{Secret: secret}
+			opts.Signals = &gateway.Signals{Secret: secret} // prompt fingerprints, as the monitor's rules need
 		} else if !withGuards {
 			auditLog = l
 		}
@@ -313,6 +330,61 @@ type result struct {
 	mean       time.Duration
 	cpuPerReq  time.Duration
 	throughput float64
+}
+
+// roundsByName holds each target's results round by round, when there
+// are rounds.
+var roundsByName = map[string][]result{}
+
+// medianRatio is the median over rounds of a's throughput over b's in
+// the same round, and the ratios; 0 without rounds.
+func medianRatio(a, b string) (float64, []float64) {
+	ra, rb := roundsByName[a], roundsByName[b]
+	if len(ra) == 0 || len(ra) != len(rb) {
+		return 0, nil
+	}
+	ratios := make([]float64, len(ra))
+	for i := range ra {
+		ratios[i] = ra[i].throughput / rb[i].throughput
+	}
+	sorted := slices.Clone(ratios)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2], ratios
+}
+
+// medianOfRounds measures every target rounds times, reversing the order
+// each round so that no target always runs first (on a small shared
+// machine the order alone moves throughput by several percent), and
+// returns each target's round of median throughput. The ratio of two
+// targets' figures is also printed per round.
+func medianOfRounds(targets []target, rounds, concurrency int, warmup, duration time.Duration) []result {
+	all := make([][]result, len(targets))
+	for r := range rounds {
+		order := make([]int, len(targets))
+		for i := range order {
+			order[i] = i
+		}
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		line := fmt.Sprintf("round %d:", r+1)
+		for _, i := range order {
+			res := targets[i].closedLoop(concurrency, warmup, duration)
+			all[i] = append(all[i], res)
+			line += fmt.Sprintf(" %s %.0f/s;", res.name, res.throughput)
+		}
+		fmt.Println(line)
+	}
+	for i, rs := range all {
+		roundsByName[targets[i].name] = slices.Clone(rs)
+	}
+	out := make([]result, len(targets))
+	for i, rs := range all {
+		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.throughput, b.throughput) })
+		out[i] = rs[len(rs)/2]
+	}
+	fmt.Println()
+	return out
 }
 
 // sample is one request's latency to the whole answer and to its first
@@ -519,6 +591,19 @@ func summarise(closed, open []result) {
 		if okMG && okAudit && loop == "open" {
 			fmt.Printf("audit log on vs off, open loop:       p50 %+.0f µs (goal <= +500 µs), p99 %+.0f µs, first byte p50 %+.0f µs (the wait for a durable event)\n",
 				float64(mgAudit.p50-mg.p50)/1e3, float64(mgAudit.p99-mg.p99)/1e3, float64(mgAudit.ttfb-mg.ttfb)/1e3)
+		}
+		fb, okFB := byName(rs, "modelgate + audit log + feedback")
+		mon, okMon := byName(rs, "modelgate + audit log + feedback + monitor")
+		if okFB && okMon && loop == "closed" {
+			fmt.Printf("monitoring on vs off, closed loop:    %.1f%% of the throughput (goal >= 95%%), p50 %+.0f µs, CPU %+.0f µs per request\n",
+				100*mon.throughput/fb.throughput, float64(mon.p50-fb.p50)/1e3, float64(mon.cpuPerReq-fb.cpuPerReq)/1e3)
+			if m, ratios := medianRatio(mon.name, fb.name); m > 0 {
+				var each []string
+				for _, r := range ratios {
+					each = append(each, fmt.Sprintf("%.0f%%", 100*r))
+				}
+				fmt.Printf("monitoring on vs off, round by round: %s; median %.1f%% (goal >= 95%%)\n", strings.Join(each, " "), 100*m)
+			}
 		}
 		if okBare && loop == "closed" {
 			for _, name := range []string{"modelgate + audit log", "modelgate + guards + audit log"} {
