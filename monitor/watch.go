@@ -43,8 +43,6 @@ type Watcher struct {
 	Active func() bool
 	// Durable, when set, bounds what is read to what is durable.
 	Durable func() int64
-	// OnAlert, when set, is called with each alert once it is recorded.
-	OnAlert func(Alert)
 }
 
 // Run watches until ctx ends.
@@ -165,9 +163,6 @@ func (w *Watcher) raise(ctx context.Context, alerts []Alert) {
 			// The position still moves on: stopping would raise the
 			// others again. The failure is logged where an operator looks.
 			w.Logger.Error("monitor: an alert could not be recorded", "rule", a.Rule, "subject", a.Subject, "err", err)
-		}
-		if w.OnAlert != nil {
-			w.OnAlert(a)
 		}
 		for _, s := range w.Sinks {
 			go w.deliver(s, a)

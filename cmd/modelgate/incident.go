@@ -31,7 +31,7 @@ func newIncident(g *globals) *cobra.Command {
 		Use:   "incident",
 		Short: "Open an incident, isolate, roll back, write the evidence, close it: every step in the audit log",
 	}
-	cmd.AddCommand(incidentOpen(g), incidentIsolate(g), incidentRollback(g), incidentEvidence(g), incidentClose(g), incidentShow(g), incidentList(g), incidentPlaybook(g))
+	cmd.AddCommand(incidentOpen(g), incidentIsolate(g), incidentRollback(g), incidentEvidence(g), incidentNote(g), incidentClose(g), incidentShow(g), incidentList(g), incidentPlaybook(g))
 	return cmd
 }
 
@@ -300,6 +300,37 @@ func incidentClose(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&resolution, "resolution", "", "what was found and done")
+	return cmd
+}
+
+func incidentNote(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "note ID TEXT",
+		Short: "Add a responder's note to an incident's timeline",
+		Long: `Record what a responder found or decided, in the audit log, on the
+incident's timeline: who wrote it and when are the event's.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			text := strings.TrimSpace(args[1])
+			if text == "" || len(text) > 4000 {
+				return usagef("the note must be 1 to 4,000 characters")
+			}
+			inc, err := openIncident(cmd.Context(), g, args[0])
+			if err != nil {
+				return err
+			}
+			_, l, done, err := openLocal(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := l.Append(cmd.Context(), incident.StepEvent(inc.ID, incident.StepNote, "", text, false, cliAuditActor())); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "Noted on %s.\n", inc.ID)
+			return err
+		},
+	}
 	return cmd
 }
 

@@ -78,6 +78,12 @@ func TestIncidentResponse(t *testing.T) {
 		t.Errorf("a tampered bundle: %d %s", code, out)
 	}
 
+	if code, _, errOut = cli(t, "incident", "note", id, "the stuffing list matches last month's breach dump", "--data-dir", dir); code != 0 {
+		t.Fatalf("note: %d %s", code, errOut)
+	}
+	if code, _, _ = cli(t, "incident", "note", id, "  ", "--data-dir", dir); code != exitUsage {
+		t.Errorf("an empty note: %d", code)
+	}
 	if code, _, errOut = cli(t, "incident", "close", id, "--resolution", "key rotated, range blocked", "--data-dir", dir); code != 0 {
 		t.Fatalf("close: %d %s", code, errOut)
 	}
@@ -85,7 +91,7 @@ func TestIncidentResponse(t *testing.T) {
 		t.Errorf("isolating under a closed incident: %d", code)
 	}
 	_, out, _ = cli(t, "incident", "show", id, "--data-dir", dir)
-	for _, want := range []string{"closed", "key rotated, range blocked", alert, "revoke_key", "deny_ip", "FAILED", "evidence"} {
+	for _, want := range []string{"closed", "key rotated, range blocked", alert, "revoke_key", "deny_ip", "FAILED", "evidence", "note", "breach dump"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
