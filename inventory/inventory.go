@@ -11,8 +11,11 @@
 package inventory
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/modelgate/modelgate/datacheck/classify"
@@ -174,4 +177,18 @@ type Package struct {
 	Version   string `json:"version,omitempty"`
 	Pinned    bool   `json:"pinned"`
 	Source    string `json:"source"`
+}
+
+// DecodeSnapshot reads a snapshot as the audit log keeps it: the
+// inventory as gzip-compressed JSON.
+func DecodeSnapshot(data []byte) (*Inventory, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	var inv Inventory
+	if err := json.NewDecoder(zr).Decode(&inv); err != nil {
+		return nil, err
+	}
+	return &inv, nil
 }

@@ -415,15 +415,11 @@ func loadSnapshot(ctx context.Context, g *globals, ref string) (*inventory.Inven
 	if pick.Erased {
 		return nil, usagef("snapshot %s was erased from the audit log (its digest remains)", pick.ID)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(pick.contents))
+	inv, err := inventory.DecodeSnapshot(pick.contents)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", pick.ID, err)
 	}
-	var inv inventory.Inventory
-	if err := json.NewDecoder(zr).Decode(&inv); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", pick.ID, err)
-	}
-	return &inv, nil
+	return inv, nil
 }
 
 func inventoryList(g *globals) *cobra.Command {

@@ -38,7 +38,7 @@ Start with:  modelgate demo`,
 	root.PersistentFlags().StringVar(&g.postgresEnv, "postgres-dsn-env", "",
 		"work on the PostgreSQL store replicas share, whose DSN is in this environment variable, instead of the data directory's (the audit key pair stays in the data directory)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newAudit(g), newGuard(g), newScan(g), newData(g), newKeygen(g), newSign(g), newVerify(g), newCard(g), newModels(g), newDatasets(g), newGate(g), newBOM(g), newInventory(g), newVulnDB(g), newHook(g), newPosture(g), newThreat(g), newRedteam(g), newAlerts(g), newIncident(g), newFeedback(g), newConfig(g), newVersion(g))
+	root.AddCommand(newServe(g), newDemo(g), newKeys(g), newAudit(g), newGuard(g), newScan(g), newData(g), newKeygen(g), newSign(g), newVerify(g), newCard(g), newModels(g), newDatasets(g), newGate(g), newBOM(g), newInventory(g), newVulnDB(g), newHook(g), newPosture(g), newThreat(g), newRedteam(g), newAlerts(g), newIncident(g), newFeedback(g), newReport(g), newConfig(g), newVersion(g))
 	return root
 }
 

@@ -62,7 +62,7 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 			return nil, err
 		}
 		for _, r := range routes {
-			st.Routes[r.Model] = route(cfg, r)
+			st.Routes[r.Model] = Route(cfg, r)
 		}
 		keys, err := src.Store.ListKeys(ctx)
 		if err != nil {
@@ -77,7 +77,7 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 		}
 	} else {
 		for _, r := range cfg.Routes {
-			st.Routes[r.Model] = route(cfg, r)
+			st.Routes[r.Model] = Route(cfg, r)
 		}
 	}
 	for _, id := range cfg.Identities {
@@ -140,8 +140,8 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 	return st, nil
 }
 
-// route reads a route's guard pipeline: its own, the default, or none.
-func route(cfg *config.Config, r *store.Route) threat.Route {
+// Route reads a route's guard pipeline: its own, the default, or none.
+func Route(cfg *config.Config, r *store.Route) threat.Route {
 	out := threat.Route{Model: r.Model, Protocol: r.Protocol, Upstream: r.Upstream.URL, Registry: r.Registry, UpstreamTLS: strings.HasPrefix(r.Upstream.URL, "https://")}
 	name := r.Guards
 	if name == "" {

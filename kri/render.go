@@ -1,0 +1,73 @@
+package kri
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Format writes an indicator's value for people.
+func (ind *Indicator) Format() string {
+	if !ind.Known {
+		return "no evidence"
+	}
+	switch ind.Unit {
+	case "seconds":
+		return Duration(ind.Value)
+	case "share":
+		return fmt.Sprintf("%.1f%%", 100*ind.Value)
+	case "usd":
+		return "USD " + money(ind.Value)
+	}
+	return fmt.Sprintf("%.0f", ind.Value)
+}
+
+// WriteMarkdown writes the report as Markdown.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Key risk indicators\n\nFrom %s to %s.\n\n", r.Since.Format("2006-01-02 15:04 MST"), r.Generated.Format("2006-01-02 15:04 MST"))
+	if len(r.TopRisks) > 0 {
+		b.WriteString("## Top risks\n\n")
+		for i, k := range r.TopRisks {
+			fmt.Fprintf(&b, "%d. **%s** (%s): %s. *%s.*\n", i+1, k.Title, k.Impact, k.Evidence, k.Action)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Changes) > 0 {
+		b.WriteString("## Since the last report\n\n| indicator | before | now | |\n|---|---:|---:|---|\n")
+		for _, c := range r.Changes {
+			ind := Indicator{Unit: c.Unit, Known: true}
+			ind.Value = c.Before
+			before := ind.Format()
+			ind.Value = c.After
+			verdict := "better"
+			if c.Worsened {
+				verdict = "**worse**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Name, before, ind.Format(), verdict)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Indicators\n\n| id | indicator | value | n | source |\n|---|---|---:|---:|---|\n")
+	for i := range r.Indicators {
+		ind := &r.Indicators[i]
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", ind.ID, ind.Name, ind.Format(), ind.N, ind.Source)
+	}
+	b.WriteString("\n## Definitions\n\n")
+	for _, ind := range r.Indicators {
+		fmt.Fprintf(&b, "- **%s** %s: %s", ind.ID, ind.Name, ind.Definition)
+		if len(ind.Breakdown) > 0 {
+			var parts []string
+			for _, p := range ind.Breakdown {
+				parts = append(parts, fmt.Sprintf("%s %s", p.Label, (&Indicator{Unit: ind.Unit, Value: p.Value, Known: true}).Format()))
+			}
+			fmt.Fprintf(&b, " (%s)", strings.Join(parts, "; "))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(&b, "\nEvidence not available: %s.\n", strings.Join(r.Missing, "; "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
