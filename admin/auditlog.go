@@ -6,13 +6,24 @@ import (
 	"time"
 
 	"github.com/modelgate/modelgate/audit"
+	"github.com/modelgate/modelgate/registry"
 )
 
 // AuditLog records control-plane changes in the audit log; it implements
 // ChangeRecorder.
 type AuditLog struct{ Log *audit.Log }
 
-var _ ChangeRecorder = (*AuditLog)(nil)
+var (
+	_ ChangeRecorder    = (*AuditLog)(nil)
+	_ registry.Recorder = (*AuditLog)(nil)
+)
+
+// Record records a registry change (a promotion, a quarantine), as the
+// registry's Recorder.
+func (c *AuditLog) Record(ctx context.Context, ch registry.Change) error {
+	return c.RecordChange(ctx, Change{Actor: ch.Actor, Action: ch.Action, Target: ch.Target,
+		Outcome: ch.Outcome, Reason: ch.Reason, Details: ch.Details})
+}
 
 // RecordChange appends a change and returns once it is durable.
 func (c *AuditLog) RecordChange(ctx context.Context, ch Change) error {

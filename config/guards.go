@@ -14,6 +14,7 @@ import (
 	"github.com/modelgate/modelgate/guard/output"
 	"github.com/modelgate/modelgate/guard/pii"
 	"github.com/modelgate/modelgate/guard/secrets"
+	"github.com/modelgate/modelgate/store"
 )
 
 // Guards configures the runtime guards: named pipelines, and which one
@@ -350,4 +351,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// RouteGuards names the guards that run on a route's requests and
+// answers: its own pipeline, else the default, else none.
+func (c *Config) RouteGuards(r *store.Route) (input, output []string) {
+	name := r.Guards
+	if name == "" {
+		name = c.Guards.Default
+	}
+	if p := c.Guards.Pipelines[name]; p != nil && name != "none" {
+		for _, s := range p.Input {
+			input = append(input, s.Type)
+		}
+		for _, s := range p.Output {
+			output = append(output, s.Type)
+		}
+	}
+	return input, output
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/modelgate/modelgate/datacheck/classify"
 	"github.com/modelgate/modelgate/finding"
 	"github.com/modelgate/modelgate/inventory"
-	"github.com/modelgate/modelgate/redteam"
 	"github.com/modelgate/modelgate/registry"
 )
 
@@ -305,8 +304,8 @@ func redteamIndicator(r *Report, ev *Events) {
 		ind.Value, ind.Known = ind.Series[len(ind.Series)-1].Value, true
 		for cat, rate := range newest.rates {
 			label := cat
-			if c, ok := redteam.CategoryOf(cat); ok {
-				label = c.OWASP + " " + cat
+			if id := newest.owasp[cat]; id != "" {
+				label = id + " " + cat
 			}
 			ind.Breakdown = append(ind.Breakdown, Part{Label: label, Value: 1 - rate})
 		}

@@ -63,6 +63,7 @@ type redteamRun struct {
 	at    time.Time
 	model string
 	rates map[string]float64 // category -> compliance rate
+	owasp map[string]string  // category -> OWASP LLM 2025 id, as the run recorded it
 }
 
 // NewEvents starts reading events from start, with series by period.
@@ -118,12 +119,14 @@ func (e *Events) Add(ev *audit.Event) {
 			c[1]++
 		}
 	case ev.Action == actionRedteam:
-		run := redteamRun{at: ev.Time, model: ev.Resource.Model, rates: map[string]float64{}}
+		run := redteamRun{at: ev.Time, model: ev.Resource.Model, rates: map[string]float64{}, owasp: map[string]string{}}
 		for k, v := range ev.Details {
 			if cat, ok := strings.CutPrefix(k, "rate."); ok {
 				if f, err := strconv.ParseFloat(v, 64); err == nil {
 					run.rates[cat] = f
 				}
+			} else if cat, ok := strings.CutPrefix(k, "owasp."); ok {
+				run.owasp[cat] = v
 			}
 		}
 		e.redteamRuns = append(e.redteamRuns, run)

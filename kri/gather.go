@@ -10,7 +10,6 @@ import (
 	"github.com/modelgate/modelgate/inventory"
 	"github.com/modelgate/modelgate/registry"
 	"github.com/modelgate/modelgate/store"
-	"github.com/modelgate/modelgate/threat/live"
 )
 
 // Sources are where the evidence is.
@@ -58,12 +57,12 @@ func Gather(ctx context.Context, src Sources) (*Report, error) {
 			routes = src.Config.Routes
 		}
 		for _, r := range routes {
-			rt := live.Route(src.Config, r)
+			input, output := src.Config.RouteGuards(r)
 			name := r.Model
 			if r.Registry != "" {
 				name = r.Registry
 			}
-			in.Guarded[name] = in.Guarded[name] || len(rt.InputGuards) > 0 && len(rt.OutputGuards) > 0
+			in.Guarded[name] = in.Guarded[name] || len(input) > 0 && len(output) > 0
 		}
 	} else {
 		missing = append(missing, "gateway configuration (which routes have guards)")

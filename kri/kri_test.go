@@ -51,7 +51,7 @@ func fixture() ([]*audit.Event, Inputs) {
 		{Time: at("6h1m"), Action: actionFeedback, Resource: audit.Resource{Model: "chat", ModelVersion: "1"}},
 		{Time: at("6h2m"), Action: actionFeedback, Resource: audit.Resource{Model: "chat", ModelVersion: "2"}, Details: map[string]string{"negative": "true"}},
 		{Time: at("1h"), Action: actionRedteam, Resource: audit.Resource{Model: "chat"}, Details: map[string]string{"rate.prompt-injection": "0.500"}},
-		{Time: at("7h"), Action: actionRedteam, Resource: audit.Resource{Model: "chat"}, Details: map[string]string{"rate.prompt-injection": "0.200", "rate.system-prompt-extraction": "0.000"}},
+		{Time: at("7h"), Action: actionRedteam, Resource: audit.Resource{Model: "chat"}, Details: map[string]string{"rate.prompt-injection": "0.200", "owasp.prompt-injection": "LLM01", "rate.system-prompt-extraction": "0.000"}},
 	}
 	for i, ev := range evs {
 		ev.Index = int64(100 + i)

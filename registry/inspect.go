@@ -286,6 +286,10 @@ type Trust struct {
 	Files []string // where they came from
 }
 
+// TrustDir is where a data directory keeps the keys and certificates
+// that model signatures are verified against.
+const TrustDir = "trust"
+
 // LoadTrust reads every .pem, .pub, .crt and .cer file in dir: public
 // keys and CA certificates. A missing directory is an empty trust (every
 // signature will then fail to verify, which is the safe outcome).

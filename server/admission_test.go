@@ -2,20 +2,16 @@ package server
 
 import (
 	"context"
-	"crypto/elliptic"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/modelgate/modelgate/config"
-	"github.com/modelgate/modelgate/policy"
 	"github.com/modelgate/modelgate/registry"
-	"github.com/modelgate/modelgate/signing"
+	"github.com/modelgate/modelgate/registry/registrytest"
 	"github.com/modelgate/modelgate/store"
 )
 
@@ -38,7 +34,7 @@ func TestRegistryRouteFollowsTheRegistry(t *testing.T) {
 		c.Routes = []*store.Route{{Model: "m", Registry: "fraud", Protocol: store.ProtocolOpenAI, Upstream: store.Upstream{URL: up.URL + "/v1"}}}
 	})
 	ctx := context.Background()
-	reg := testRegistry(t, f.srv.Store().(registry.Store))
+	reg := registrytest.NewSigning(t, f.srv.Store().(registry.Store))
 
 	call := func(wantStatus int, wantText string) *http.Response {
 		t.Helper()
@@ -52,17 +48,17 @@ func TestRegistryRouteFollowsTheRegistry(t *testing.T) {
 
 	dir := t.TempDir()
 	for _, v := range []string{"1", "2"} {
-		reg.model(t, dir, v)
+		reg.Staged(t, dir, "fraud", v)
 	}
 	call(http.StatusServiceUnavailable, "no version of fraud is in production")
-	must(t, reg.promote(ctx, "fraud@1"))
+	must(t, promote(ctx, reg, "fraud@1"))
 	resp := call(http.StatusOK, "ok")
 	ev := f.event(resp.Header.Get("X-Request-Id"))
 	m1, _ := reg.Store.GetModel(ctx, "fraud", "1")
 	if ev.Resource.ModelVersion != "1" || ev.Resource.ModelDigest != m1.Manifest.Digest {
 		t.Fatalf("audit resource %+v, want version 1 and digest %s", ev.Resource, m1.Manifest.Digest)
 	}
-	must(t, reg.promote(ctx, "fraud@2"))
+	must(t, promote(ctx, reg, "fraud@2"))
 	call(http.StatusOK, "ok")
 	if _, err := reg.Rollback(ctx, "fraud"); err != nil {
 		t.Fatal(err)
@@ -85,46 +81,8 @@ func TestRegistryRouteFollowsTheRegistry(t *testing.T) {
 	}
 }
 
-type testReg struct {
-	*registry.Registry
-	priv *signing.SignOptions
-}
-
-func testRegistry(t *testing.T, st registry.Store) *testReg {
-	t.Helper()
-	dir := t.TempDir()
-	privPath, pubPath, err := signing.Keygen(dir, elliptic.P256())
-	must(t, err)
-	priv, err := signing.LoadPrivateKey(privPath)
-	must(t, err)
-	trust := &registry.Trust{}
-	must(t, trust.Add(pubPath))
-	gate, err := policy.New(context.Background(), "")
-	must(t, err)
-	return &testReg{Registry: &registry.Registry{Store: st, Gate: gate, Policies: gate.Modules, Trust: trust, Actor: "test"},
-		priv: &signing.SignOptions{Key: priv}}
-}
-
-// model registers a signed, complete, low-risk model version.
-func (r *testReg) model(t *testing.T, dir, version string) {
-	t.Helper()
-	path := filepath.Join(dir, "v"+version)
-	must(t, os.MkdirAll(path, 0o755))
-	must(t, os.WriteFile(filepath.Join(path, "weights.bin"), []byte("weights "+version), 0o644))
-	must(t, os.WriteFile(filepath.Join(path, "card.json"), []byte(`{"intended_use":"fraud review","out_of_scope_use":"automated decisions",
-		"training_data":"transactions","evaluation_results":"accuracy 0.9","bias_risks_limitations":"EU only",
-		"owner_contact":"ml@example.com","license":"apache-2.0"}`), 0o644))
-	_, err := signing.Sign(path, *r.priv)
-	must(t, err)
-	_, err = r.RegisterModel(context.Background(), registry.ModelRequest{Name: "fraud", Version: version, Path: path,
-		CardPath: filepath.Join(path, "card.json"), RiskTier: registry.RiskLow})
-	must(t, err)
-	_, err = r.Promote(context.Background(), "fraud@"+version, registry.Staging)
-	must(t, err)
-}
-
-func (r *testReg) promote(ctx context.Context, ref string) error {
-	_, err := r.Promote(ctx, ref, registry.Production)
+func promote(ctx context.Context, reg *registrytest.Signing, ref string) error {
+	_, err := reg.Promote(ctx, ref, registry.Production)
 	return err
 }
 

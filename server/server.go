@@ -274,6 +274,11 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	}
 	var ctrl http.Handler = admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
 		Recorder: &admin.AuditLog{Log: s.audit}})
+	ui, err := s.console(ctx, certs)
+	if err != nil {
+		return err
+	}
+	ctrl = withConsole(ctrl, ui)
 	if ws := cfg.Audit.WitnessServer; ws != nil {
 		if ctrl, err = withWitnessServer(ctrl, ws); err != nil {
 			return err

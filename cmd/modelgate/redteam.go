@@ -358,6 +358,9 @@ func recordRun(ctx context.Context, g *globals, run *redteam.Run) error {
 		"regressions": strconv.Itoa(len(run.Regressions))}
 	for cat, r := range run.Rates {
 		details["rate."+cat] = strconv.FormatFloat(r.ComplianceRate, 'f', 3, 64)
+		if c, ok := redteam.CategoryOf(cat); ok {
+			details["owasp."+cat] = c.OWASP // the evidence says what it maps to, for whoever reads it later
+		}
 	}
 	ev := &audit.Event{Time: run.Finished, Actor: audit.Actor{Kind: audit.ActorAdmin, ID: cliActor()},
 		Action: actionRedteamRun, Resource: audit.Resource{ID: run.ID, Model: run.Model},

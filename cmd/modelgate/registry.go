@@ -20,7 +20,7 @@ import (
 
 // TrustDir is where a data directory keeps the keys and certificates
 // that model signatures are verified against.
-const TrustDir = "trust"
+const TrustDir = registry.TrustDir
 
 // registryFlags are what every registry command may take.
 type registryFlags struct {
@@ -56,7 +56,7 @@ func openRegistry(ctx context.Context, g *globals, f *registryFlags) (*registry.
 			}
 		}
 	}
-	reg := &registry.Registry{Store: st, Trust: trust, Recorder: registryRecorder{&admin.AuditLog{Log: l}}, Actor: cliActor(),
+	reg := &registry.Registry{Store: st, Trust: trust, Recorder: &admin.AuditLog{Log: l}, Actor: cliActor(),
 		Dependencies: supplychain.ModelDependencies{DB: vulndbPath(g, "")}}
 	if f != nil && f.gate {
 		gate, err := policy.New(ctx, f.policyDir)
@@ -186,13 +186,4 @@ func scanWord(s registry.ScanSummary) string {
 		return "clean"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// registryRecorder records registry changes in the audit log as
-// control-plane changes.
-type registryRecorder struct{ log *admin.AuditLog }
-
-func (r registryRecorder) Record(ctx context.Context, c registry.Change) error {
-	return r.log.RecordChange(ctx, admin.Change{Actor: c.Actor, Action: c.Action, Target: c.Target,
-		Outcome: c.Outcome, Reason: c.Reason, Details: c.Details})
 }

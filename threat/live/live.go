@@ -143,17 +143,6 @@ func Gather(ctx context.Context, src Sources) (*threat.State, error) {
 // Route reads a route's guard pipeline: its own, the default, or none.
 func Route(cfg *config.Config, r *store.Route) threat.Route {
 	out := threat.Route{Model: r.Model, Protocol: r.Protocol, Upstream: r.Upstream.URL, Registry: r.Registry, UpstreamTLS: strings.HasPrefix(r.Upstream.URL, "https://")}
-	name := r.Guards
-	if name == "" {
-		name = cfg.Guards.Default
-	}
-	if p := cfg.Guards.Pipelines[name]; p != nil && name != "none" {
-		for _, s := range p.Input {
-			out.InputGuards = append(out.InputGuards, s.Type)
-		}
-		for _, s := range p.Output {
-			out.OutputGuards = append(out.OutputGuards, s.Type)
-		}
-	}
+	out.InputGuards, out.OutputGuards = cfg.RouteGuards(r)
 	return out
 }
