@@ -61,9 +61,10 @@ type Handler struct {
 	sessions sessions
 	log      *slog.Logger
 
-	kriMu   sync.Mutex
-	kriAt   time.Time
-	kriLast *kri.Report
+	kriMu         sync.Mutex
+	kriAt         time.Time
+	kriLast       *kri.Report
+	kriBackground bool
 }
 
 // New builds the console.
@@ -82,6 +83,7 @@ func New(opts Options) *Handler {
 	h.mux.HandleFunc("POST /ui/login", h.login)
 	h.mux.HandleFunc("POST /ui/logout", h.post(h.logout))
 	h.mux.HandleFunc("GET /ui/{$}", h.get(h.overview))
+	h.mux.HandleFunc("POST /ui/refresh", h.post(h.refresh))
 	h.mux.HandleFunc("GET /ui/keys", h.get(h.keys))
 	h.mux.HandleFunc("POST /ui/keys/revoke", h.post(h.revokeKey))
 	h.mux.HandleFunc("GET /ui/models", h.get(h.models))

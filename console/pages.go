@@ -36,32 +36,68 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "overview", rep)
 }
 
-// indicators computes the last 30 days' indicators, at most once a
-// minute.
+// indicators returns the last 30 days' indicators: computed at most
+// once a minute, and, while Run refreshes them in the background, never
+// while a page waits (but the first time).
 func (h *Handler) indicators(r *http.Request) (*kri.Report, error) {
 	h.kriMu.Lock()
-	defer h.kriMu.Unlock()
-	now := h.opts.Now()
-	if h.kriLast != nil && now.Sub(h.kriAt) < kriTTL {
-		return h.kriLast, nil
+	last, at, background := h.kriLast, h.kriAt, h.kriBackground
+	h.kriMu.Unlock()
+	if last != nil && (background || h.opts.Now().Sub(at) < kriTTL) {
+		return last, nil
 	}
+	return h.computeIndicators(r.Context())
+}
+
+// computeIndicators reads the evidence and keeps the result.
+func (h *Handler) computeIndicators(ctx context.Context) (*kri.Report, error) {
+	now := h.opts.Now()
 	src := kri.Sources{Audit: h.opts.Audit, Config: h.opts.Config, Now: now, Since: now.Add(-30 * 24 * time.Hour)}
 	if h.opts.Registry != nil {
 		src.Registry = h.opts.Registry.Store
 	}
 	if h.opts.Config != nil {
-		routes, err := h.opts.Store.ListRoutes(r.Context())
+		routes, err := h.opts.Store.ListRoutes(ctx)
 		if err != nil {
 			return nil, err
 		}
 		src.Routes = routes
 	}
-	rep, err := kri.Gather(r.Context(), src)
+	rep, err := kri.Gather(ctx, src)
 	if err != nil {
 		return nil, err
 	}
+	h.kriMu.Lock()
 	h.kriLast, h.kriAt = rep, now
+	h.kriMu.Unlock()
 	return rep, nil
+}
+
+// Run recomputes the indicators every minute until ctx ends, so that the
+// overview shows them at once however long the audit log is.
+func (h *Handler) Run(ctx context.Context) {
+	h.kriMu.Lock()
+	h.kriBackground = true
+	h.kriMu.Unlock()
+	for {
+		if _, err := h.computeIndicators(ctx); err != nil && ctx.Err() == nil {
+			h.log.Error("console: the indicators could not be computed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(kriTTL):
+		}
+	}
+}
+
+// refresh recomputes the indicators now.
+func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.computeIndicators(r.Context()); err != nil {
+		h.fail(w, r, http.StatusServiceUnavailable, "The indicators could not be computed: "+err.Error())
+		return
+	}
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
 // local is the key manager acting for the session's administrator.

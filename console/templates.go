@@ -39,7 +39,8 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 {{define "error"}}<p class="error" id="error">{{.Body.Message}}</p><p><a href="/ui/">Back to the overview</a></p>{{end}}
 
 {{define "overview"}}{{with .Body}}
-<p class="muted">The last 30 days, computed from the audit log, the registry and the newest inventory snapshot at {{when .Generated}} UTC (recomputed at most once a minute). <code>modelgate report kri</code> writes the same as a report.</p>
+<p class="muted">The last 30 days, computed from the audit log, the registry and the newest inventory snapshot at {{when .Generated}} UTC (recomputed every minute). <code>modelgate report kri</code> writes the same as a report.
+<form class="inline" method="post" action="/ui/refresh" id="refresh"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>Recompute now</button></form></p>
 {{with .TopRisks}}<h2>Top risks</h2><ol class="risks">{{range .}}<li><strong>{{.Title}}</strong> <span class="muted">({{.Impact}})</span><br>{{.Evidence}}. <em>{{.Action}}.</em></li>{{end}}</ol>{{end}}
 <h2>Indicators</h2>
 <div class="cards">{{range $ind := .Indicators}}<div class="card" id="{{.ID}}"><div class="n">{{.ID}}</div><div>{{.Name}}</div>

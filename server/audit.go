@@ -94,6 +94,9 @@ func (s *Server) runBackground(fws []*forward.Forwarder) (stop func()) {
 	if s.watcher != nil {
 		wg.Go(func() { s.watcher.Run(ctx) })
 	}
+	if s.console != nil {
+		wg.Go(func() { s.console.Run(ctx) })
+	}
 	return func() {
 		cancel()
 		wg.Wait()

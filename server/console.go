@@ -14,9 +14,9 @@ import (
 	"github.com/modelgate/modelgate/registry"
 )
 
-// console builds the web console for the admin listener: it acts with
+// newConsole builds the web console for the admin listener: it acts with
 // the same store, audit log and registry as the admin API and the CLI.
-func (s *Server) console(ctx context.Context, certs *access.CertMapper) (*console.Handler, error) {
+func (s *Server) newConsole(ctx context.Context, certs *access.CertMapper) (*console.Handler, error) {
 	opts := console.Options{Store: s.store, Audit: s.auditDB, Verifier: s.audit.Verifier(), Recorder: &admin.AuditLog{Log: s.audit},
 		Auth: &access.Authenticator{Keys: access.DirectKeys(s.store), Certs: certs}, Config: s.cfg, Logger: s.log,
 		Checkpoint: func(ctx context.Context) error { _, err := s.audit.Checkpoint(ctx); return err }}

@@ -24,6 +24,7 @@ import (
 	"github.com/modelgate/modelgate/audit"
 	"github.com/modelgate/modelgate/audit/forward"
 	"github.com/modelgate/modelgate/config"
+	"github.com/modelgate/modelgate/console"
 	"github.com/modelgate/modelgate/datacheck/profile"
 	"github.com/modelgate/modelgate/gateway"
 	"github.com/modelgate/modelgate/gateway/auditing"
@@ -81,6 +82,7 @@ type Server struct {
 	adminLn  net.Listener
 	fwds     []*forward.Forwarder
 	watcher  *monitor.Watcher
+	console  *console.Handler
 	tls      bool // decided at setup; net/http fills in TLSConfig itself once serving
 	draining atomic.Bool
 }
@@ -274,11 +276,10 @@ func (s *Server) setUp(ctx context.Context, certs *access.CertMapper, tlsConf *t
 	}
 	var ctrl http.Handler = admin.New(admin.Options{Store: s.store, Certs: certs, Gatherer: reg, Logger: s.log, Ready: s.ready,
 		Recorder: &admin.AuditLog{Log: s.audit}})
-	ui, err := s.console(ctx, certs)
-	if err != nil {
+	if s.console, err = s.newConsole(ctx, certs); err != nil {
 		return err
 	}
-	ctrl = withConsole(ctrl, ui)
+	ctrl = withConsole(ctrl, s.console)
 	if ws := cfg.Audit.WitnessServer; ws != nil {
 		if ctrl, err = withWitnessServer(ctrl, ws); err != nil {
 			return err
