@@ -237,6 +237,7 @@ func (h *Handler) routes(w http.ResponseWriter, r *http.Request) {
 // auditView is a page of the audit search.
 type auditView struct {
 	Action, Actor, Model, Outcome string
+	Window                        string // the period searched: 1d, 7d, 30d or all
 	Events                        []*audit.Event
 	Limit                         int
 }
@@ -244,7 +245,9 @@ type auditView struct {
 func (h *Handler) auditSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := auditView{Action: q.Get("action"), Actor: q.Get("actor"), Model: q.Get("model"), Outcome: q.Get("outcome"), Limit: 100}
-	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Action: v.Action, ActorID: v.Actor, Model: v.Model, Outcome: v.Outcome, Descending: true, Limit: v.Limit},
+	since, window := h.window(r)
+	v.Window = window
+	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Action: v.Action, ActorID: v.Actor, Model: v.Model, Outcome: v.Outcome, Since: since, Descending: true, Limit: v.Limit},
 		func(ev *audit.Event, _ *store.AuditLeaf) error {
 			v.Events = append(v.Events, ev)
 			return nil
@@ -310,10 +313,28 @@ func (h *Handler) proof(ctx context.Context, index int64) (*audit.Proof, error) 
 	return p, err
 }
 
-// recent lists the newest events of an action.
+// windows are the periods a list or search may cover; the store skips
+// older batches of the log by their time, so a shorter one is faster.
+var windows = map[string]time.Duration{"1d": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "all": 0}
+
+// window reads the page's period (?window=), 7 days by default.
+func (h *Handler) window(r *http.Request) (time.Time, string) {
+	name := r.URL.Query().Get("window")
+	d, ok := windows[name]
+	if !ok {
+		name, d = "7d", windows["7d"]
+	}
+	if d == 0 {
+		return time.Time{}, name
+	}
+	return h.opts.Now().Add(-d), name
+}
+
+// recent lists the newest events of an action in the page's window.
 func (h *Handler) recent(r *http.Request, action string, limit int) ([]*audit.Event, error) {
 	var out []*audit.Event
-	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Action: action, Descending: true, Limit: limit}, func(ev *audit.Event, _ *store.AuditLeaf) error {
+	since, _ := h.window(r)
+	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Action: action, Since: since, Descending: true, Limit: limit}, func(ev *audit.Event, _ *store.AuditLeaf) error {
 		out = append(out, ev)
 		return nil
 	})
@@ -321,16 +342,31 @@ func (h *Handler) recent(r *http.Request, action string, limit int) ([]*audit.Ev
 }
 
 func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
-	alerts, err := h.recent(r, "alert.raised", 200)
-	if err == nil {
-		var incidents []*audit.Event
-		if incidents, err = h.recent(r, "incident.", 200); err == nil {
-			h.render(w, r, http.StatusOK, "alerts", struct{ Alerts, Incidents []*audit.Event }{alerts, incidents})
-			return
-		}
+	// One pass over the window for both: the log is read once.
+	var alerts, incidents []*audit.Event
+	since, _ := h.window(r)
+	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Actions: []string{"alert.raised", "incident."}, Since: since, Descending: true},
+		func(ev *audit.Event, _ *store.AuditLeaf) error {
+			switch {
+			case ev.Action == "alert.raised" && len(alerts) < 200:
+				alerts = append(alerts, ev)
+			case ev.Action != "alert.raised" && len(incidents) < 200:
+				incidents = append(incidents, ev)
+			}
+			if len(alerts) == 200 && len(incidents) == 200 {
+				return errEnough
+			}
+			return nil
+		})
+	if err != nil && !errors.Is(err, errEnough) {
+		h.fail(w, r, http.StatusServiceUnavailable, err.Error())
+		return
 	}
-	h.fail(w, r, http.StatusServiceUnavailable, err.Error())
+	h.render(w, r, http.StatusOK, "alerts", struct{ Alerts, Incidents []*audit.Event }{alerts, incidents})
 }
+
+// errEnough stops a scan that has what it needs.
+var errEnough = errors.New("enough")
 
 func (h *Handler) redteam(w http.ResponseWriter, r *http.Request) {
 	runs, err := h.recent(r, "redteam.run", 100)

@@ -18,7 +18,11 @@ var pages = template.Must(template.New("console").Funcs(kri.Funcs).Funcs(templat
 		}
 		return t.UTC().Format("2006-01-02 15:04:05")
 	},
-	"detail": func(m map[string]string, k string) string { return m[k] },
+	"detail":      func(m map[string]string, k string) string { return m[k] },
+	"windowNames": func() []string { return []string{"1d", "7d", "30d", "all"} },
+	"windowLabel": func(w string) string {
+		return map[string]string{"1d": "in the last day", "7d": "in the last 7 days", "30d": "in the last 30 days", "all": "in the whole log"}[w]
+	},
 }).Parse(`
 {{define "layout"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · modelgate</title><style>{{.Style}}
@@ -67,24 +71,27 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 {{range .Body.Routes}}<tr><td>{{.Model}}</td><td>{{.Protocol}}</td><td>{{.Upstream.URL}}</td><td>{{if $.Body.Known}}{{range $i, $g := .Input}}{{if $i}}, {{end}}{{$g}}{{else}}<span class="worse">none</span>{{end}}{{else}}?{{end}}</td><td>{{if $.Body.Known}}{{range $i, $g := .Output}}{{if $i}}, {{end}}{{$g}}{{else}}<span class="worse">none</span>{{end}}{{else}}?{{end}}</td><td>{{.Source}}</td></tr>{{end}}</table>{{end}}
 
 {{define "audit"}}<form method="get" action="/ui/audit" id="search">
-<input type="text" name="action" value="{{.Body.Action}}" placeholder="action (key.revoke, inference.)"> <input type="text" name="actor" value="{{.Body.Actor}}" placeholder="actor id"> <input type="text" name="model" value="{{.Body.Model}}" placeholder="model"> <input type="text" name="outcome" value="{{.Body.Outcome}}" placeholder="outcome"> <button>Search</button></form>
-<p class="muted">The newest {{.Body.Limit}} matching events. Open one to check its inclusion proof against the signed checkpoint.</p>
+<input type="text" name="action" value="{{.Body.Action}}" placeholder="action (key.revoke, inference.)"> <input type="text" name="actor" value="{{.Body.Actor}}" placeholder="actor id"> <input type="text" name="model" value="{{.Body.Model}}" placeholder="model"> <input type="text" name="outcome" value="{{.Body.Outcome}}" placeholder="outcome">
+<select name="window">{{range $w := windowNames}}<option value="{{$w}}"{{if eq $w $.Body.Window}} selected{{end}}>{{windowLabel $w}}</option>{{end}}</select> <button>Search</button></form>
+<p class="muted">The newest {{.Body.Limit}} matching events {{windowLabel .Body.Window}}. Open one to check its inclusion proof against the signed checkpoint.</p>
 <table id="events"><tr><th class="num">index</th><th>time</th><th>actor</th><th>action</th><th>resource</th><th>outcome</th></tr>
 {{range .Body.Events}}<tr><td class="num"><a href="/ui/audit/{{.Index}}">{{.Index}}</a></td><td>{{when .Time}}</td><td>{{.Actor.Kind}}:{{.Actor.ID}}</td><td>{{.Action}}</td><td>{{.Resource.ID}}{{.Resource.Model}}{{with .Resource.ModelVersion}}@{{.}}{{end}}</td><td>{{.Decision.Outcome}}{{with .Decision.Reason}} ({{.}}){{end}}</td></tr>{{end}}</table>{{end}}
 
 {{define "event"}}<p id="proof" class="{{if .Body.Proven}}done{{else}}error{{end}}">{{if .Body.Proven}}Proof checked: {{else}}Not proven: {{end}}{{.Body.Proof}}.</p><pre id="event">{{.Body.JSON}}</pre>{{end}}
 
-{{define "alerts"}}<h2>Alerts</h2><table id="alerts"><tr><th>raised</th><th>rule</th><th>severity</th><th>subject</th><th>detail</th></tr>
+{{define "window"}}<p class="muted">Shown: {{windowLabel .Window}} · <a href="?window=1d">day</a> · <a href="?window=7d">7 days</a> · <a href="?window=30d">30 days</a> · <a href="?window=all">all</a></p>{{end}}
+
+{{define "alerts"}}{{template "window" .}}<h2>Alerts</h2><table id="alerts"><tr><th>raised</th><th>rule</th><th>severity</th><th>subject</th><th>detail</th></tr>
 {{range .Body.Alerts}}<tr><td>{{when .Time}}</td><td>{{detail .Details "rule"}}</td><td>{{detail .Details "severity"}}</td><td>{{detail .Details "by"}} {{detail .Details "subject"}}</td><td>{{detail .Details "detail"}}</td></tr>{{end}}</table>
 <h2>Incidents</h2><table id="incidents"><tr><th>time</th><th>incident</th><th>event</th><th>detail</th></tr>
 {{range .Body.Incidents}}<tr><td>{{when .Time}}</td><td>{{.Resource.ID}}</td><td>{{.Action}}</td><td>{{detail .Details "title"}}{{detail .Details "step"}} {{detail .Details "target"}} {{detail .Details "result"}}{{detail .Details "resolution"}}</td></tr>{{end}}</table>{{end}}
 
-{{define "redteam"}}<table id="runs"><tr><th>finished</th><th>run</th><th>model</th><th>suite</th><th class="num">attempts</th><th class="num">complied</th><th class="num">regressions</th></tr>
+{{define "redteam"}}{{template "window" .}}<table id="runs"><tr><th>finished</th><th>run</th><th>model</th><th>suite</th><th class="num">attempts</th><th class="num">complied</th><th class="num">regressions</th></tr>
 {{range .Body}}<tr><td>{{when .Time}}</td><td>{{.Resource.ID}}</td><td>{{.Resource.Model}}</td><td>{{detail .Details "suite"}}</td><td class="num">{{detail .Details "attempts"}}</td><td class="num">{{detail .Details "complied"}}</td><td class="num">{{detail .Details "regressions"}}</td></tr>{{end}}</table>{{end}}
 
 {{define "threats"}}{{range .Body}}<h2>{{.Ref}} <span class="muted">({{.Model}})</span></h2>{{with .Problem}}<p class="error">{{.}}</p>{{end}}{{.Diagram}}{{else}}<p class="muted">No registered model names a threat model.</p>{{end}}{{end}}
 
-{{define "feedback"}}<table id="feedback"><tr><th>time</th><th>model</th><th>rating</th><th>category</th><th>request</th></tr>
+{{define "feedback"}}{{template "window" .}}<table id="feedback"><tr><th>time</th><th>model</th><th>rating</th><th>category</th><th>request</th></tr>
 {{range .Body}}<tr><td>{{when .Time}}</td><td>{{.Resource.Model}}@{{.Resource.ModelVersion}}</td><td>{{if eq (detail .Details "negative") "true"}}<span class="worse">negative</span>{{else}}positive{{end}}</td><td>{{detail .Details "category"}}</td><td>{{.RequestID}}</td></tr>{{end}}</table>{{end}}
 
 {{define "inventory"}}{{with .Body}}<p class="muted">Snapshot {{.ID}} taken {{when .TakenAt}} of {{range $i, $r := .Roots}}{{if $i}}, {{end}}{{$r}}{{end}}.</p>
@@ -114,13 +121,14 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	var buf bytes.Buffer
 	if err == nil {
 		x := h.current(r)
+		_, window := h.window(r)
 		view := struct {
-			Title, Path, CSRF string
-			Session           bool
-			Nav               []navItem
-			Style             template.CSS
-			Body              any
-		}{Title: titles[page], Path: r.URL.Path, Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
+			Title, Path, CSRF, Window string
+			Session                   bool
+			Nav                       []navItem
+			Style                     template.CSS
+			Body                      any
+		}{Title: titles[page], Path: r.URL.Path, Window: window, Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
 		if x != nil {
 			view.CSRF = x.csrf
 		}

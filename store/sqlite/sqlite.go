@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // loss loses nothing that was acknowledged).
 func openDB(ctx context.Context, path, synchronous string, sc schema) (*sql.DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + synchronous + ")", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + synchronous + ")", "foreign_keys(1)", "mmap_size(1073741824)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
