@@ -123,7 +123,7 @@ func Compute(ev *Events, in Inputs) *Report {
 	coverage(r, in)
 
 	// Findings.
-	findings(r, in)
+	findings(r, in, ev)
 
 	// Red team.
 	redteamIndicator(r, ev)
@@ -255,10 +255,10 @@ func coverage(r *Report, in Inputs) {
 		"inventory: the newest snapshot", invModels, registered, in.Inventory != nil)
 }
 
-func findings(r *Report, in Inputs) {
+func findings(r *Report, in Inputs, ev *Events) {
 	ind := Indicator{ID: "KRI-OPEN-FINDINGS", Name: "Open critical and high findings", Unit: "count", Worse: "up",
-		Definition: "Critical and high findings on the newest version of each registered model (model scanner, dependency advisories) and in the newest inventory snapshot.",
-		Source:     "model registry (scan, dependencies); inventory snapshot"}
+		Definition: "Critical and high findings on the newest version of each registered model (model scanner, dependency advisories), in the newest inventory snapshot, and in the newest recorded posture scan and threat-model check of each subject.",
+		Source:     "model registry (scan, dependencies); inventory snapshot; audit log: findings.report (posture scan --record, threat check --record)"}
 	var scanner, deps, inv int
 	for _, m := range latest(in.Models) {
 		scanner += m.Scan.BySeverity["critical"] + m.Scan.BySeverity["high"]
@@ -275,10 +275,20 @@ func findings(r *Report, in Inputs) {
 			}
 		}
 	}
-	if in.Models != nil || in.Inventory != nil {
+	var posture, threats int
+	for _, rep := range ev.reports {
+		switch rep.source {
+		case "posture":
+			posture += rep.critical + rep.high
+		case "threat-model":
+			threats += rep.critical + rep.high
+		}
+	}
+	if in.Models != nil || in.Inventory != nil || len(ev.reports) > 0 {
 		ind.Known = true
-		ind.Value = float64(scanner + deps + inv)
-		ind.Breakdown = []Part{{Label: "model scanner", Value: float64(scanner)}, {Label: "dependencies", Value: float64(deps)}, {Label: "inventory", Value: float64(inv)}}
+		ind.Value = float64(scanner + deps + inv + posture + threats)
+		ind.Breakdown = []Part{{Label: "model scanner", Value: float64(scanner)}, {Label: "dependencies", Value: float64(deps)},
+			{Label: "inventory", Value: float64(inv)}, {Label: "posture", Value: float64(posture)}, {Label: "threat model", Value: float64(threats)}}
 	}
 	r.Indicators = append(r.Indicators, ind)
 }

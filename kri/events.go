@@ -19,6 +19,7 @@ const (
 	actionKeyRevoke    = "key.revoke"
 	actionFeedback     = "feedback.submit"
 	actionRedteam      = "redteam.run"
+	actionFindings     = "findings.report" // posture scan --record, threat check --record
 )
 
 // Events reads audit events in log order and keeps what the indicators
@@ -41,6 +42,14 @@ type Events struct {
 	inferDay    map[int64][2]int // period -> inference, blocked
 	feedback    map[string]*[2]int
 	redteamRuns []redteamRun
+	reports     map[string]findingsReport // by source and subject: the newest
+}
+
+// findingsReport is a recorded scan's count of critical and high
+// findings.
+type findingsReport struct {
+	source         string
+	critical, high int
 }
 
 type alertSeen struct {
@@ -69,7 +78,8 @@ type redteamRun struct {
 // NewEvents starts reading events from start, with series by period.
 func NewEvents(start time.Time, period time.Duration) *Events {
 	return &Events{first: -1, period: period, start: start, alerts: map[string]*alertSeen{}, incidents: map[string]*incidentSeen{},
-		keyAlerts: map[string]time.Time{}, drift: map[string]float64{}, inferDay: map[int64][2]int{}, feedback: map[string]*[2]int{}}
+		keyAlerts: map[string]time.Time{}, drift: map[string]float64{}, inferDay: map[int64][2]int{}, feedback: map[string]*[2]int{},
+		reports: map[string]findingsReport{}}
 }
 
 // Add reads one event.
@@ -84,6 +94,14 @@ func (e *Events) Add(ev *audit.Event) {
 		if int64(len(e.times)) == i {
 			e.times = append(e.times, ev.Time.UnixNano())
 		}
+	}
+	if ev.Action == actionFindings {
+		// The newest report of each source and subject is what is open,
+		// however old: a scan is not repeated every month.
+		c, _ := strconv.Atoi(ev.Details["severity.critical"])
+		h, _ := strconv.Atoi(ev.Details["severity.high"])
+		e.reports[ev.Resource.ID] = findingsReport{source: ev.Details["source"], critical: c, high: h}
+		return
 	}
 	if ev.Time.Before(e.start) {
 		return

@@ -51,6 +51,9 @@ func fixture() ([]*audit.Event, Inputs) {
 		{Time: at("6h1m"), Action: actionFeedback, Resource: audit.Resource{Model: "chat", ModelVersion: "1"}},
 		{Time: at("6h2m"), Action: actionFeedback, Resource: audit.Resource{Model: "chat", ModelVersion: "2"}, Details: map[string]string{"negative": "true"}},
 		{Time: at("1h"), Action: actionRedteam, Resource: audit.Resource{Model: "chat"}, Details: map[string]string{"rate.prompt-injection": "0.500"}},
+		{Time: at("-400h"), Action: actionFindings, Resource: audit.Resource{ID: "posture:deploy/"}, Details: map[string]string{"source": "posture", "severity.high": "4"}},
+		{Time: at("7h10m"), Action: actionFindings, Resource: audit.Resource{ID: "posture:deploy/"}, Details: map[string]string{"source": "posture", "severity.high": "1", "severity.medium": "3"}}, // the newest: 1
+		{Time: at("7h20m"), Action: actionFindings, Resource: audit.Resource{ID: "threat-model:tm.yaml"}, Details: map[string]string{"source": "threat-model", "severity.critical": "1", "severity.high": "1"}},
 		{Time: at("7h"), Action: actionRedteam, Resource: audit.Resource{Model: "chat"}, Details: map[string]string{"rate.prompt-injection": "0.200", "owasp.prompt-injection": "LLM01", "rate.system-prompt-extraction": "0.000"}},
 	}
 	for i, ev := range evs {
@@ -96,7 +99,7 @@ func TestFixtureByHand(t *testing.T) {
 		"KRI-THREAT-MODELLED":   1 / 3.0,
 		"KRI-GUARDED":           1 / 3.0,
 		"KRI-INVENTORIED":       1 / 2.0,
-		"KRI-OPEN-FINDINGS":     3 + 2 + 1, // m2's critical and highs, m3's high advisory and malicious package, b.pt's high
+		"KRI-OPEN-FINDINGS":     3 + 2 + 1 + 1 + 2, // m2's critical and highs, m3's high advisory and malicious package, b.pt's high, the newest posture scan's high, the threat model's critical and high
 		"KRI-REDTEAM-PASS":      (0.8 + 1.0) / 2,
 		"KRI-GUARD-BLOCKS":      2 / 6.0,
 		"KRI-NEGATIVE-FEEDBACK": 2 / 3.0,

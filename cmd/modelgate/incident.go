@@ -283,16 +283,10 @@ func incidentClose(g *globals) *cobra.Command {
 			if resolution == "" {
 				return usagef("--resolution is required: what was found and done")
 			}
-			inc, err := openIncident(cmd.Context(), g, args[0])
+			inc, err := appendToIncident(cmd.Context(), g, args[0], func(id string) *audit.Event {
+				return incident.CloseEvent(id, resolution, cliAuditActor())
+			})
 			if err != nil {
-				return err
-			}
-			_, l, done, err := openLocal(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := l.Append(cmd.Context(), incident.CloseEvent(inc.ID, resolution, cliAuditActor())); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(g.stdout, "Closed %s.\n", inc.ID)
@@ -301,6 +295,20 @@ func incidentClose(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&resolution, "resolution", "", "what was found and done")
 	return cmd
+}
+
+// appendToIncident records an event on an open incident's timeline.
+func appendToIncident(ctx context.Context, g *globals, ref string, event func(id string) *audit.Event) (*incident.Incident, error) {
+	inc, err := openIncident(ctx, g, ref)
+	if err != nil {
+		return nil, err
+	}
+	_, l, done, err := openLocal(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return inc, l.Append(ctx, event(inc.ID))
 }
 
 func incidentNote(g *globals) *cobra.Command {
@@ -315,16 +323,10 @@ incident's timeline: who wrote it and when are the event's.`,
 			if text == "" || len(text) > 4000 {
 				return usagef("the note must be 1 to 4,000 characters")
 			}
-			inc, err := openIncident(cmd.Context(), g, args[0])
+			inc, err := appendToIncident(cmd.Context(), g, args[0], func(id string) *audit.Event {
+				return incident.StepEvent(id, incident.StepNote, "", text, false, cliAuditActor())
+			})
 			if err != nil {
-				return err
-			}
-			_, l, done, err := openLocal(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := l.Append(cmd.Context(), incident.StepEvent(inc.ID, incident.StepNote, "", text, false, cliAuditActor())); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(g.stdout, "Noted on %s.\n", inc.ID)

@@ -18,8 +18,9 @@ func newPosture(g *globals) *cobra.Command {
 
 func postureScan(g *globals) *cobra.Command {
 	var format, failOn, rules string
+	var record bool
 	cmd := &cobra.Command{
-		Use:   "scan PATH... [--format table|json|sarif] [--fail-on SEV] [--rules DIR]",
+		Use:   "scan PATH... [--format table|json|sarif] [--fail-on SEV] [--rules DIR] [--record]",
 		Short: "Judge Dockerfiles, Kubernetes manifests, compose files and Terraform",
 		Long: `Read Dockerfiles (with BuildKit's parser), Kubernetes manifests (multi-document
 YAML, rendered Helm or Kustomize output), compose files and Terraform, and
@@ -68,6 +69,11 @@ findings, 2 bad usage or a file that does not parse.`,
 			if err != nil {
 				return err
 			}
+			if record {
+				if err := recordFindings(cmd.Context(), g, "posture", args, rep); err != nil {
+					return fmt.Errorf("recording the findings: %w", err)
+				}
+			}
 			if rep.Fails(threshold) {
 				return findings{msg: "the configuration breaks the rules"}
 			}
@@ -77,6 +83,7 @@ findings, 2 bad usage or a file that does not parse.`,
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "medium", "fail (exit 1) on findings of this severity or above")
 	cmd.Flags().StringVar(&rules, "rules", "", "directory of .rego files that add to or replace the embedded rules")
+	cmd.Flags().BoolVar(&record, "record", false, "record the findings by severity in the audit log (evidence for report kri)")
 	return cmd
 }
 

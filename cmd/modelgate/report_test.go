@@ -88,3 +88,44 @@ func TestReportKRI(t *testing.T) {
 		}
 	}
 }
+
+// TestReportCountsRecordedScans: a posture scan run with --record is
+// evidence: the report counts its high findings under posture, and a
+// later clean scan of the same subject closes them.
+func TestReportCountsRecordedScans(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	dockerfile := filepath.Join(work, "Dockerfile")
+	os.WriteFile(dockerfile, []byte("FROM python:3.12\nCMD [\"python\"]\n"), 0o644) // runs as root (high), unpinned (medium)
+	if code, _, errOut := cli(t, "posture", "scan", dockerfile, "--record", "--data-dir", dir); code != exitFindings {
+		t.Fatalf("posture scan: %d %s", code, errOut)
+	}
+	posture := func() float64 {
+		t.Helper()
+		code, out, errOut := cli(t, "report", "kri", "--format", "json", "--data-dir", dir)
+		if code != 0 {
+			t.Fatalf("report: %d %s", code, errOut)
+		}
+		var r kri.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		ind := r.Indicator("KRI-OPEN-FINDINGS")
+		for _, p := range ind.Breakdown {
+			if p.Label == "posture" {
+				return p.Value
+			}
+		}
+		t.Fatalf("no posture in %+v", ind)
+		return 0
+	}
+	if got := posture(); got != 1 {
+		t.Errorf("posture findings after the first scan: %g, want 1 (the root user)", got)
+	}
+	os.WriteFile(dockerfile, []byte("FROM python:3.12@sha256:"+strings.Repeat("a", 64)+"\nUSER 65532:65532\nCMD [\"python\"]\n"), 0o644)
+	if code, out, errOut := cli(t, "posture", "scan", dockerfile, "--record", "--data-dir", dir); code != 0 {
+		t.Fatalf("the fixed Dockerfile: %d %s %s", code, out, errOut)
+	}
+	if got := posture(); got != 0 {
+		t.Errorf("posture findings after the fix: %g", got)
+	}
+}

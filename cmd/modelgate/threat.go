@@ -166,6 +166,7 @@ func threatCheck(g *globals) *cobra.Command {
 	var lf liveFlags
 	var format, failOn, out string
 	var libs []string
+	var record bool
 	cmd := &cobra.Command{
 		Use:   "check FILE [--format table|json|sarif|html] [--fail-on SEV] [--config modelgate.yaml]",
 		Short: "Judge a threat model against the threat library and the deployed state",
@@ -227,6 +228,11 @@ threats or undeclared flows at or above it, 2 a model that does not parse.`,
 			if err != nil {
 				return err
 			}
+			if record {
+				if err := recordFindings(cmd.Context(), g, "threat-model", args, rep); err != nil {
+					return fmt.Errorf("recording the open threats: %w", err)
+				}
+			}
 			if rep.Fails(threshold) {
 				return findings{msg: "the threat model has open threats"}
 			}
@@ -238,6 +244,7 @@ threats or undeclared flows at or above it, 2 a model that does not parse.`,
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "fail (exit 1) on open threats of this severity or above")
 	cmd.Flags().StringVar(&out, "out", "", "write the report here instead of standard output")
 	cmd.Flags().StringSliceVar(&libs, "library", nil, "YAML files of threats that add to or replace the library's")
+	cmd.Flags().BoolVar(&record, "record", false, "record the open threats by severity in the audit log (evidence for report kri)")
 	return cmd
 }
 
