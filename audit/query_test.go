@@ -13,7 +13,7 @@ func needlesAgree(f Filter, ev *Event) bool {
 	data := ev.Canonical()
 	kept := true
 	for _, group := range f.needles() {
-		if !slices.ContainsFunc(group, func(nd []byte) bool { return bytes.Contains(data, nd) }) {
+		if !slices.ContainsFunc(group, func(nd []byte) bool { return holds(data, nd) }) {
 			kept = false
 		}
 	}

@@ -132,7 +132,7 @@ func main() {
 	}
 	_ = start
 	pages := []string{"/ui/", "/ui/inventory", "/ui/models", "/ui/keys", "/ui/routes", "/ui/audit", "/ui/audit?action=key.revoke",
-		"/ui/audit?actor=key0042", "/ui/audit/" + strconv.FormatInt(size/2, 10), "/ui/alerts", "/ui/redteam", "/ui/threats", "/ui/feedback"}
+		"/ui/audit?actor=key0042", "/ui/audit?action=key.revoke&window=all", "/ui/audit/" + strconv.FormatInt(size/2, 10), "/ui/alerts", "/ui/redteam", "/ui/threats", "/ui/feedback"}
 	if *only != "" {
 		pages = slices.DeleteFunc(pages, func(p string) bool { return !strings.Contains(p, *only) })
 	}
