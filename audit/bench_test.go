@@ -74,11 +74,23 @@ func BenchmarkParseEvent(b *testing.B) {
 			Output: &PayloadRef{Mode: "hash", SHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", Size: 1016}},
 		Details: map[string]string{"prompt_fp": "5e1f0c2a9b7d4e61"}}
 	data := ev.Canonical()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ParseEvent(data); err != nil {
-			b.Fatal(err)
+	b.Run("ParseEvent", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseEvent(data); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("Decoder", func(b *testing.B) {
+		var dec Decoder
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := dec.Decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

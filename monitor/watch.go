@@ -43,6 +43,22 @@ type Watcher struct {
 	Active func() bool
 	// Durable, when set, bounds what is read to what is durable.
 	Durable func() int64
+
+	dec eventReader
+}
+
+// eventReader decodes stored events with the audit log's schema-aware
+// decoder, which takes about 3 µs an event where audit.ParseEvent takes
+// 5 (BenchmarkParseEvent): the watcher reads every event the gateway
+// writes. An event the decoder refuses (a field it does not know) is
+// read the general way.
+type eventReader struct{ dec audit.Decoder }
+
+func (r *eventReader) read(data []byte) (*audit.Event, error) {
+	if ev, err := r.dec.Decode(data); err == nil {
+		return ev, nil
+	}
+	return audit.ParseEvent(data)
 }
 
 // Run watches until ctx ends.
@@ -108,8 +124,9 @@ func (w *Watcher) start(ctx context.Context) (int64, error) {
 		}
 	}
 	from := max(0, next-w.Warmup)
+	var dec eventReader
 	err = w.Store.ScanAudit(ctx, store.AuditRange{FromIndex: from, BeforeIndex: next}, func(l *store.AuditLeaf) error {
-		if ev, err := audit.ParseEvent(l.Data); err == nil {
+		if ev, err := dec.read(l.Data); err == nil {
 			w.Engine.Observe(ev, l.Index)
 		}
 		return nil
@@ -145,7 +162,7 @@ func (w *Watcher) scan(ctx context.Context, next, before int64) (int64, []Alert,
 	last := next - 1
 	err := w.Store.ScanAudit(ctx, store.AuditRange{FromIndex: next, BeforeIndex: before, Limit: scanBatch}, func(l *store.AuditLeaf) error {
 		last = l.Index
-		ev, err := audit.ParseEvent(l.Data)
+		ev, err := w.dec.read(l.Data)
 		if err != nil {
 			w.Logger.Error("monitor: an event does not parse; skipped", "index", l.Index, "err", err)
 			return nil
