@@ -3,6 +3,7 @@ package monitor
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/modelgate/modelgate/datacheck/profile"
@@ -130,4 +131,23 @@ func TestOffDistributionCaller(t *testing.T) {
 		}
 	}
 	t.Fatal("200 uniformly random queries were not flagged")
+}
+
+// TestEventReader: the watcher reads canonical events with the fast
+// decoder, and an event with a field the decoder does not know (a newer
+// writer's) the general way, rather than skipping it.
+func TestEventReader(t *testing.T) {
+	var r eventReader
+	ev := invoke(day0, "k", "10.0.0.1", "chat")
+	got, err := r.read(ev.Canonical())
+	if err != nil || got.Actor.ID != "k" || got.Resource.Model != "chat" {
+		t.Fatalf("canonical: %+v %v", got, err)
+	}
+	newer := strings.Replace(string(ev.Canonical()), `{"action"`, `{"a_newer_field":1,"action"`, 1)
+	if _, err := r.dec.Decode([]byte(newer)); err == nil {
+		t.Fatal("the fast decoder took an unknown field: the fallback is not tested")
+	}
+	if got, err := r.read([]byte(newer)); err != nil || got.Actor.ID != "k" {
+		t.Fatalf("newer: %+v %v", got, err)
+	}
 }
