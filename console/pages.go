@@ -97,7 +97,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "The indicators could not be computed: "+err.Error())
 		return
 	}
-	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/?recomputed=1", http.StatusSeeOther)
 }
 
 // local is the key manager acting for the session's administrator.

@@ -45,6 +45,7 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 {{define "overview"}}{{with .Body}}
 <p class="muted">The last 30 days, computed from the audit log, the registry and the newest inventory snapshot at {{when .Generated}} UTC (recomputed every minute). <code>modelgate report kri</code> writes the same as a report.
 <form class="inline" method="post" action="/ui/refresh" id="refresh"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>Recompute now</button></form></p>
+{{if $.Recomputed}}<p class="done" id="recomputed">Recomputed just now.</p>{{end}}
 {{with .TopRisks}}<h2>Top risks</h2><ol class="risks">{{range .}}<li><strong>{{.Title}}</strong> <span class="muted">({{.Impact}})</span><br>{{.Evidence}}. <em>{{.Action}}.</em></li>{{end}}</ol>{{end}}
 <h2>Indicators</h2>
 <div class="cards">{{range $ind := .Indicators}}<div class="card" id="{{.ID}}"><div class="n">{{.ID}}</div><div>{{.Name}}</div>
@@ -73,7 +74,7 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 {{define "audit"}}<form method="get" action="/ui/audit" id="search">
 <input type="text" name="action" value="{{.Body.Action}}" placeholder="action (key.revoke, inference.)"> <input type="text" name="actor" value="{{.Body.Actor}}" placeholder="actor id"> <input type="text" name="model" value="{{.Body.Model}}" placeholder="model"> <input type="text" name="outcome" value="{{.Body.Outcome}}" placeholder="outcome">
 <select name="window">{{range $w := windowNames}}<option value="{{$w}}"{{if eq $w $.Body.Window}} selected{{end}}>{{windowLabel $w}}</option>{{end}}</select> <button>Search</button></form>
-<p class="muted">The newest {{.Body.Limit}} matching events {{windowLabel .Body.Window}}. Open one to check its inclusion proof against the signed checkpoint.</p>
+<p class="muted"{{if or .Body.Action .Body.Actor .Body.Model .Body.Outcome}} id="searched"{{end}}>The newest {{.Body.Limit}} matching events {{windowLabel .Body.Window}}. Open one to check its inclusion proof against the signed checkpoint.</p>
 <table id="events"><tr><th class="num">index</th><th>time</th><th>actor</th><th>action</th><th>resource</th><th>outcome</th></tr>
 {{range .Body.Events}}<tr><td class="num"><a href="/ui/audit/{{.Index}}">{{.Index}}</a></td><td>{{when .Time}}</td><td>{{.Actor.Kind}}:{{.Actor.ID}}</td><td>{{.Action}}</td><td>{{.Resource.ID}}{{.Resource.Model}}{{with .Resource.ModelVersion}}@{{.}}{{end}}</td><td>{{.Decision.Outcome}}{{with .Decision.Reason}} ({{.}}){{end}}</td></tr>{{end}}</table>{{end}}
 
@@ -124,11 +125,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		_, window := h.window(r)
 		view := struct {
 			Title, Path, CSRF, Window string
-			Session                   bool
+			Session, Recomputed       bool
 			Nav                       []navItem
 			Style                     template.CSS
 			Body                      any
-		}{Title: titles[page], Path: r.URL.Path, Window: window, Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
+		}{Title: titles[page], Path: r.URL.Path, Window: window, Recomputed: r.URL.Query().Has("recomputed"), Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
 		if x != nil {
 			view.CSRF = x.csrf
 		}
