@@ -170,8 +170,10 @@ func (h *Handler) handle(pattern string, fn func(w http.ResponseWriter, r *http.
 	})
 }
 
-// actor describes who makes a request, for the record.
-func actor(r *http.Request, p *access.Principal) Change {
+// ActorOf describes who makes a request, for the record of a change:
+// the principal, the client's address and user agent. The admin API and
+// the web console both record their changes with it.
+func ActorOf(r *http.Request, p *access.Principal) Change {
 	c := Change{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		c.IP = host
@@ -184,12 +186,12 @@ func actor(r *http.Request, p *access.Principal) Change {
 
 // keysAs is the key manager acting for a principal.
 func (h *Handler) keysAs(r *http.Request, p *access.Principal) Local {
-	return Local{Store: h.opts.Store, Recorder: h.opts.Recorder, Actor: actor(r, p)}
+	return Local{Store: h.opts.Store, Recorder: h.opts.Recorder, Actor: ActorOf(r, p)}
 }
 
 // apply records a change, then makes it.
 func (h *Handler) apply(r *http.Request, p *access.Principal, action, target string, details map[string]string, fn func() error) error {
-	c := actor(r, p)
+	c := ActorOf(r, p)
 	c.Action, c.Target, c.Details = action, target, details
 	h.log.Info("admin change", "actor", c.Actor, "action", action, "target", target)
 	return recordThenApply(r.Context(), h.opts.Recorder, c, fn)
@@ -200,7 +202,7 @@ func (h *Handler) denied(r *http.Request, p *access.Principal, reason string) {
 	if h.opts.Recorder == nil {
 		return
 	}
-	c := actor(r, p)
+	c := ActorOf(r, p)
 	c.Action, c.Target, c.Outcome, c.Reason = ActionDenied, r.Method+" "+r.URL.Path, ChangeDenied, reason
 	if err := h.opts.Recorder.RecordChange(r.Context(), c); err != nil {
 		h.log.Error("audit log: refused admin request not recorded", "err", err)

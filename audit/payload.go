@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"sync"
 
@@ -93,4 +95,22 @@ func saltedDigest(salt, data []byte) string {
 // leaf's digest commit to.
 func CheckPayload(ref *PayloadRef, salt, data []byte) bool {
 	return ref != nil && saltedDigest(salt, data) == ref.SHA256
+}
+
+// ErrPayloadMismatch is StoredOutput's error for stored bytes that do not
+// match the digest the log committed to.
+var ErrPayloadMismatch = errors.New("its stored contents do not match the digest the log committed to")
+
+// StoredOutput returns an event's stored output payload (a document such
+// as an inventory snapshot or a red-team run) once it is checked against
+// the digest the event commits to; nil when it was erased (the digest
+// remains) or never kept.
+func StoredOutput(ev *Event, l *store.AuditLeaf) ([]byte, error) {
+	if l.Output == nil || l.Output.Data == nil {
+		return nil, nil
+	}
+	if ev.Payloads.Output == nil || !CheckPayload(ev.Payloads.Output, l.Output.Salt, l.Output.Data) {
+		return nil, fmt.Errorf("event %d: %w", l.Index, ErrPayloadMismatch)
+	}
+	return l.Output.Data, nil
 }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,6 +63,7 @@ type Handler struct {
 	kriMu         sync.Mutex
 	kriAt         time.Time
 	kriLast       *kri.Report
+	kriViewed     time.Time // when the overview was last looked at
 	kriBackground bool
 }
 
@@ -175,24 +175,12 @@ func sameOrigin(r *http.Request) bool {
 	return true
 }
 
-// actor is who acts, for the record.
-func actor(r *http.Request, p *access.Principal) admin.Change {
-	c := admin.Change{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.IP = host
-	}
-	if p != nil {
-		c.Actor = p.String()
-	}
-	return c
-}
-
 // record records a console action (login, logout) in the audit log.
 func (h *Handler) record(r *http.Request, p *access.Principal, action, outcome, reason string) error {
 	if h.opts.Recorder == nil {
 		return nil
 	}
-	c := actor(r, p)
+	c := admin.ActorOf(r, p)
 	c.Action, c.Outcome, c.Reason, c.Details = action, outcome, reason, map[string]string{"via": "console"}
 	return h.opts.Recorder.RecordChange(context.WithoutCancel(r.Context()), c)
 }

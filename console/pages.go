@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -27,6 +28,10 @@ import (
 // them reads the whole period of the audit log.
 const kriTTL = time.Minute
 
+// kriInUse is how long after the overview was last looked at the
+// indicators are kept fresh in the background.
+const kriInUse = 15 * time.Minute
+
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	rep, err := h.indicators(r)
 	if err != nil {
@@ -36,14 +41,20 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "overview", rep)
 }
 
-// indicators returns the last 30 days' indicators: computed at most
-// once a minute, and, while Run refreshes them in the background, never
-// while a page waits (but the first time).
+// indicators returns the last 30 days' indicators. The first look after
+// a quiet spell computes them while the page waits; while the overview is
+// in use, Run keeps them fresh in the background, so later looks do not.
 func (h *Handler) indicators(r *http.Request) (*kri.Report, error) {
+	now := h.opts.Now()
 	h.kriMu.Lock()
-	last, at, background := h.kriLast, h.kriAt, h.kriBackground
+	h.kriViewed = now
+	last, at := h.kriLast, h.kriAt
+	fresh := kriTTL
+	if h.kriBackground {
+		fresh = 2 * kriTTL // Run recomputes them every kriTTL while they are looked at
+	}
 	h.kriMu.Unlock()
-	if last != nil && (background || h.opts.Now().Sub(at) < kriTTL) {
+	if last != nil && now.Sub(at) < fresh {
 		return last, nil
 	}
 	return h.computeIndicators(r.Context())
@@ -73,20 +84,27 @@ func (h *Handler) computeIndicators(ctx context.Context) (*kri.Report, error) {
 	return rep, nil
 }
 
-// Run recomputes the indicators every minute until ctx ends, so that the
-// overview shows them at once however long the audit log is.
+// Run recomputes the indicators every kriTTL until ctx ends, while the
+// overview has been looked at in the last kriInUse: a gateway whose
+// console nobody opens does not read its audit log every minute.
 func (h *Handler) Run(ctx context.Context) {
 	h.kriMu.Lock()
 	h.kriBackground = true
 	h.kriMu.Unlock()
 	for {
-		if _, err := h.computeIndicators(ctx); err != nil && ctx.Err() == nil {
-			h.log.Error("console: the indicators could not be computed", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(kriTTL):
+		}
+		h.kriMu.Lock()
+		inUse := !h.kriViewed.IsZero() && h.opts.Now().Sub(h.kriViewed) < kriInUse
+		h.kriMu.Unlock()
+		if !inUse {
+			continue
+		}
+		if _, err := h.computeIndicators(ctx); err != nil && ctx.Err() == nil {
+			h.log.Error("console: the indicators could not be computed", "err", err)
 		}
 	}
 }
@@ -102,7 +120,7 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 
 // local is the key manager acting for the session's administrator.
 func (h *Handler) local(r *http.Request) admin.Local {
-	return admin.Local{Store: h.opts.Store, Recorder: h.opts.Recorder, Actor: actor(r, sessionOf(r.Context()).principal)}
+	return admin.Local{Store: h.opts.Store, Recorder: h.opts.Recorder, Actor: admin.ActorOf(r, sessionOf(r.Context()).principal)}
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +146,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, statusOf(err), "The key was not revoked: "+err.Error())
 		return
 	}
-	http.Redirect(w, r, "/ui/keys?done="+urlText("revoked "+id), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/keys?done="+url.QueryEscape("revoked "+id), http.StatusSeeOther)
 }
 
 // statusOf maps a change's error to a status.
@@ -188,7 +206,7 @@ func (h *Handler) quarantine(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "The version was not quarantined: "+err.Error())
 		return
 	}
-	http.Redirect(w, r, "/ui/models?done="+urlText("quarantined "+ref), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/models?done="+url.QueryEscape("quarantined "+ref), http.StatusSeeOther)
 }
 
 func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) {
@@ -206,7 +224,7 @@ func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "No rollback: "+err.Error())
 		return
 	}
-	http.Redirect(w, r, "/ui/models?done="+urlText("rolled back to "+m.Ref()), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/models?done="+url.QueryEscape("rolled back to "+m.Ref()), http.StatusSeeOther)
 }
 
 type routeRow struct {
@@ -237,7 +255,7 @@ func (h *Handler) routes(w http.ResponseWriter, r *http.Request) {
 // auditView is a page of the audit search.
 type auditView struct {
 	Action, Actor, Model, Outcome string
-	Window                        string // the period searched: 1d, 7d, 30d or all
+	Window                        window // the period searched
 	Events                        []*audit.Event
 	Limit                         int
 }
@@ -245,8 +263,8 @@ type auditView struct {
 func (h *Handler) auditSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	v := auditView{Action: q.Get("action"), Actor: q.Get("actor"), Model: q.Get("model"), Outcome: q.Get("outcome"), Limit: 100}
-	since, window := h.window(r)
-	v.Window = window
+	var since time.Time
+	since, v.Window = h.window(r)
 	err := audit.Query(r.Context(), h.opts.Audit, audit.Filter{Action: v.Action, ActorID: v.Actor, Model: v.Model, Outcome: v.Outcome, Since: since, Descending: true, Limit: v.Limit},
 		func(ev *audit.Event, _ *store.AuditLeaf) error {
 			v.Events = append(v.Events, ev)
@@ -313,21 +331,27 @@ func (h *Handler) proof(ctx context.Context, index int64) (*audit.Proof, error) 
 	return p, err
 }
 
-// windows are the periods a list or search may cover; the store skips
-// older batches of the log by their time, so a shorter one is faster.
-var windows = map[string]time.Duration{"1d": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "all": 0}
+// window is a period a list or search may cover; the store skips older
+// batches of the log by their time, so a shorter one is faster.
+type window struct {
+	Name  string
+	span  time.Duration // 0: the whole log
+	Label string
+}
+
+var windows = []window{{"1d", 24 * time.Hour, "in the last day"}, {"7d", 7 * 24 * time.Hour, "in the last 7 days"},
+	{"30d", 30 * 24 * time.Hour, "in the last 30 days"}, {"all", 0, "in the whole log"}}
 
 // window reads the page's period (?window=), 7 days by default.
-func (h *Handler) window(r *http.Request) (time.Time, string) {
-	name := r.URL.Query().Get("window")
-	d, ok := windows[name]
-	if !ok {
-		name, d = "7d", windows["7d"]
+func (h *Handler) window(r *http.Request) (since time.Time, w window) {
+	w = windows[1]
+	if i := slices.IndexFunc(windows, func(w window) bool { return w.Name == r.URL.Query().Get("window") }); i >= 0 {
+		w = windows[i]
 	}
-	if d == 0 {
-		return time.Time{}, name
+	if w.span == 0 {
+		return time.Time{}, w
 	}
-	return h.opts.Now().Add(-d), name
+	return h.opts.Now().Add(-w.span), w
 }
 
 // recent lists the newest events of an action in the page's window.

@@ -4,25 +4,21 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/modelgate/modelgate/kri"
 )
 
 // pages are the console's templates: one layout, and a body per page.
-var pages = template.Must(template.New("console").Funcs(kri.Funcs).Funcs(template.FuncMap{
+var pages = template.Must(kri.Parse(template.New("console")).Funcs(template.FuncMap{
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
 		return t.UTC().Format("2006-01-02 15:04:05")
 	},
-	"detail":      func(m map[string]string, k string) string { return m[k] },
-	"windowNames": func() []string { return []string{"1d", "7d", "30d", "all"} },
-	"windowLabel": func(w string) string {
-		return map[string]string{"1d": "in the last day", "7d": "in the last 7 days", "30d": "in the last 30 days", "all": "in the whole log"}[w]
-	},
+	"detail":  func(m map[string]string, k string) string { return m[k] },
+	"windows": func() []window { return windows },
 }).Parse(`
 {{define "layout"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · modelgate</title><style>{{.Style}}
@@ -43,16 +39,10 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 {{define "error"}}<p class="error" id="error">{{.Body.Message}}</p><p><a href="/ui/">Back to the overview</a></p>{{end}}
 
 {{define "overview"}}{{with .Body}}
-<p class="muted">The last 30 days, computed from the audit log, the registry and the newest inventory snapshot at {{when .Generated}} UTC (recomputed every minute). <code>modelgate report kri</code> writes the same as a report.
+<p class="muted">The last 30 days, computed from the audit log, the registry and the newest inventory snapshot at {{when .Generated}} UTC (kept fresh every minute while the overview is in use). <code>modelgate report kri</code> writes the same as a report.
 <form class="inline" method="post" action="/ui/refresh" id="refresh"><input type="hidden" name="csrf" value="{{$.CSRF}}"><button>Recompute now</button></form></p>
 {{if $.Recomputed}}<p class="done" id="recomputed">Recomputed just now.</p>{{end}}
-{{with .TopRisks}}<h2>Top risks</h2><ol class="risks">{{range .}}<li><strong>{{.Title}}</strong> <span class="muted">({{.Impact}})</span><br>{{.Evidence}}. <em>{{.Action}}.</em></li>{{end}}</ol>{{end}}
-<h2>Indicators</h2>
-<div class="cards">{{range $ind := .Indicators}}<div class="card" id="{{.ID}}"><div class="n">{{.ID}}</div><div>{{.Name}}</div>
-<div class="v">{{format .}}</div>{{if and .Known (ispct .)}}{{share .Value}}{{end}}{{with .Series}}<div>{{sparkline .}}</div>{{end}}
-<div class="n" title="{{.Definition}}">n = {{.N}} · {{.Source}}</div>
-{{with .Breakdown}}<details><summary>breakdown</summary><table>{{range .}}<tr><td>{{.Label}}</td><td class="num">{{partvalue $ind .}}</td></tr>{{end}}</table></details>{{end}}</div>{{end}}</div>
-{{with .Missing}}<p class="muted">Evidence not available: {{range $i, $m := .}}{{if $i}}; {{end}}{{$m}}{{end}}.</p>{{end}}{{end}}{{end}}
+{{template "kri-risks" .}}{{template "kri-cards" .}}{{end}}{{end}}
 
 {{define "keys"}}{{with .Body.Done}}<p class="done" id="done">Done: {{.}}.</p>{{end}}
 <p>Revoking a key takes effect at every gateway from its next request, and is recorded in the audit log.</p>
@@ -73,14 +63,14 @@ input[type=text],input[type=password]{padding:4px}</style></head>
 
 {{define "audit"}}<form method="get" action="/ui/audit" id="search">
 <input type="text" name="action" value="{{.Body.Action}}" placeholder="action (key.revoke, inference.)"> <input type="text" name="actor" value="{{.Body.Actor}}" placeholder="actor id"> <input type="text" name="model" value="{{.Body.Model}}" placeholder="model"> <input type="text" name="outcome" value="{{.Body.Outcome}}" placeholder="outcome">
-<select name="window">{{range $w := windowNames}}<option value="{{$w}}"{{if eq $w $.Body.Window}} selected{{end}}>{{windowLabel $w}}</option>{{end}}</select> <button>Search</button></form>
-<p class="muted"{{if or .Body.Action .Body.Actor .Body.Model .Body.Outcome}} id="searched"{{end}}>The newest {{.Body.Limit}} matching events {{windowLabel .Body.Window}}. Open one to check its inclusion proof against the signed checkpoint.</p>
+<select name="window">{{range windows}}<option value="{{.Name}}"{{if eq .Name $.Body.Window.Name}} selected{{end}}>{{.Label}}</option>{{end}}</select> <button>Search</button></form>
+<p class="muted"{{if or .Body.Action .Body.Actor .Body.Model .Body.Outcome}} id="searched"{{end}}>The newest {{.Body.Limit}} matching events {{.Body.Window.Label}}. Open one to check its inclusion proof against the signed checkpoint.</p>
 <table id="events"><tr><th class="num">index</th><th>time</th><th>actor</th><th>action</th><th>resource</th><th>outcome</th></tr>
 {{range .Body.Events}}<tr><td class="num"><a href="/ui/audit/{{.Index}}">{{.Index}}</a></td><td>{{when .Time}}</td><td>{{.Actor.Kind}}:{{.Actor.ID}}</td><td>{{.Action}}</td><td>{{.Resource.ID}}{{.Resource.Model}}{{with .Resource.ModelVersion}}@{{.}}{{end}}</td><td>{{.Decision.Outcome}}{{with .Decision.Reason}} ({{.}}){{end}}</td></tr>{{end}}</table>{{end}}
 
 {{define "event"}}<p id="proof" class="{{if .Body.Proven}}done{{else}}error{{end}}">{{if .Body.Proven}}Proof checked: {{else}}Not proven: {{end}}{{.Body.Proof}}.</p><pre id="event">{{.Body.JSON}}</pre>{{end}}
 
-{{define "window"}}<p class="muted">Shown: {{windowLabel .Window}} · <a href="?window=1d">day</a> · <a href="?window=7d">7 days</a> · <a href="?window=30d">30 days</a> · <a href="?window=all">all</a></p>{{end}}
+{{define "window"}}<p class="muted">Shown: {{.Window.Label}} ·{{range windows}} <a href="?window={{.Name}}">{{.Name}}</a>{{end}}</p>{{end}}
 
 {{define "alerts"}}{{template "window" .}}<h2>Alerts</h2><table id="alerts"><tr><th>raised</th><th>rule</th><th>severity</th><th>subject</th><th>detail</th></tr>
 {{range .Body.Alerts}}<tr><td>{{when .Time}}</td><td>{{detail .Details "rule"}}</td><td>{{detail .Details "severity"}}</td><td>{{detail .Details "by"}} {{detail .Details "subject"}}</td><td>{{detail .Details "detail"}}</td></tr>{{end}}</table>
@@ -122,14 +112,15 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	var buf bytes.Buffer
 	if err == nil {
 		x := h.current(r)
-		_, window := h.window(r)
+		_, period := h.window(r)
 		view := struct {
-			Title, Path, CSRF, Window string
-			Session, Recomputed       bool
-			Nav                       []navItem
-			Style                     template.CSS
-			Body                      any
-		}{Title: titles[page], Path: r.URL.Path, Window: window, Recomputed: r.URL.Query().Has("recomputed"), Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
+			Title, Path, CSRF   string
+			Window              window
+			Session, Recomputed bool
+			Nav                 []navItem
+			Style               template.CSS
+			Body                any
+		}{Title: titles[page], Path: r.URL.Path, Window: period, Recomputed: r.URL.Query().Has("recomputed"), Session: x != nil, Nav: nav, Style: template.CSS(kri.Style), Body: body}
 		if x != nil {
 			view.CSRF = x.csrf
 		}
@@ -144,6 +135,3 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
-
-// urlText escapes a message for a query string.
-func urlText(s string) string { return url.QueryEscape(s) }

@@ -101,14 +101,14 @@ func Gather(ctx context.Context, src Sources) (*Report, error) {
 func LatestSnapshot(ctx context.Context, st store.AuditStore) (*inventory.Inventory, error) {
 	var inv *inventory.Inventory
 	err := audit.Query(ctx, st, audit.Filter{Action: actionSnapshot, WithPayloads: true, Descending: true, Limit: 1}, func(e *audit.Event, l *store.AuditLeaf) error {
-		if l.Output == nil || l.Output.Data == nil {
-			return nil // erased: its digest remains, its contents do not
+		data, err := audit.StoredOutput(e, l)
+		if err != nil || data == nil { // nil: erased, its digest remains
+			if err != nil {
+				err = fmt.Errorf("inventory snapshot %s: %w", e.Resource.ID, err)
+			}
+			return err
 		}
-		if e.Payloads.Output == nil || !audit.CheckPayload(e.Payloads.Output, l.Output.Salt, l.Output.Data) {
-			return fmt.Errorf("inventory snapshot %s (event %d): its stored contents do not match the digest the log committed to", e.Resource.ID, l.Index)
-		}
-		var err error
-		if inv, err = inventory.DecodeSnapshot(l.Output.Data); err != nil {
+		if inv, err = inventory.DecodeSnapshot(data); err != nil {
 			return fmt.Errorf("inventory snapshot %s: %w", e.Resource.ID, err)
 		}
 		return nil

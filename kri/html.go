@@ -7,21 +7,33 @@ import (
 	"strings"
 )
 
-// Funcs are the template functions that draw indicators as inline SVG:
-// the HTML report and the web console both use them, so a page needs no
-// script and no file besides itself.
-var Funcs = template.FuncMap{
+// funcs are the template functions that draw indicators as inline SVG,
+// so a page needs no script and no file besides itself.
+var funcs = template.FuncMap{
 	"sparkline": Sparkline,
 	"share":     ShareBar,
 	"format":    func(ind Indicator) string { return ind.Format() },
-	"partvalue": func(ind Indicator, p Part) string {
-		return (&Indicator{Unit: ind.Unit, Value: p.Value, Known: true}).Format()
-	},
-	"ispct":    func(ind Indicator) bool { return ind.Unit == "share" },
-	"duration": Duration,
-	"pair": func(ind Indicator, v float64) string {
-		return (&Indicator{Unit: ind.Unit, Value: v, Known: true}).Format()
-	},
+	"value":     formatValue,
+	"ispct":     func(ind Indicator) bool { return ind.Unit == "share" },
+}
+
+// partials draw a report's parts: the HTML report and the web console
+// show them alike.
+const partials = `
+{{define "kri-risks"}}{{with .TopRisks}}<h2>Top risks</h2><ol class="risks">{{range .}}<li><strong>{{.Title}}</strong> <span class="muted">({{.Impact}})</span><br>{{.Evidence}}. <em>{{.Action}}.</em></li>{{end}}</ol>{{end}}{{end}}
+{{define "kri-cards"}}<h2>Indicators</h2>
+<div class="cards">{{range $ind := .Indicators}}<div class="card" id="{{.ID}}"><div class="n">{{.ID}}</div><div>{{.Name}}</div>
+<div class="v">{{format .}}</div>{{if and .Known (ispct .)}}{{share .Value}}{{end}}{{with .Series}}<div>{{sparkline .}}</div>{{end}}
+<div class="n" title="{{.Definition}}">n = {{.N}} · {{.Source}}</div>
+{{with .Breakdown}}<details><summary>breakdown</summary><table>{{range .}}<tr><td>{{.Label}}</td><td class="num">{{value $ind.Unit .Value}}</td></tr>{{end}}</table></details>{{end}}</div>{{end}}</div>
+{{with .Missing}}<p class="muted">Evidence not available: {{range $i, $m := .}}{{if $i}}; {{end}}{{$m}}{{end}}.</p>{{end}}{{end}}
+`
+
+// Parse adds the report's template functions and partials ("kri-risks",
+// "kri-cards", each executed on a *Report) to t, for pages that show
+// indicators.
+func Parse(t *template.Template) *template.Template {
+	return template.Must(t.Funcs(funcs).Parse(partials))
 }
 
 // ShareBar draws a share from 0 to 1 as a bar.
@@ -74,46 +86,26 @@ ol.risks li{margin:0 0 8px}
 details{margin:4px 0}`
 
 // reportPage is the self-contained HTML report.
-var reportPage = template.Must(template.New("report").Funcs(Funcs).Parse(`<!doctype html>
+var reportPage = template.Must(Parse(template.New("report")).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Key risk indicators</title><style>{{.Style}}</style></head>
 <body><main>
 <h1>Key risk indicators</h1>
 <p class="muted">From {{.R.Since.Format "2006-01-02 15:04 MST"}} to {{.R.Generated.Format "2006-01-02 15:04 MST"}}. Every figure is computed from evidence: the audit log, the model registry and the inventory; the definitions and sources are below.</p>
-{{with .R.TopRisks}}<h2>Top risks</h2><ol class="risks">{{range .}}<li><strong>{{.Title}}</strong> <span class="muted">({{.Impact}})</span><br>{{.Evidence}}. <em>{{.Action}}.</em></li>{{end}}</ol>{{end}}
-{{with .Rows}}<h2>Since the last report</h2><table><tr><th>indicator</th><th class="num">before</th><th class="num">now</th><th></th></tr>
-{{range .}}<tr><td>{{.Name}}</td><td class="num">{{.BeforeText}}</td><td class="num">{{.AfterText}}</td><td>{{if .Worsened}}<span class="worse">worse</span>{{else}}<span class="better">better</span>{{end}}</td></tr>{{end}}</table>{{end}}
-<h2>Indicators</h2>
-<div class="cards">{{range $ind := .R.Indicators}}<div class="card" id="{{.ID}}"><div class="n">{{.ID}}</div><div>{{.Name}}</div>
-<div class="v">{{format .}}</div>{{if and .Known (ispct .)}}{{share .Value}}{{end}}
-{{with .Series}}<div>{{sparkline .}}</div>{{end}}
-<div class="n">n = {{.N}}</div>
-{{with .Breakdown}}<details><summary>breakdown</summary><table>{{range .}}<tr><td>{{.Label}}</td><td class="num">{{partvalue $ind .}}</td></tr>{{end}}</table></details>{{end}}
-</div>{{end}}</div>
+{{template "kri-risks" .R}}
+{{with .R.Changes}}<h2>Since the last report</h2><table><tr><th>indicator</th><th class="num">before</th><th class="num">now</th><th></th></tr>
+{{range .}}<tr><td>{{.Name}}</td><td class="num">{{value .Unit .Before}}</td><td class="num">{{value .Unit .After}}</td><td>{{if .Worsened}}<span class="worse">worse</span>{{else}}<span class="better">better</span>{{end}}</td></tr>{{end}}</table>{{end}}
+{{template "kri-cards" .R}}
 <h2>Definitions and sources</h2>
 <table><tr><th>id</th><th>definition</th><th>source</th></tr>
 {{range .R.Indicators}}<tr><td>{{.ID}}</td><td>{{.Definition}}</td><td>{{.Source}}</td></tr>{{end}}</table>
-{{with .R.Missing}}<p class="muted">Evidence not available: {{range $i, $m := .}}{{if $i}}; {{end}}{{$m}}{{end}}.</p>{{end}}
 </main></body></html>
 `))
-
-// changeRow is a change with its values formatted.
-type changeRow struct {
-	Change
-	BeforeText, AfterText string
-}
 
 // WriteHTML writes the report as one self-contained HTML page: inline
 // SVG charts, no script, nothing fetched.
 func (r *Report) WriteHTML(w io.Writer) error {
-	var rows []changeRow
-	for _, c := range r.Changes {
-		rows = append(rows, changeRow{Change: c,
-			BeforeText: (&Indicator{Unit: c.Unit, Value: c.Before, Known: true}).Format(),
-			AfterText:  (&Indicator{Unit: c.Unit, Value: c.After, Known: true}).Format()})
-	}
 	return reportPage.Execute(w, struct {
 		R     *Report
-		Rows  []changeRow
 		Style template.CSS
-	}{r, rows, template.CSS(Style)})
+	}{r, template.CSS(Style)})
 }

@@ -11,15 +11,20 @@ func (ind *Indicator) Format() string {
 	if !ind.Known {
 		return "no evidence"
 	}
-	switch ind.Unit {
+	return formatValue(ind.Unit, ind.Value)
+}
+
+// formatValue writes a value in a unit for people.
+func formatValue(unit string, v float64) string {
+	switch unit {
 	case "seconds":
-		return Duration(ind.Value)
+		return Duration(v)
 	case "share":
-		return fmt.Sprintf("%.1f%%", 100*ind.Value)
+		return fmt.Sprintf("%.1f%%", 100*v)
 	case "usd":
-		return "USD " + money(ind.Value)
+		return "USD " + money(v)
 	}
-	return fmt.Sprintf("%.0f", ind.Value)
+	return fmt.Sprintf("%.0f", v)
 }
 
 // WriteMarkdown writes the report as Markdown.
@@ -36,15 +41,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Changes) > 0 {
 		b.WriteString("## Since the last report\n\n| indicator | before | now | |\n|---|---:|---:|---|\n")
 		for _, c := range r.Changes {
-			ind := Indicator{Unit: c.Unit, Known: true}
-			ind.Value = c.Before
-			before := ind.Format()
-			ind.Value = c.After
 			verdict := "better"
 			if c.Worsened {
 				verdict = "**worse**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Name, before, ind.Format(), verdict)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Name, formatValue(c.Unit, c.Before), formatValue(c.Unit, c.After), verdict)
 		}
 		b.WriteString("\n")
 	}
@@ -59,7 +60,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if len(ind.Breakdown) > 0 {
 			var parts []string
 			for _, p := range ind.Breakdown {
-				parts = append(parts, fmt.Sprintf("%s %s", p.Label, (&Indicator{Unit: ind.Unit, Value: p.Value, Known: true}).Format()))
+				parts = append(parts, fmt.Sprintf("%s %s", p.Label, formatValue(ind.Unit, p.Value)))
 			}
 			fmt.Fprintf(&b, " (%s)", strings.Join(parts, "; "))
 		}

@@ -1,10 +1,7 @@
 package monitor
 
 import (
-	"slices"
 	"strings"
-
-	"github.com/modelgate/modelgate/datacheck/stats"
 )
 
 // A caller's own inputs are tested against the baseline too: model
@@ -63,18 +60,10 @@ func (d *Drift) observeCaller(caller string, numbers []float64, width int) []str
 	return w.off
 }
 
-// unlike tests windows of values against the baseline, column by
-// column, and returns the columns that differ when at least half do.
+// unlike returns the columns in which windows of values differ from the
+// baseline at p, when at least half of them do.
 func (d *Drift) unlike(rows [][]float64, p float64) []string {
-	var off []string
-	sorted := make([]float64, len(rows[0]))
-	for i, name := range d.Columns {
-		copy(sorted, rows[i])
-		slices.Sort(sorted)
-		if _, pi := stats.KSSorted(d.ref[i], sorted); pi < p {
-			off = append(off, name)
-		}
-	}
+	off, _ := d.compare(rows, p)
 	if 2*len(off) < len(d.Columns) {
 		return nil
 	}

@@ -167,23 +167,11 @@ func (d *Drift) Observe(caller string, numbers []float64, width int) map[string]
 // test compares the window with the baseline, and on the first test of a
 // drift estimates its onset.
 func (d *Drift) test(now time.Time) {
-	var drifted []string
 	p := d.P
 	if d.Text {
 		p /= float64(len(d.Columns))
 	}
-	window := make([]float64, d.Window)
-	worst, worstP := -1, 1.0
-	for i, name := range d.Columns {
-		copy(window, d.rows[i])
-		slices.Sort(window)
-		if _, pi := stats.KSSorted(d.ref[i], window); pi < p {
-			drifted = append(drifted, name)
-			if pi < worstP {
-				worst, worstP = i, pi
-			}
-		}
-	}
+	drifted, worst := d.compare(d.rows, p)
 	if !d.Text && 2*len(drifted) < len(d.Columns) || len(drifted) == 0 {
 		d.drifting, d.episode = nil, nil
 		return
@@ -199,6 +187,25 @@ func (d *Drift) test(now time.Time) {
 		}
 	}
 	d.drifting = drifted
+}
+
+// compare tests windows of values (one per column) against the baseline
+// and returns the columns whose p is below p, and the column of the
+// smallest p (-1 when none is below).
+func (d *Drift) compare(rows [][]float64, p float64) (below []string, worst int) {
+	sorted := make([]float64, len(rows[0]))
+	worst, worstP := -1, 1.0
+	for i, name := range d.Columns {
+		copy(sorted, rows[i])
+		slices.Sort(sorted)
+		if _, pi := stats.KSSorted(d.ref[i], sorted); pi < p {
+			below = append(below, name)
+			if pi < worstP {
+				worst, worstP = i, pi
+			}
+		}
+	}
+	return below, worst
 }
 
 // onsetRows estimates how many of the window's newest rows come after the

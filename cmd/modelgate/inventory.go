@@ -366,13 +366,11 @@ func snapshots(ctx context.Context, g *globals, withData bool) ([]snapshotInfo, 
 	err = audit.Query(ctx, db, audit.Filter{Action: actionInventorySnapshot, WithPayloads: withData}, func(e *audit.Event, l *store.AuditLeaf) error {
 		s := snapshotInfo{ID: e.Resource.ID, Index: l.Index, TakenAt: e.Time, By: e.Actor.ID, Details: e.Details}
 		if withData {
-			if l.Output == nil || l.Output.Data == nil {
-				s.Erased = true
-			} else if e.Payloads.Output == nil || !audit.CheckPayload(e.Payloads.Output, l.Output.Salt, l.Output.Data) {
-				return fmt.Errorf("snapshot %s (event %d): its stored contents do not match the digest the log committed to", s.ID, l.Index)
-			} else {
-				s.contents = l.Output.Data
+			data, err := audit.StoredOutput(e, l)
+			if err != nil {
+				return fmt.Errorf("snapshot %s: %w", s.ID, err)
 			}
+			s.contents, s.Erased = data, data == nil
 		}
 		out = append(out, s)
 		return nil
